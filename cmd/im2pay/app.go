@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+	"im2pay/db/pgcluster"
+	"im2pay/wallet"
+)
+
+// app is the process's shared parts, opened in order and closed in reverse.
+type app struct {
+	conn    *sqlx.DB
+	store   *db.Store
+	wallet  *wallet.Service
+	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
+}
+
+// withDatabase opens the database (starting the private cluster when no
+// DATABASE_URL is set), migrates it, runs fn, and closes everything.
+func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*app) error) (err error) {
+	a := &app{}
+	defer func() {
+		if a.conn != nil {
+			a.conn.Close()
+		}
+		if a.cluster != nil {
+			if stopErr := a.cluster.Stop(); stopErr != nil && err == nil {
+				err = fmt.Errorf("stop private PostgreSQL: %w", stopErr)
+			}
+		}
+	}()
+	url := cfg.DatabaseURL
+	if url == "" {
+		a.cluster, err = pgcluster.Start(ctx, pgcluster.Options{
+			Dir: filepath.Join(cfg.DataDir, "pg"), Port: cfg.PGPort, Database: "im2pay", Log: stdout,
+		})
+		if err != nil {
+			return fmt.Errorf("private PostgreSQL: %w", err)
+		}
+		url = a.cluster.URL()
+	}
+	if a.conn, err = db.Open(ctx, url, cfg.DBMaxConns); err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx, a.conn); err != nil {
+		return err
+	}
+	a.store = db.New(a.conn)
+	a.wallet = wallet.NewService(a.store, wallet.Options{SignupGrant: cfg.SignupGrant})
+	return fn(a)
+}
+
+// Demo account: documented in the README, created by `make run`.
+const (
+	demoUser     = "demo"
+	demoPassword = "demo-pass-2026"
+	demoWelcome  = wallet.Money(100_00)
+)
+
+// seedDemo creates the demo account and its welcome credit. Both steps are
+// idempotent (the grant has a fixed key), so every start may run it.
+func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
+	u, err := a.wallet.EnsureUser(ctx, demoUser, demoPassword)
+	if err != nil {
+		return fmt.Errorf("seed demo user: %w", err)
+	}
+	bal, err := a.wallet.Grant(ctx, u.ID, demoWelcome, "grant:welcome:demo", "welcome_grant")
+	if err != nil {
+		return fmt.Errorf("seed demo welcome grant: %w", err)
+	}
+	fmt.Fprintf(stdout, "demo account: %s / %s (balance %s)\n", demoUser, demoPassword, bal)
+	return nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"im2pay/wallet"
+)
+
+// config is every setting, read once from the environment.
+type config struct {
+	ListenAddr      string
+	DatabaseURL     string // empty: run a private cluster under DataDir
+	DataDir         string
+	PGPort          int
+	Production      bool
+	BaseURL         string
+	TrustedProxies  []*net.IPNet
+	Location        *time.Location
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	DBMaxConns      int
+	SignupGrant     wallet.Money
+	SeedDemo        bool
+}
+
+// settings documents each variable and its default; the README's table is
+// this one.
+var settings = []struct{ name, def, help string }{
+	{"LISTEN_ADDR", "127.0.0.1:8080", "address the web server listens on"},
+	{"DATABASE_URL", "", "PostgreSQL URL; empty starts a private cluster under DATA_DIR/pg"},
+	{"DATA_DIR", ".data", "where the private cluster and generated keys live"},
+	{"PG_PORT", "54329", "port of the private cluster"},
+	{"APP_ENV", "development", "development or production (production requires an https BASE_URL)"},
+	{"BASE_URL", "", "public origin, e.g. https://pay.example.com; empty: http://LISTEN_ADDR"},
+	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
+	{"TIME_ZONE", "Asia/Shanghai", "time zone dates are shown in"},
+	{"SESSION_IDLE_TIMEOUT", "30m", "log out after this long without a request"},
+	{"SESSION_ABSOLUTE_TIMEOUT", "12h", "log out this long after logging in, whatever happens"},
+	{"DB_MAX_CONNS", "20", "connection pool size"},
+	{"SIGNUP_GRANT", "0", "credit (yuan) granted to each new account"},
+	{"SEED_DEMO", "false", "create the demo account at start (make run sets it)"},
+}
+
+// loadConfig reads every variable and reports all bad ones together.
+func loadConfig(getenv func(string) string) (config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, s := range settings {
+			if s.name == name {
+				return s.def
+			}
+		}
+		return ""
+	}
+	var errs []error
+	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
+	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"), BaseURL: get("BASE_URL")}
+
+	var err error
+	if c.PGPort, err = strconv.Atoi(get("PG_PORT")); err != nil || c.PGPort < 1 || c.PGPort > 65535 {
+		bad("PG_PORT", errors.New("must be a port number"))
+	}
+	switch get("APP_ENV") {
+	case "development":
+	case "production":
+		c.Production = true
+	default:
+		bad("APP_ENV", errors.New("must be development or production"))
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.ListenAddr
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		bad("BASE_URL", errors.New("must be an origin such as https://pay.example.com"))
+	} else {
+		c.BaseURL = u.Scheme + "://" + u.Host
+		if c.Production && u.Scheme != "https" {
+			bad("BASE_URL", errors.New("must use https in production"))
+		}
+	}
+	for _, cidr := range strings.Split(get("TRUSTED_PROXIES"), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		if _, n, err := net.ParseCIDR(cidr); err != nil {
+			bad("TRUSTED_PROXIES", err)
+		} else {
+			c.TrustedProxies = append(c.TrustedProxies, n)
+		}
+	}
+	if c.Location, err = time.LoadLocation(get("TIME_ZONE")); err != nil {
+		bad("TIME_ZONE", err)
+	}
+	if c.IdleTimeout, err = time.ParseDuration(get("SESSION_IDLE_TIMEOUT")); err != nil || c.IdleTimeout <= 0 {
+		bad("SESSION_IDLE_TIMEOUT", errors.New("must be a positive duration such as 30m"))
+	}
+	if c.AbsoluteTimeout, err = time.ParseDuration(get("SESSION_ABSOLUTE_TIMEOUT")); err != nil || c.AbsoluteTimeout <= 0 {
+		bad("SESSION_ABSOLUTE_TIMEOUT", errors.New("must be a positive duration such as 12h"))
+	}
+	if c.DBMaxConns, err = strconv.Atoi(get("DB_MAX_CONNS")); err != nil || c.DBMaxConns < 1 {
+		bad("DB_MAX_CONNS", errors.New("must be a positive number"))
+	}
+	if c.SignupGrant, err = wallet.ParseMoney(get("SIGNUP_GRANT")); err != nil {
+		bad("SIGNUP_GRANT", err)
+	}
+	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
+		bad("SEED_DEMO", errors.New("must be true or false"))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
+	}
+	return c, nil
+}

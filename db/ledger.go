@@ -1,0 +1,258 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// TxnKind says what moved money; it matches the txn_kind enum.
+type TxnKind string
+
+// Ledger transaction kinds.
+const (
+	KindGrant    TxnKind = "grant"
+	KindTopup    TxnKind = "topup"
+	KindBonus    TxnKind = "bonus"
+	KindPurchase TxnKind = "purchase"
+	KindGift     TxnKind = "gift"
+	KindCharge   TxnKind = "charge"
+	KindRefund   TxnKind = "refund"
+	KindTransfer TxnKind = "transfer"
+	KindReversal TxnKind = "reversal"
+)
+
+// Kinds lists every kind, in the order filters show them.
+var Kinds = []TxnKind{KindTopup, KindBonus, KindGrant, KindPurchase, KindGift, KindCharge, KindRefund, KindTransfer, KindReversal}
+
+// maxEntryAmount keeps any sum of a transaction's entries far from int64
+// overflow (10^15 fen is ten trillion yuan).
+const maxEntryAmount = 1_000_000_000_000_000
+
+// Entry moves Amount fen (signed, non-zero) into or out of an account.
+type Entry struct {
+	AccountID int64
+	Amount    int64
+}
+
+// Posting is one ledger transaction: entries that sum to zero, under a key
+// that makes retries safe.
+type Posting struct {
+	Key         string
+	Kind        TxnKind
+	Reference   string // what caused it, e.g. "user:42" or "order:2026..."
+	Description string // a locale catalog code naming the movement, e.g. "welcome_grant"
+	Entries     []Entry
+}
+
+// Posted is the outcome of a posting; for a replayed key it is the first
+// outcome, unchanged.
+type Posted struct {
+	TransactionID int64
+	Replayed      bool
+	// Balances holds each wallet's balance after the transaction (system
+	// accounts keep no cached balance and are absent).
+	Balances map[int64]int64
+}
+
+func (p Posting) validate() error {
+	if p.Key == "" || len(p.Key) > 200 {
+		return fmt.Errorf("posting: idempotency key must be 1-200 bytes")
+	}
+	if !slices.Contains(Kinds, p.Kind) {
+		return fmt.Errorf("posting: unknown kind %q", p.Kind)
+	}
+	if len(p.Entries) < 2 {
+		return fmt.Errorf("%w: posting %q has %d entries, needs at least 2", ErrUnbalanced, p.Key, len(p.Entries))
+	}
+	var sum int64
+	for _, e := range p.Entries {
+		if e.Amount == 0 || e.Amount > maxEntryAmount || e.Amount < -maxEntryAmount {
+			return fmt.Errorf("posting %q: entry amount %d out of range", p.Key, e.Amount)
+		}
+		sum += e.Amount
+	}
+	if sum != 0 {
+		return fmt.Errorf("%w: posting %q sums to %d", ErrUnbalanced, p.Key, sum)
+	}
+	return nil
+}
+
+// requestHash fingerprints everything that makes a posting what it is, so a
+// key reused for another request is detected rather than silently replayed.
+func (p Posting) requestHash() []byte {
+	h := sha256.New()
+	for _, s := range []string{string(p.Kind), p.Reference, p.Description} {
+		binary.Write(h, binary.BigEndian, int64(len(s)))
+		h.Write([]byte(s))
+	}
+	entries := slices.Clone(p.Entries)
+	slices.SortFunc(entries, func(a, b Entry) int {
+		if a.AccountID != b.AccountID {
+			return cmpInt(a.AccountID, b.AccountID)
+		}
+		return cmpInt(a.Amount, b.Amount)
+	})
+	for _, e := range entries {
+		binary.Write(h, binary.BigEndian, e.AccountID)
+		binary.Write(h, binary.BigEndian, e.Amount)
+	}
+	return h.Sum(nil)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Post records a ledger transaction inside the caller's database transaction
+// (which also changes the order, purchase or gift behind it). Wallets are
+// locked in id order, so two postings touching the same wallets cannot
+// deadlock each other; overdraft is refused by the database with
+// ErrInsufficientFunds. Posting a key again returns the first result and
+// moves nothing; the same key with a different request is
+// ErrIdempotencyMismatch. Wrap the caller's work in Store.InTx to get
+// bounded retries of serialization failures and deadlocks.
+func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
+	if err := p.validate(); err != nil {
+		return Posted{}, err
+	}
+	hash := p.requestHash()
+	// Insert the key first: a concurrent twin waits here on the unique index,
+	// holding no wallet locks, and then sees the committed first result.
+	const insertTxn = `
+		INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING id`
+	var txnID int64
+	err := tx.GetContext(ctx, &txnID, insertTxn, p.Key, hash, p.Kind, p.Reference, p.Description)
+	if errors.Is(err, sql.ErrNoRows) {
+		return replay(ctx, tx, p.Key, hash)
+	}
+	if err != nil {
+		return Posted{}, mapError(fmt.Errorf("post %q: insert transaction: %w", p.Key, err))
+	}
+
+	ids := make([]int64, 0, len(p.Entries))
+	amounts := make([]int64, 0, len(p.Entries))
+	for _, e := range p.Entries {
+		ids = append(ids, e.AccountID)
+		amounts = append(amounts, e.Amount)
+	}
+	const lockWallets = `
+		SELECT id FROM accounts
+		 WHERE id = ANY($1) AND balance IS NOT NULL
+		 ORDER BY id FOR UPDATE`
+	var locked []int64
+	if err := tx.SelectContext(ctx, &locked, lockWallets, pq.Array(ids)); err != nil {
+		return Posted{}, mapError(fmt.Errorf("post %q: lock wallets: %w", p.Key, err))
+	}
+	// The entry trigger updates each wallet's balance and fills balance_after;
+	// WITH ORDINALITY keeps the entries in the order the caller gave them.
+	const insertEntries = `
+		INSERT INTO ledger_entries (transaction_id, account_id, amount)
+		SELECT $1, a, m FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS t(a, m, n)
+		 ORDER BY n
+		RETURNING account_id, balance_after`
+	rows, err := tx.QueryxContext(ctx, insertEntries, txnID, pq.Array(ids), pq.Array(amounts))
+	if err != nil {
+		return Posted{}, mapError(fmt.Errorf("post %q: insert entries: %w", p.Key, err))
+	}
+	balances, err := scanBalances(rows)
+	if err != nil {
+		return Posted{}, mapError(fmt.Errorf("post %q: insert entries: %w", p.Key, err))
+	}
+	return Posted{TransactionID: txnID, Balances: balances}, nil
+}
+
+func replay(ctx context.Context, tx *sqlx.Tx, key string, hash []byte) (Posted, error) {
+	var first struct {
+		ID   int64  `db:"id"`
+		Hash []byte `db:"request_hash"`
+	}
+	const q = `SELECT id, request_hash FROM ledger_transactions WHERE idempotency_key = $1`
+	if err := tx.GetContext(ctx, &first, q, key); err != nil {
+		return Posted{}, fmt.Errorf("post %q: load first result: %w", key, err)
+	}
+	if string(first.Hash) != string(hash) {
+		return Posted{}, fmt.Errorf("post %q: %w", key, ErrIdempotencyMismatch)
+	}
+	const entries = `SELECT account_id, balance_after FROM ledger_entries WHERE transaction_id = $1 ORDER BY id`
+	rows, err := tx.QueryxContext(ctx, entries, first.ID)
+	if err != nil {
+		return Posted{}, fmt.Errorf("post %q: load first entries: %w", key, err)
+	}
+	balances, err := scanBalances(rows)
+	if err != nil {
+		return Posted{}, fmt.Errorf("post %q: load first entries: %w", key, err)
+	}
+	return Posted{TransactionID: first.ID, Replayed: true, Balances: balances}, nil
+}
+
+// scanBalances keeps the last balance_after per wallet: an account with two
+// entries in one transaction ends at its second.
+func scanBalances(rows *sqlx.Rows) (map[int64]int64, error) {
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id int64
+		var after sql.NullInt64
+		if err := rows.Scan(&id, &after); err != nil {
+			return nil, err
+		}
+		if after.Valid {
+			out[id] = after.Int64
+		}
+	}
+	return out, rows.Err()
+}
+
+// PostTransaction posts p in a transaction of its own, with retries.
+func (s *Store) PostTransaction(ctx context.Context, p Posting) (Posted, error) {
+	var out Posted
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = Post(ctx, tx, p)
+		return err
+	})
+	return out, err
+}
+
+// Balance returns a wallet's cached balance.
+func (s *Store) Balance(ctx context.Context, accountID int64) (int64, error) {
+	var b sql.NullInt64
+	err := s.db.GetContext(ctx, &b, `SELECT balance FROM accounts WHERE id = $1`, accountID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !b.Valid) {
+		return 0, fmt.Errorf("balance of account %d: %w", accountID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("balance of account %d: %w", accountID, err)
+	}
+	return b.Int64, nil
+}
+
+// SystemAccountID looks up a system account by its code (e.g. "grants").
+func (s *Store) SystemAccountID(ctx context.Context, code string) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT id FROM accounts WHERE kind = 'system' AND code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("system account %q: %w", code, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("system account %q: %w", code, err)
+	}
+	return id, nil
+}

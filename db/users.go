@@ -1,0 +1,74 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// User is a person who can log in; WalletID is their wallet account.
+type User struct {
+	ID           int64     `db:"id"`
+	Username     string    `db:"username"`
+	PasswordHash string    `db:"password_hash"`
+	CreatedAt    time.Time `db:"created_at"`
+	WalletID     int64     `db:"wallet_id"`
+}
+
+const selectUser = `
+	SELECT u.id, u.username, u.password_hash, u.created_at, a.id AS wallet_id
+	  FROM users u JOIN accounts a ON a.user_id = u.id`
+
+// CreateUser stores a user and opens their wallet in one transaction. A name
+// taken in any letter case is ErrDuplicate.
+func CreateUser(ctx context.Context, tx *sqlx.Tx, username, passwordHash string) (User, error) {
+	u := User{Username: username, PasswordHash: passwordHash}
+	const insertUser = `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id, created_at`
+	if err := tx.QueryRowxContext(ctx, insertUser, username, passwordHash).Scan(&u.ID, &u.CreatedAt); err != nil {
+		return User{}, mapError(fmt.Errorf("create user %q: %w", username, err))
+	}
+	const insertWallet = `INSERT INTO accounts (kind, user_id, balance) VALUES ('wallet', $1, 0) RETURNING id`
+	if err := tx.GetContext(ctx, &u.WalletID, insertWallet, u.ID); err != nil {
+		return User{}, mapError(fmt.Errorf("create wallet for user %d: %w", u.ID, err))
+	}
+	return u, nil
+}
+
+// UserByName finds a user by name, ignoring letter case.
+func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
+	var u User
+	err := s.db.GetContext(ctx, &u, selectUser+` WHERE lower(u.username) = lower($1)`, username)
+	return u, notFound(err, "user %q", username)
+}
+
+// UserByID finds a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	var u User
+	err := s.db.GetContext(ctx, &u, selectUser+` WHERE u.id = $1`, id)
+	return u, notFound(err, "user %d", id)
+}
+
+// SetPasswordHash replaces a user's hash (used to upgrade old parameters).
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("set password hash of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound and adds what was looked up.
+func notFound(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"im2pay/views/i18n"
+)
+
+// contentSecurityPolicy allows scripts and styles from this site only: no
+// inline script, no eval (htmx runs with allowEval off), no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders runs before everything that can fail, so error pages carry
+// the headers too.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if s.cfg.Secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			// Balances and histories must not linger in shared caches.
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// sameOrigin refuses state changes that a browser says came from another
+// site, by Fetch Metadata or by Origin. It then removes Sec-Fetch-Site so
+// that Echo's CSRF middleware, which would otherwise accept a same-origin
+// request on that header alone, also checks the token: two independent
+// locks instead of one.
+func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		site := r.Header.Get("Sec-Fetch-Site")
+		if site != "" && site != "same-origin" && site != "none" {
+			return errCrossSite
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && origin != s.origin(c) {
+			return errCrossSite
+		}
+		r.Header.Del("Sec-Fetch-Site")
+		return next(c)
+	}
+}
+
+var errCrossSite = echo.NewHTTPError(http.StatusForbidden, "error.csrf")
+
+func (s *Server) origin(c echo.Context) string {
+	if s.cfg.Origin != "" {
+		return s.cfg.Origin
+	}
+	scheme := "http"
+	if s.cfg.Secure {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request().Host
+}
+
+// csrf checks a per-browser token (form field _csrf or X-CSRF-Token header)
+// on every unsafe request. Any failure is a 403, whatever the cause.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        skipsSession,
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "im2pay_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.cfg.Secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   12 * 3600,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return errCrossSite
+		},
+	})
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
+	return t
+}
+
+const langCookie = "im2pay_lang"
+
+// locale decides the reader's language: their choice in a cookie, else the
+// browser's Accept-Language, else Chinese.
+func (s *Server) locale(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		lang := i18n.Match(c.Request().Header.Get("Accept-Language"))
+		if ck, err := c.Cookie(langCookie); err == nil {
+			if l, ok := i18n.Parse(ck.Value); ok {
+				lang = l
+			}
+		}
+		r := c.Request()
+		c.SetRequest(r.WithContext(i18n.WithLocale(r.Context(), lang, s.cfg.Location)))
+		c.Response().Header().Set("Content-Language", string(lang))
+		c.Response().Header().Add("Vary", "Accept-Language")
+		return next(c)
+	}
+}
+
+// accessLog writes one structured line per request, with its request id.
+func (s *Server) accessLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
+		LogError: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []any{"method", v.Method, "path", v.URIPath, "status", v.Status,
+				"latency_ms", v.Latency.Milliseconds(), "ip", v.RemoteIP, "request_id", v.RequestID}
+			var he *echo.HTTPError
+			if v.Error != nil && !(errors.As(v.Error, &he) && he.Code < 500) {
+				s.log.Error("request", append(attrs, "err", v.Error)...)
+				return nil
+			}
+			s.log.Info("request", attrs...)
+			return nil
+		},
+	})
+}
+
+// ipExtractor decides whom the login throttle counts. Without trusted
+// proxies the TCP peer is the client and X-Forwarded-For is ignored.
+func (s *Server) ipExtractor() echo.IPExtractor {
+	if len(s.cfg.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range s.cfg.TrustedProxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

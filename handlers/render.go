@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"im2pay/views/layout"
+	"im2pay/views/pages"
+)
+
+// isPartial reports whether htmx asked for a fragment: an htmx request that
+// is not a boosted navigation.
+func isPartial(c echo.Context) bool {
+	h := c.Request().Header
+	return h.Get("HX-Request") == "true" && h.Get("HX-Boosted") != "true"
+}
+
+// render sends partial to htmx and page to everyone else, with Vary so a
+// cache never hands one to the other.
+func render(c echo.Context, status int, page, partial templ.Component) error {
+	c.Response().Header().Add("Vary", "HX-Request")
+	comp := page
+	if partial != nil && isPartial(c) {
+		comp = partial
+	}
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// redirect ends a successful POST: HX-Redirect for htmx (which would
+// otherwise follow a 303 inside the swap target), 303 See Other for a form.
+func redirect(c echo.Context, to string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// shell gathers what the page frame shows, popping one-time notices.
+func (s *Server) shell(c echo.Context, titleKey, nav string) layout.Shell {
+	sh := layout.Shell{TitleKey: titleKey, CSRF: csrfToken(c), Path: c.Request().URL.RequestURI(), Nav: nav}
+	if u, ok := currentUser(c); ok {
+		sh.Username = u.Username
+	}
+	if sess := session(c); sess != nil {
+		if flashes := sess.Flashes(sessFlash); len(flashes) > 0 {
+			for _, f := range flashes {
+				if code, ok := f.(string); ok {
+					sh.Flash = append(sh.Flash, code)
+				}
+			}
+			if err := sess.Save(c.Request(), c.Response()); err != nil {
+				s.log.Error("save session after flash", "err", err)
+			}
+		}
+	}
+	return sh
+}
+
+// handleError turns every error into a page in the reader's language. A 4xx
+// says what was wrong; a 5xx says only that it was us, and logs the cause
+// with the request id the page shows.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, key := http.StatusInternalServerError, "error.500"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		key = errorKey(he)
+	}
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if status >= 500 {
+		s.log.Error("request failed", "request_id", reqID, "path", c.Request().URL.Path, "err", err)
+	} else {
+		reqID = ""
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	page := pages.Error(s.shell(c, key, ""), status, key, reqID)
+	if rerr := render(c, status, page, nil); rerr != nil {
+		s.log.Error("render error page", "err", rerr)
+	}
+}
+
+func errorKey(he *echo.HTTPError) string {
+	if msg, ok := he.Message.(string); ok && msg == "error.csrf" {
+		return msg
+	}
+	switch he.Code {
+	case 400, 403, 404, 405, 413, 429, 503:
+		return "error." + strconv.Itoa(he.Code)
+	}
+	if he.Code >= 500 {
+		return "error.500"
+	}
+	return "error.400"
+}

@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"im2pay/static"
+)
+
+// maxBody bounds every request body: our forms are small, and a huge body
+// must cost us nothing.
+const maxBody = "64K"
+
+// routes is the whole site: the middleware in the order it runs, then every
+// route. Read it top to bottom.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = s.ipExtractor()
+	e.HTTPErrorHandler = s.handleError
+
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog())
+	e.Use(s.securityHeaders)
+	e.Use(middleware.BodyLimit(maxBody))
+	e.Use(s.sameOrigin)
+	e.Use(s.locale)
+	e.Use(s.loadSession)
+	e.Use(s.csrf())
+
+	e.GET("/healthz", s.healthz)
+	e.StaticFS("/static", static.FS)
+
+	e.GET("/", s.home)
+	e.POST("/lang", s.switchLang)
+	e.GET("/login", s.loginPage)
+	e.POST("/login", s.login)
+	e.GET("/register", s.registerPage)
+	e.POST("/register", s.register)
+	e.POST("/logout", s.logout)
+
+	my := e.Group("", s.requireLogin)
+	my.GET("/account", s.account)
+	my.GET("/history", s.history)
+	my.GET("/recharge", s.recharge)
+	return e
+}
+
+// skipsSession lists paths that need neither a session nor a CSRF cookie.
+func skipsSession(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return p == "/healthz" || strings.HasPrefix(p, "/static/")
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	if err := s.wallet.Ping(c.Request().Context()); err != nil {
+		s.log.Warn("healthz: database unreachable", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}

@@ -1,0 +1,70 @@
+// Package handlers is the web tier: every route, the middleware in its
+// order, and one small handler per action. It keeps no state of its own;
+// sessions live in PostgreSQL, so instances can run side by side.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"im2pay/db"
+	"im2pay/wallet"
+)
+
+// Config is what the web tier needs from the process configuration.
+type Config struct {
+	// Secure means the site is served over HTTPS: cookies get Secure and
+	// responses get HSTS. Off only in development on plain HTTP.
+	Secure bool
+	// Origin is the site's own origin (scheme://host[:port]) for the Origin
+	// check; empty means "the Host the request came to".
+	Origin string
+	// TrustedProxies are the networks whose X-Forwarded-For we believe;
+	// empty means the client address is the TCP peer, so a forged header
+	// cannot change whom the login throttle counts.
+	TrustedProxies  []*net.IPNet
+	Location        *time.Location
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// Server holds the dependencies every handler shares.
+type Server struct {
+	wallet   *wallet.Service
+	sessions *SessionStore
+	cfg      Config
+	log      *slog.Logger
+}
+
+// pinger is what /healthz needs.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+var _ pinger = (*wallet.Service)(nil)
+
+// New builds the router with every route and middleware.
+func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		wallet:   w,
+		sessions: NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
+		cfg:      cfg,
+		log:      cfg.Logger,
+	}
+	return s.routes()
+}

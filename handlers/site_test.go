@@ -1,0 +1,224 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"im2pay/db"
+	"im2pay/db/dbtest"
+	"im2pay/handlers"
+	"im2pay/wallet"
+)
+
+func TestStateChangesWithoutTheTokenOrFromAnotherSiteAreForbidden(t *testing.T) {
+	s := newSite(t)
+	s.browser().register("alice", goodPassword)
+	form := url.Values{"username": {"alice"}, "password": {goodPassword}}
+	cases := []struct {
+		name string
+		send func(b *browser) answer
+	}{
+		{"no token at all", func(b *browser) answer { b.get("/login"); return b.do("POST", "/login", form) }},
+		{"a wrong token", func(b *browser) answer {
+			b.get("/login")
+			f := url.Values{"_csrf": {"forged"}}
+			for k, v := range form {
+				f[k] = v
+			}
+			return b.do("POST", "/login", f)
+		}},
+		{"a same-origin fetch header but no token", func(b *browser) answer {
+			b.get("/login")
+			return b.do("POST", "/login", form, "Sec-Fetch-Site", "same-origin")
+		}},
+		{"a cross-site fetch with a valid token", func(b *browser) answer {
+			return b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}}, "Sec-Fetch-Site", "cross-site")
+		}},
+		{"a same-site fetch with a valid token", func(b *browser) answer {
+			return b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}}, "Sec-Fetch-Site", "same-site")
+		}},
+		{"a foreign Origin with a valid token", func(b *browser) answer {
+			return b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}}, "Origin", "https://evil.example")
+		}},
+		{"an opaque Origin with a valid token", func(b *browser) answer {
+			return b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}}, "Origin", "null")
+		}},
+		{"logout without a token", func(b *browser) answer { b.login("alice", goodPassword); return b.do("POST", "/logout", url.Values{}) }},
+		{"a language switch without a token", func(b *browser) answer { return b.do("POST", "/lang", url.Values{"lang": {"en"}}) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := c.send(s.browser())
+			expectStatus(t, a, http.StatusForbidden)
+			expectContains(t, a, "页面已过期")
+		})
+	}
+	// The same form from our own origin passes.
+	ok := s.browser().post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}},
+		"Origin", s.srv.URL, "Sec-Fetch-Site", "same-origin")
+	expectRedirect(t, ok, "/account")
+}
+
+func TestLanguageFollowsTheBrowserThenThePersonsChoice(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.header.Set("Accept-Language", "en-US,en;q=0.9,zh;q=0.5")
+	expectContains(t, b.get("/login"), `<html lang="en"`, "Log in", "Username")
+	expectRedirect(t, b.post("/login", "/lang", url.Values{"lang": {"zh-CN"}, "next": {"/register"}}), "/register")
+	page := b.get("/register")
+	expectContains(t, page, `<html lang="zh-CN"`, "用户名", "注册")
+	expectLacks(t, page, "Username")
+	// An outside next is refused here too.
+	expectRedirect(t, b.post("/login", "/lang", url.Values{"lang": {"en"}, "next": {"//evil.example"}}), "/")
+	expectContains(t, b.get("/login"), `<html lang="en"`)
+	expectStatus(t, b.post("/login", "/lang", url.Values{"lang": {"klingon"}}), http.StatusBadRequest)
+}
+
+func TestChineseIsTheDefaultLanguage(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.header.Del("Accept-Language")
+	expectContains(t, b.get("/login"), `<html lang="zh-CN"`, "登录")
+}
+
+func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	paths := []string{"/login", "/account", "/no-such-page", "/static/css/app.css", "/healthz", "/static/nope.js"}
+	for _, p := range paths {
+		a := b.get(p)
+		csp := a.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP %q", p, csp)
+		}
+		if a.header.Get("X-Content-Type-Options") != "nosniff" || a.header.Get("Referrer-Policy") == "" {
+			t.Errorf("%s: missing nosniff or Referrer-Policy: %v", p, a.header)
+		}
+	}
+	expectStatus(t, b.get("/no-such-page"), http.StatusNotFound)
+	expectContains(t, b.get("/no-such-page"), "页面不存在")
+}
+
+func TestSecureSitesSendHSTSAndSecureCookies(t *testing.T) {
+	conn := dbtest.New(t)
+	store := db.New(conn)
+	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher})
+	h := handlers.New(w, store, handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
+	rec := httptestRecord(h, "/login")
+	if !strings.HasPrefix(rec.Header().Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatalf("no HSTS: %v", rec.Header())
+	}
+	for _, c := range rec.Result().Cookies() {
+		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+			t.Fatalf("cookie %s: Secure=%v HttpOnly=%v SameSite=%v Path=%q", c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path)
+		}
+	}
+}
+
+func TestSessionCookieOptionsAreExplicit(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.register("alice", goodPassword)
+	a := b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}})
+	var found bool
+	for _, raw := range a.header.Values("Set-Cookie") {
+		if strings.HasPrefix(raw, "im2pay_session=") {
+			found = true
+			for _, want := range []string{"Path=/", "HttpOnly", "SameSite=Lax"} {
+				if !strings.Contains(raw, want) {
+					t.Fatalf("session cookie %q lacks %s", raw, want)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("login set no session cookie")
+	}
+}
+
+func TestHealthzReportsTheDatabase(t *testing.T) {
+	s := newSite(t)
+	expectStatus(t, s.browser().get("/healthz"), http.StatusOK)
+
+	conn := dbtest.New(t)
+	store := db.New(conn)
+	h := handlers.New(wallet.NewService(store, wallet.Options{Hasher: fastHasher}), store,
+		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
+	conn.Close() // the database is now unreachable for this server
+	if rec := httptestRecord(h, "/healthz"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz with the database gone = %d, want 503", rec.Code)
+	}
+}
+
+func TestTheAccountCenterShowsTheExactBalanceAndRecentRecords(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.register("alice", goodPassword)
+	u, _ := s.store.UserByName(context.Background(), "alice")
+	if _, err := s.wallet.Grant(context.Background(), u.ID, 12345, "g1", "welcome_grant"); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/account")
+	expectContains(t, page, `id="balance"`, `data-fen="12345"`, "¥123.45", "新用户欢迎礼金", "+¥123.45", `href="/recharge"`, `href="/history"`)
+	expectContains(t, b.get("/recharge"), "充值功能即将上线")
+}
+
+var recordRow = regexp.MustCompile(`data-testid="record"`)
+
+func TestHistoryPagesByKeysetFiltersAndLoadsMore(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.register("alice", goodPassword)
+	u, _ := s.store.UserByName(context.Background(), "alice")
+	for i := 1; i <= 45; i++ {
+		if _, err := s.wallet.Grant(context.Background(), u.ID, wallet.Money(i), fmt.Sprintf("g%d", i), "welcome_grant"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := b.get("/history")
+	expectStatus(t, first, http.StatusOK)
+	if n := len(recordRow.FindAllString(first.body, -1)); n != 20 {
+		t.Fatalf("first page has %d rows, want 20", n)
+	}
+	// Newest first, with the running balance: 1+2+…+45 = 1035 fen.
+	expectContains(t, first, "+¥0.45", "¥10.35", `data-testid="history-more"`)
+	more := regexp.MustCompile(`href="(/history\?before=\d+)"`).FindStringSubmatch(first.body)
+	if more == nil {
+		t.Fatal("no load-more link")
+	}
+	partial := b.get(strings.ReplaceAll(more[1], "&amp;", "&"), "HX-Request", "true")
+	expectStatus(t, partial, http.StatusOK)
+	if strings.Contains(partial.body, "<html") || len(recordRow.FindAllString(partial.body, -1)) != 20 {
+		t.Fatalf("load more should be 20 rows alone:\n%.500s", partial.body)
+	}
+	expectContains(t, partial, "+¥0.25")
+	expectLacks(t, partial, "+¥0.26")
+
+	expectContains(t, b.get("/history?kind=purchase"), "没有符合筛选条件的记录")
+	bad := b.get("/history?from=2026-13-01")
+	expectStatus(t, bad, http.StatusUnprocessableEntity)
+	expectContains(t, bad, "日期格式应为")
+	expectStatus(t, b.get("/history?kind=nonsense"), http.StatusUnprocessableEntity)
+	expectStatus(t, b.get("/history?before=-4"), http.StatusUnprocessableEntity)
+}
+
+func TestOneUserNeverSeesAnothersHistory(t *testing.T) {
+	s := newSite(t)
+	alice, bob := s.browser(), s.browser()
+	alice.register("alice", goodPassword)
+	bob.register("bob_b", goodPassword)
+	u, _ := s.store.UserByName(context.Background(), "alice")
+	posted, err := s.wallet.Grant(context.Background(), u.ID, 777, "g", "welcome_grant")
+	if err != nil || posted != 777 {
+		t.Fatal(err)
+	}
+	page := bob.get("/history?before=999999999")
+	expectLacks(t, page, "¥7.77")
+	expectLacks(t, bob.get("/account"), "¥7.77")
+}

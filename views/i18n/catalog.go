@@ -1,0 +1,112 @@
+package i18n
+
+// texts is one string in every supported language.
+type texts struct{ zh, en string }
+
+// catalog holds every string a person reads. Keys are grouped by page;
+// problem codes (refusals the domain returns) use the same keys.
+var catalog = map[string]texts{
+	"app.name":       {"IM2.0 Pay", "IM2.0 Pay"},
+	"footer.tagline": {"IM2.0 Pay · 充值与钱包中心", "IM2.0 Pay · top-up and wallet center"},
+
+	"nav.label":    {"主导航", "Main navigation"},
+	"nav.account":  {"个人中心", "Account"},
+	"nav.recharge": {"充值", "Top up"},
+	"nav.history":  {"余额明细", "History"},
+	"nav.login":    {"登录", "Log in"},
+	"nav.register": {"注册", "Sign up"},
+	"nav.logout":   {"退出登录", "Log out"},
+
+	"login.title":         {"登录", "Log in"},
+	"login.username":      {"用户名", "Username"},
+	"login.password":      {"密码", "Password"},
+	"login.submit":        {"登录", "Log in"},
+	"login.no_account":    {"还没有账号？", "No account yet?"},
+	"login.register_link": {"立即注册", "Sign up"},
+	"login.invalid":       {"用户名或密码错误。", "Wrong username or password."},
+	"login.throttled":     {"尝试次数过多，请稍后再试（约 %d 分钟后）。", "Too many attempts. Please try again later (in about %d minutes)."},
+	"login.required":      {"请先登录。", "Please log in to continue."},
+	"login.logged_out":    {"你已安全退出。", "You have logged out."},
+
+	"register.title":         {"注册", "Create an account"},
+	"register.submit":        {"注册", "Create account"},
+	"register.username_hint": {"3–32 个字符：字母、数字或下划线。", "3–32 characters: letters, digits or underscores."},
+	"register.password_hint": {"8–128 个字符，可使用任何文字。", "8–128 characters, in any script."},
+	"register.have_account":  {"已有账号？", "Already have an account?"},
+	"register.login_link":    {"去登录", "Log in"},
+	"register.welcome":       {"注册成功，欢迎使用 IM2.0 Pay！", "Welcome to IM2.0 Pay! Your account is ready."},
+
+	"username.empty":     {"请输入用户名。", "Please enter a username."},
+	"username.too_short": {"用户名至少需要 %d 个字符。", "The username needs at least %d characters."},
+	"username.too_long":  {"用户名最多 %d 个字符。", "The username can have at most %d characters."},
+	"username.chars":     {"用户名只能包含字母、数字和下划线。", "The username may only contain letters, digits and underscores."},
+	"username.taken":     {"该用户名已被占用，请换一个。", "That username is taken. Please choose another."},
+
+	"password.empty":     {"请输入密码。", "Please enter a password."},
+	"password.too_short": {"密码至少需要 %d 个字符。", "The password needs at least %d characters."},
+	"password.too_long":  {"密码最多 %d 个字符。", "The password can have at most %d characters."},
+	"password.weak":      {"密码太容易被猜到，请换一个更难猜的。", "That password is too easy to guess. Please choose a harder one."},
+	"password.invalid":   {"密码包含无法使用的字符。", "The password contains characters that cannot be used."},
+
+	"money.empty":             {"请输入金额。", "Please enter an amount."},
+	"money.negative":          {"金额不能为负数。", "The amount cannot be negative."},
+	"money.format":            {"金额格式不正确，请输入如 12 或 12.50 的数字。", "That is not an amount. Enter a number such as 12 or 12.50."},
+	"money.too_many_decimals": {"金额最多保留两位小数（精确到分）。", "Amounts have at most two decimal places (fen)."},
+	"money.too_large":         {"金额不能超过 %s。", "The amount cannot exceed %s."},
+
+	"account.title":    {"个人中心", "Account"},
+	"account.greeting": {"你好，%s", "Hello, %s"},
+	"account.balance":  {"账户余额", "Balance"},
+	"account.recent":   {"最近记录", "Recent records"},
+	"account.see_all":  {"查看全部", "See all"},
+	"account.empty":    {"还没有任何记录。", "No records yet."},
+	"account.zero":     {"余额为 ¥0.00，充值后即可使用增值服务。", "Your balance is ¥0.00. Top up to use paid features."},
+	"account.low":      {"余额已低于 %s，建议及时充值。", "Your balance is below %s. Consider topping up."},
+
+	"kind.grant":    {"赠送", "Grant"},
+	"kind.topup":    {"充值", "Top-up"},
+	"kind.bonus":    {"充值奖励", "Bonus"},
+	"kind.purchase": {"购买", "Purchase"},
+	"kind.gift":     {"礼物", "Gift"},
+	"kind.charge":   {"扣费", "Charge"},
+	"kind.refund":   {"退款", "Refund"},
+	"kind.transfer": {"转账", "Transfer"},
+	"kind.reversal": {"冲正", "Reversal"},
+
+	"desc.welcome_grant": {"新用户欢迎礼金", "Welcome credit"},
+	"desc.signup_grant":  {"注册赠送", "Sign-up credit"},
+	"desc.test":          {"测试记录", "Test record"},
+
+	"history.title":         {"余额明细", "Balance history"},
+	"history.label.kind":    {"类型", "Type"},
+	"history.label.from":    {"开始日期", "From"},
+	"history.label.to":      {"结束日期", "To"},
+	"history.all":           {"全部", "All"},
+	"history.filter":        {"筛选", "Filter"},
+	"history.reset":         {"清除", "Clear"},
+	"history.balance_after": {"余额", "Balance"},
+	"history.more":          {"加载更多", "Load more"},
+	"history.end":           {"没有更多记录了", "That is everything"},
+	"history.empty":         {"还没有任何记录。", "No records yet."},
+	"history.none_match":    {"没有符合筛选条件的记录。", "Nothing matches these filters."},
+	"history.err.kind":      {"未知的记录类型。", "Unknown record type."},
+	"history.err.date":      {"日期格式应为 年-月-日，例如 2026-11-24。", "Dates look like 2026-11-24."},
+	"history.err.range":     {"结束日期不能早于开始日期。", "The end date is before the start date."},
+	"history.err.cursor":    {"分页链接无效，请从第一页开始。", "That page link is not valid. Start from the first page."},
+
+	"recharge.title": {"充值", "Top up"},
+	"recharge.soon":  {"充值功能即将上线，敬请期待。", "Top-ups are coming soon."},
+	"recharge.back":  {"返回个人中心", "Back to your account"},
+
+	"error.home":       {"返回首页", "Back to the home page"},
+	"error.request_id": {"请求编号：%s", "Request ID: %s"},
+	"error.400":        {"请求无效，请检查后重试。", "The request was not valid. Please check it and try again."},
+	"error.403":        {"无权执行此操作。", "You are not allowed to do that."},
+	"error.csrf":       {"页面已过期，请刷新后重试。", "This page has expired. Reload it and try again."},
+	"error.404":        {"页面不存在。", "Page not found."},
+	"error.405":        {"不支持该操作。", "That action is not supported here."},
+	"error.413":        {"提交的内容太大。", "What you sent is too large."},
+	"error.429":        {"请求太频繁，请稍后再试。", "Too many requests. Please try again later."},
+	"error.500":        {"系统繁忙，请稍后再试。", "Something went wrong on our side. Please try again later."},
+	"error.503":        {"服务暂时不可用，请稍后再试。", "The service is temporarily unavailable. Please try again later."},
+}

@@ -1,0 +1,153 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+)
+
+// Login throttling: failures counted over a sliding window, per account and
+// per client address. The per-account cap holds however the attacker rotates
+// addresses; the per-address cap slows one machine guessing many names.
+const (
+	ThrottleWindow     = time.Hour
+	MaxFailsPerAccount = 100
+	MaxFailsPerClient  = 300
+)
+
+// Register validates and creates an account with its wallet, and grants the
+// configured sign-up credit in the same database transaction.
+func (s *Service) Register(ctx context.Context, username, password string) (db.User, error) {
+	username = NormalizeUsername(username)
+	if err := errors.Join(ValidateUsername(username), ValidatePassword(password, username)); err != nil {
+		return db.User{}, err
+	}
+	var hash string
+	var err error
+	if slotErr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(password) }); slotErr != nil {
+		return db.User{}, slotErr
+	}
+	if err != nil {
+		return db.User{}, fmt.Errorf("register: %w", err)
+	}
+	var u db.User
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {
+			return err
+		}
+		return s.postSignupGrant(ctx, tx, u)
+	})
+	if errors.Is(err, db.ErrDuplicate) {
+		return db.User{}, NewProblem("username", "username.taken")
+	}
+	if err != nil {
+		return db.User{}, fmt.Errorf("register %q: %w", username, err)
+	}
+	return u, nil
+}
+
+func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User) error {
+	if s.signupGrant <= 0 {
+		return nil
+	}
+	grants, err := s.store.SystemAccountID(ctx, "grants")
+	if err != nil {
+		return err
+	}
+	_, err = db.Post(ctx, tx, db.Posting{
+		Key: fmt.Sprintf("grant:signup:%d", u.ID), Kind: db.KindGrant,
+		Reference: fmt.Sprintf("user:%d", u.ID), Description: "signup_grant",
+		Entries: []db.Entry{{AccountID: grants, Amount: -int64(s.signupGrant)}, {AccountID: u.WalletID, Amount: int64(s.signupGrant)}},
+	})
+	return err
+}
+
+// Authenticate checks a username and password from clientIP. It refuses
+// before checking the password once the throttle is reached, answers the same
+// for an unknown name and a wrong password, and spends the same time on both.
+func (s *Service) Authenticate(ctx context.Context, username, password, clientIP string) (db.User, error) {
+	username = NormalizeUsername(username)
+	now := s.now()
+	if wait, err := s.throttled(ctx, username, clientIP, now); err != nil {
+		return db.User{}, err
+	} else if wait > 0 {
+		return db.User{}, NewProblem("", "login.throttled", minutesCeil(wait))
+	}
+	u, err := s.store.UserByName(ctx, username)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return db.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	known := err == nil
+	ok := false
+	slotErr := s.withHashSlot(ctx, func() {
+		if known {
+			ok, err = s.hasher.Verify(u.PasswordHash, password)
+		} else {
+			s.hasher.DummyVerify(password)
+		}
+	})
+	if slotErr != nil {
+		return db.User{}, slotErr
+	}
+	if known && err != nil {
+		return db.User{}, fmt.Errorf("authenticate user %d: %w", u.ID, err)
+	}
+	if !ok {
+		if err := s.store.RecordLoginFailure(ctx, username, clientIP, now); err != nil {
+			return db.User{}, fmt.Errorf("authenticate: %w", err)
+		}
+		return db.User{}, NewProblem("", "login.invalid")
+	}
+	if s.hasher.NeedsRehash(u.PasswordHash) {
+		// Best effort: the login is valid whether or not the upgrade lands.
+		if h, err := s.hasher.Hash(password); err == nil {
+			_ = s.store.SetPasswordHash(ctx, u.ID, h)
+		}
+	}
+	return u, nil
+}
+
+// throttled returns how long the caller must wait, or 0.
+func (s *Service) throttled(ctx context.Context, username, clientIP string, now time.Time) (time.Duration, error) {
+	c, err := s.store.LoginFailures(ctx, username, clientIP, now.Add(-ThrottleWindow))
+	if err != nil {
+		return 0, fmt.Errorf("authenticate: %w", err)
+	}
+	var wait time.Duration
+	if c.ByAccount >= MaxFailsPerAccount && c.OldestAccount.Valid {
+		wait = max(wait, c.OldestAccount.Time.Add(ThrottleWindow).Sub(now))
+	}
+	if c.ByClient >= MaxFailsPerClient && c.OldestClient.Valid {
+		wait = max(wait, c.OldestClient.Time.Add(ThrottleWindow).Sub(now))
+	}
+	return wait, nil
+}
+
+func minutesCeil(d time.Duration) int {
+	m := int((d + time.Minute - 1) / time.Minute)
+	return max(m, 1)
+}
+
+// UserByID loads a logged-in user.
+func (s *Service) UserByID(ctx context.Context, id int64) (db.User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// EnsureUser creates a user if the name is free and returns it either way;
+// the demo seed uses it so that a second run changes nothing.
+func (s *Service) EnsureUser(ctx context.Context, username, password string) (db.User, error) {
+	u, err := s.store.UserByName(ctx, username)
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, db.ErrNotFound) {
+		return db.User{}, err
+	}
+	return s.Register(ctx, username, password)
+}

@@ -1,0 +1,134 @@
+// Package wallet is the domain: who may log in, what a wallet holds, and
+// every rule that moves money. Handlers call it; it calls the store.
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"im2pay/db"
+)
+
+// Service answers the questions the pages ask and performs what they request.
+type Service struct {
+	store  *db.Store
+	hasher PasswordHasher
+	now    func() time.Time
+	// signupGrant is credited to each new account from the grants account (0 = none).
+	signupGrant Money
+	// hashSlots bounds concurrent argon2id work: each hash holds ~19 MiB, so
+	// a burst of logins must queue rather than exhaust memory.
+	hashSlots chan struct{}
+}
+
+// maxConcurrentHashes is the number of password hashes computed at once.
+const maxConcurrentHashes = 4
+
+// Options configures a Service; zero fields take the defaults.
+type Options struct {
+	Hasher      PasswordHasher
+	Now         func() time.Time
+	SignupGrant Money
+}
+
+// NewService builds a Service over a store.
+func NewService(store *db.Store, o Options) *Service {
+	if o.Hasher == (PasswordHasher{}) {
+		o.Hasher = DefaultPasswordHasher()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
+		hashSlots: make(chan struct{}, maxConcurrentHashes)}
+}
+
+// withHashSlot runs fn once a hashing slot is free, or gives up with ctx.
+func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for a password hashing slot: %w", ctx.Err())
+	}
+	defer func() { <-s.hashSlots }()
+	fn()
+	return nil
+}
+
+// Ping reports whether the database answers (for /healthz).
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Record is one line of a wallet's history.
+type Record struct {
+	ID           int64
+	At           time.Time
+	Kind         db.TxnKind
+	Description  string // a locale catalog code
+	Amount       Money  // signed: + in, − out
+	BalanceAfter Money
+}
+
+// Overview is what the account center shows.
+type Overview struct {
+	User    db.User
+	Balance Money
+	Recent  []Record
+}
+
+// recentRecords is how many lines the account center shows.
+const recentRecords = 5
+
+// Overview loads the account center's data for a user.
+func (s *Service) Overview(ctx context.Context, userID int64) (Overview, error) {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	bal, err := s.store.Balance(ctx, u.WalletID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	lines, err := s.store.History(ctx, db.HistoryQuery{AccountID: u.WalletID, Limit: recentRecords})
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	return Overview{User: u, Balance: Money(bal), Recent: toRecords(lines)}, nil
+}
+
+func toRecords(lines []db.HistoryLine) []Record {
+	out := make([]Record, len(lines))
+	for i, l := range lines {
+		out[i] = Record{ID: l.EntryID, At: l.At, Kind: l.Kind, Description: l.Description,
+			Amount: Money(l.Amount), BalanceAfter: Money(l.BalanceAfter)}
+	}
+	return out
+}
+
+// Grant credits a wallet from the grants account under an idempotency key,
+// so seeding or retrying never grants twice. description is a catalog code.
+func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, description string) (Money, error) {
+	if amount <= 0 {
+		return 0, fmt.Errorf("grant %q: amount %d must be positive", key, amount)
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("grant %q: %w", key, err)
+	}
+	grants, err := s.store.SystemAccountID(ctx, "grants")
+	if err != nil {
+		return 0, fmt.Errorf("grant %q: %w", key, err)
+	}
+	posted, err := s.store.PostTransaction(ctx, db.Posting{
+		Key: key, Kind: db.KindGrant, Reference: fmt.Sprintf("user:%d", u.ID), Description: description,
+		Entries: []db.Entry{{AccountID: grants, Amount: -int64(amount)}, {AccountID: u.WalletID, Amount: int64(amount)}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("grant %q: %w", key, err)
+	}
+	return Money(posted.Balances[u.WalletID]), nil
+}
+
+// IsNotFound reports whether err means the thing asked for does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, db.ErrNotFound) }
