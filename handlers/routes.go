@@ -43,10 +43,11 @@ func (s *Server) routes() *echo.Echo {
 	e.POST("/register", s.register)
 	e.POST("/logout", s.logout)
 
-	my := e.Group("", s.requireLogin)
-	my.GET("/account", s.account)
-	my.GET("/history", s.history)
-	my.GET("/recharge", s.recharge)
+	// Per-route, not e.Group(""): an empty-prefix group would also wrap the
+	// not-found handler and send every unknown path to the login page.
+	e.GET("/account", s.account, s.requireLogin)
+	e.GET("/history", s.history, s.requireLogin)
+	e.GET("/recharge", s.recharge, s.requireLogin)
 	return e
 }
 

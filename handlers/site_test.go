@@ -123,9 +123,8 @@ func TestSecureSitesSendHSTSAndSecureCookies(t *testing.T) {
 
 func TestSessionCookieOptionsAreExplicit(t *testing.T) {
 	s := newSite(t)
-	b := s.browser()
-	b.register("alice", goodPassword)
-	a := b.post("/login", "/login", url.Values{"username": {"alice"}, "password": {goodPassword}})
+	s.browser().register("alice", goodPassword)
+	a := s.browser().login("alice", goodPassword)
 	var found bool
 	for _, raw := range a.header.Values("Set-Cookie") {
 		if strings.HasPrefix(raw, "im2pay_session=") {

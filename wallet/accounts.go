@@ -129,7 +129,11 @@ func (s *Service) throttled(ctx context.Context, username, clientIP string, now 
 	return wait, nil
 }
 
+// minutesCeil rounds a wait up to whole minutes for people. It ignores
+// sub-second parts: PostgreSQL rounds timestamps to microseconds, which must
+// not turn "60 minutes" into "61".
 func minutesCeil(d time.Duration) int {
+	d = d.Truncate(time.Second)
 	m := int((d + time.Minute - 1) / time.Minute)
 	return max(m, 1)
 }
