@@ -164,3 +164,26 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+func (s *Server) passwordPage(c echo.Context) error {
+	return render(c, http.StatusOK, pages.Password(s.shell(c, "password.title", "account"), nil), nil)
+}
+
+// changePassword ends every session of the user (the store does that) and
+// gives the person who changed it a fresh one.
+func (s *Server) changePassword(c echo.Context) error {
+	u, _ := currentUser(c)
+	err := s.wallet.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("password"))
+	if err != nil {
+		problems, ok := components.ProblemsOf(err)
+		if !ok {
+			return err
+		}
+		sh := s.shell(c, "password.title", "account")
+		return render(c, http.StatusUnprocessableEntity, pages.Password(sh, problems), pages.PasswordForm(sh.CSRF, problems))
+	}
+	if err := s.startSession(c, u, "password.changed"); err != nil {
+		return err
+	}
+	return redirect(c, "/account")
+}

@@ -181,3 +181,25 @@ func TestFailedLoginsAreThrottledPerAccountWhateverTheClaimedAddress(t *testing.
 	s.clock.Advance(61 * time.Minute)
 	expectRedirect(t, s.browser().login("alice", goodPassword), "/account")
 }
+
+func TestChangingThePasswordEndsEveryOtherSession(t *testing.T) {
+	s := newSite(t)
+	phone, laptop := s.browser(), s.browser()
+	phone.register("alice", goodPassword)
+	laptop.login("alice", goodPassword)
+
+	wrong := phone.post("/account/password", "/account/password", url.Values{"current_password": {"not-it-at-all"}, "password": {"another-good-one"}})
+	expectStatus(t, wrong, http.StatusUnprocessableEntity)
+	expectContains(t, wrong, "当前密码不正确")
+	weak := phone.post("/account/password", "/account/password", url.Values{"current_password": {goodPassword}, "password": {"short"}})
+	expectStatus(t, weak, http.StatusUnprocessableEntity)
+	expectContains(t, weak, "密码至少需要 8 个字符")
+	expectStatus(t, laptop.get("/account"), http.StatusOK)
+
+	ok := phone.post("/account/password", "/account/password", url.Values{"current_password": {goodPassword}, "password": {"another-good-one"}})
+	expectRedirect(t, ok, "/account")
+	expectContains(t, phone.get("/account"), "密码已修改")
+	expectRedirect(t, laptop.get("/account"), "/login?next=%2Faccount")
+	expectStatus(t, s.browser().login("alice", goodPassword), http.StatusUnprocessableEntity)
+	expectRedirect(t, s.browser().login("alice", "another-good-one"), "/account")
+}

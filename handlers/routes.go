@@ -48,6 +48,8 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/account", s.account, s.requireLogin)
 	e.GET("/history", s.history, s.requireLogin)
 	e.GET("/recharge", s.recharge, s.requireLogin)
+	e.GET("/account/password", s.passwordPage, s.requireLogin)
+	e.POST("/account/password", s.changePassword, s.requireLogin)
 	return e
 }
 

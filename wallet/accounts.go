@@ -155,3 +155,38 @@ func (s *Service) EnsureUser(ctx context.Context, username, password string) (db
 	}
 	return s.Register(ctx, username, password)
 }
+
+// ChangePassword replaces a user's password after checking the current one,
+// and ends every session of the user: whoever knew the old password, or
+// holds an old cookie, is out. The caller starts a fresh session for the
+// person who made the change.
+func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string) error {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	var ok bool
+	if slotErr := s.withHashSlot(ctx, func() { ok, err = s.hasher.Verify(u.PasswordHash, current) }); slotErr != nil {
+		return slotErr
+	}
+	if err != nil {
+		return fmt.Errorf("change password of user %d: %w", u.ID, err)
+	}
+	if !ok {
+		return NewProblem("current_password", "password.current_wrong")
+	}
+	if err := ValidatePassword(next, u.Username); err != nil {
+		return err
+	}
+	var hash string
+	if slotErr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(next) }); slotErr != nil {
+		return slotErr
+	}
+	if err != nil {
+		return fmt.Errorf("change password of user %d: %w", u.ID, err)
+	}
+	if err := s.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	return s.store.DeleteUserSessions(ctx, u.ID)
+}
