@@ -8,7 +8,7 @@ import (
 // Input is one visible field on a cashier page.
 type Input struct {
 	Name, Label, Type, Placeholder, Value string
-	Autocomplete                        string
+	Autocomplete                          string
 }
 
 // Hidden is one hidden field on a cashier page.

@@ -1,0 +1,88 @@
+# IM2.0 Pay. `make help` lists the targets.
+# GNU make. Targets run one at a time, in the order they are named.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+.DELETE_ON_ERROR:
+
+# Browser tests drive Debian's Chromium (installed by `make deps`).
+export CHROMIUM_PATH ?= /usr/bin/chromium
+# Browserslist's "caniuse-lite is outdated" nag: the pinned lockfile decides.
+export BROWSERSLIST_IGNORE_OLD_DATA := 1
+
+TAILWIND := node_modules/.bin/tailwindcss
+HTMX_DIST := node_modules/htmx.org/dist/htmx.min.js
+# staticcheck 2026.2.2, the first release line that knows Go 1.26.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# What check-generated compares before and after regenerating: a checksum of
+# every file under views/ and static/, tracked or not (ignored ones aside).
+GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static | \
+	xargs -0r sha256sum 2>/dev/null || true
+
+.PHONY: help deps node-deps generate css vendor-js build run test check-generated lint bench clean
+
+help: ## list the targets
+	@echo "Usage: make TARGET"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		awk 'BEGIN { FS = ":.*## " } { printf "  %-16s %s\n", $$1, $$2 }'
+
+deps: ## install PostgreSQL, Chromium, CJK fonts and the npm packages when missing
+	.ci/install-deps postgres browser node
+
+node-deps: ## install the npm packages (Tailwind CSS, htmx) when missing or stale
+	.ci/install-deps node
+
+generate: ## regenerate the templ components (views/**/*_templ.go)
+	go tool templ generate -path views
+
+css: node-deps ## build static/css/app.css with Tailwind
+	$(TAILWIND) -c tailwind.config.js -i static/css/input.css -o static/css/app.css --minify
+
+vendor-js: node-deps ## copy htmx.min.js from node_modules to static/js/
+	cp $(HTMX_DIST) static/js/htmx.min.js
+
+build: generate css ## build bin/im2pay
+	go build -o bin/im2pay ./cmd/im2pay
+
+run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/ and the demo account
+	.ci/install-deps postgres
+	$(MAKE) --no-print-directory build
+	exec env SEED_DEMO=1 ./bin/im2pay serve
+
+test: deps check-generated ## install what is missing, check generated files, vet, run every test
+	go vet ./...
+	go test -race -count=1 -timeout 20m ./...
+
+check-generated: ## fail when committed templ output, CSS or htmx is stale
+	@before="$$($(GEN_SUMS))"; \
+	$(MAKE) --no-print-directory generate css vendor-js; \
+	after="$$($(GEN_SUMS))"; \
+	changed="$$(diff <(echo "$$before") <(echo "$$after") | sed -n 's/^> [0-9a-f]*  //p' || true)"; \
+	if [ -n "$$changed" ]; then \
+		echo >&2; \
+		echo "check-generated: regenerating changed:" >&2; \
+		sed 's/^/  /' <<<"$$changed" >&2; \
+		echo "The committed generated files were stale: run \`make generate css vendor-js\` and commit the result." >&2; \
+		exit 1; \
+	fi; \
+	echo "check-generated: templ output, app.css and htmx.min.js are current"
+
+lint: ## gofmt, go vet and staticcheck
+	@unformatted="$$(find . \( -name node_modules -o -name .data -o -name .git \) -prune -o -name '*.go' -print0 | xargs -0r gofmt -l)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files need formatting (run gofmt -w):" >&2; \
+		echo "$$unformatted" >&2; \
+		exit 1; \
+	fi
+	go vet ./...
+	go run $(STATICCHECK) ./...
+
+bench: ## run the benchmarks
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean: ## remove build output (bin/); never touches .data/
+	rm -rf bin

@@ -1,0 +1,2 @@
+// Package static holds the built CSS, vendored htmx and images served by the app.
+package static
