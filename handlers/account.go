@@ -49,10 +49,6 @@ func (s *Server) history(c echo.Context) error {
 	return render(c, status, page, partial)
 }
 
-func (s *Server) recharge(c echo.Context) error {
-	return render(c, http.StatusOK, pages.Recharge(s.shell(c, "recharge.title", "recharge")), nil)
-}
-
 // switchLang remembers the chosen language for a year and returns the
 // person to the page they were on.
 func (s *Server) switchLang(c echo.Context) error {

@@ -48,6 +48,20 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/account", s.account, s.requireLogin)
 	e.GET("/history", s.history, s.requireLogin)
 	e.GET("/recharge", s.recharge, s.requireLogin)
+	e.GET("/recharge/preview", s.rechargePreview, s.requireLogin)
+	e.GET("/recharge/confirm", s.rechargeConfirm, s.requireLogin)
+	e.POST("/recharge/orders", s.createOrder, s.requireLogin)
+	e.GET("/recharge/orders", s.myOrders, s.requireLogin)
+	e.GET("/recharge/orders/:no", s.orderResult, s.requireLogin)
+	e.GET("/recharge/orders/:no/pay", s.payOrder, s.requireLogin)
+	e.GET("/recharge/orders/:no/status", s.orderStatus, s.requireLogin)
+	e.POST("/recharge/orders/:no/check", s.recheckOrder, s.requireLogin)
+
+	// Provider callbacks: no session, no CSRF token; each one proves itself
+	// by the provider's signature (see isProviderCallback).
+	e.GET("/recharge/orders/:no/return", s.providerReturn)
+	e.POST("/recharge/orders/:no/return", s.providerReturn)
+	e.POST("/pay/notify/:method", s.notify)
 	e.GET("/account/password", s.passwordPage, s.requireLogin)
 	e.POST("/account/password", s.changePassword, s.requireLogin)
 	return e
@@ -56,7 +70,18 @@ func (s *Server) routes() *echo.Echo {
 // skipsSession lists paths that need neither a session nor a CSRF cookie.
 func skipsSession(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/healthz" || strings.HasPrefix(p, "/static/")
+	return p == "/healthz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p)
+}
+
+// isProviderCallback matches the only routes exempt from CSRF: providers
+// post there from their own servers or the person's browser, and each
+// request is accepted only with the provider's valid signature.
+func isProviderCallback(path string) bool {
+	if strings.HasPrefix(path, "/pay/notify/") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/recharge/orders/")
+	return ok && strings.HasSuffix(rest, "/return") && strings.Count(rest, "/") == 1
 }
 
 func (s *Server) healthz(c echo.Context) error {

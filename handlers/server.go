@@ -32,6 +32,20 @@ type Config struct {
 	AbsoluteTimeout time.Duration
 	Now             func() time.Time
 	Logger          *slog.Logger
+	// FormActionOrigins are the providers' origins our pages may send a
+	// form (or a form's redirect) to: CSP form-action covers both.
+	FormActionOrigins []string
+	// SandboxScanURL, when set, turns a WeChat code_url into the sandbox's
+	// "scan" page, so a desktop tester can pay without a phone.
+	SandboxScanURL func(codeURL string) string
+}
+
+// ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.
+func (c Config) ScanURL(codeURL string) string {
+	if c.SandboxScanURL == nil {
+		return ""
+	}
+	return c.SandboxScanURL(codeURL)
 }
 
 // Server holds the dependencies every handler shares.
@@ -40,6 +54,7 @@ type Server struct {
 	sessions *SessionStore
 	cfg      Config
 	log      *slog.Logger
+	csp      string
 }
 
 // pinger is what /healthz needs.
@@ -65,6 +80,7 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		sessions: NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
 		cfg:      cfg,
 		log:      cfg.Logger,
+		csp:      contentSecurityPolicy(cfg.FormActionOrigins),
 	}
 	return s.routes()
 }

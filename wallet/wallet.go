@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"im2pay/db"
+	"im2pay/payment"
 )
 
 // Service answers the questions the pages ask and performs what they request.
@@ -21,6 +22,11 @@ type Service struct {
 	// hashSlots bounds concurrent argon2id work: each hash holds ~19 MiB, so
 	// a burst of logins must queue rather than exhaust memory.
 	hashSlots chan struct{}
+
+	rules     RechargeRules
+	loc       *time.Location
+	providers map[payment.Method]payment.Provider
+	baseURL   string // our public origin, for return and notify URLs
 }
 
 // maxConcurrentHashes is the number of password hashes computed at once.
@@ -31,6 +37,10 @@ type Options struct {
 	Hasher      PasswordHasher
 	Now         func() time.Time
 	SignupGrant Money
+	Rules       *RechargeRules // nil: DefaultRechargeRules
+	Location    *time.Location // the zone a "day" of the daily limit is in
+	Providers   map[payment.Method]payment.Provider
+	BaseURL     string
 }
 
 // NewService builds a Service over a store.
@@ -41,8 +51,16 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	rules := DefaultRechargeRules()
+	if o.Rules != nil {
+		rules = *o.Rules
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
 	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
-		hashSlots: make(chan struct{}, maxConcurrentHashes)}
+		hashSlots: make(chan struct{}, maxConcurrentHashes),
+		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL}
 }
 
 // withHashSlot runs fn once a hashing slot is free, or gives up with ctx.

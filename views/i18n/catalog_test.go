@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"im2pay/db"
+	"im2pay/payment"
 )
 
 func TestEveryStringExistsInBothLanguagesWithTheSamePlaceholders(t *testing.T) {
@@ -56,7 +57,7 @@ func TestEveryKeyTheCodeUsesIsInTheCatalog(t *testing.T) {
 			for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 				found++
 				key := m[1]
-				if strings.HasSuffix(key, ".") {
+				if strings.HasSuffix(key, ".") || strings.HasSuffix(key, "_") {
 					continue // a prefix completed at run time, checked below
 				}
 				if strings.Contains(re.String(), "escription") || strings.Contains(re.String(), "grant:") {
@@ -91,6 +92,22 @@ func TestAcceptLanguagePicksTheBestSupportedLanguage(t *testing.T) {
 	for header, want := range cases {
 		if got := Match(header); got != want {
 			t.Errorf("Match(%q) = %s, want %s", header, got, want)
+		}
+	}
+}
+
+func TestEveryPaymentMethodHasItsStrings(t *testing.T) {
+	for _, m := range payment.Methods {
+		for _, key := range []string{"method." + string(m), "desc.topup_" + string(m)} {
+			if !Has(key) {
+				t.Errorf("%s is missing", key)
+			}
+		}
+	}
+	for _, r := range []payment.Reason{payment.ReasonWrongDetails, payment.ReasonDeclined, payment.ReasonNoFunds,
+		payment.ReasonRestricted, payment.ReasonOverLimit, payment.ReasonCancelled, payment.ReasonProviderError} {
+		if !Has("reason."+string(r)) || !Has("action."+string(r)) {
+			t.Errorf("reason %s lacks its message or action", r)
 		}
 	}
 }

@@ -1,0 +1,228 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Order is a recharge order.
+type Order struct {
+	ID              int64          `db:"id"`
+	OutTradeNo      string         `db:"out_trade_no"`
+	UserID          int64          `db:"user_id"`
+	RequestKey      string         `db:"request_key"`
+	Method          string         `db:"method"`
+	Device          string         `db:"device"`
+	Amount          int64          `db:"amount"`
+	TierBonus       int64          `db:"tier_bonus"`
+	FirstBonus      int64          `db:"first_bonus"`
+	Currency        string         `db:"currency"`
+	State           string         `db:"state"`
+	FailReason      string         `db:"fail_reason"`
+	ProviderTradeNo sql.NullString `db:"provider_trade_no"`
+	ProviderRef     string         `db:"provider_ref"`
+	NextURL         string         `db:"next_url"`
+	NextQR          string         `db:"next_qr"`
+	NextForm        []byte         `db:"next_form"`
+	ReturnTo        string         `db:"return_to"`
+	CreatedAt       time.Time      `db:"created_at"`
+	ExpiresAt       time.Time      `db:"expires_at"`
+	PaidAt          sql.NullTime   `db:"paid_at"`
+	CheckedAt       sql.NullTime   `db:"checked_at"`
+	UpdatedAt       time.Time      `db:"updated_at"`
+}
+
+// Order states, as in the order_state enum.
+const (
+	OrderPending = "pending"
+	OrderPaid    = "paid"
+	OrderFailed  = "failed"
+	OrderClosed  = "closed"
+)
+
+const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
+	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
+	created_at, expires_at, paid_at, checked_at, updated_at`
+
+// CreateOrder inserts o inside tx, or returns the order the same user
+// already created with the same request key (created is then false).
+func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
+	const q = `
+		INSERT INTO recharge_orders (out_trade_no, user_id, request_key, method, device, amount, tier_bonus,
+		                             first_bonus, currency, return_to, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (user_id, request_key) DO NOTHING
+		RETURNING ` + orderColumns
+	var out Order
+	err := tx.GetContext(ctx, &out, q, o.OutTradeNo, o.UserID, o.RequestKey, o.Method, o.Device, o.Amount,
+		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
+		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)
+		return out, false, notFound(err, "order by request key")
+	}
+	if err != nil {
+		return Order{}, false, mapError(fmt.Errorf("create order: %w", err))
+	}
+	return out, true, nil
+}
+
+// OrderByNo loads an order by our order number.
+func (s *Store) OrderByNo(ctx context.Context, outTradeNo string) (Order, error) {
+	var o Order
+	err := s.db.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1`, outTradeNo)
+	return o, notFound(err, "order %q", outTradeNo)
+}
+
+// LockOrder loads an order FOR UPDATE inside tx: the crediting function
+// holds this lock while it decides, so two notifications cannot both credit.
+func LockOrder(ctx context.Context, tx *sqlx.Tx, outTradeNo string) (Order, error) {
+	var o Order
+	err := tx.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1 FOR UPDATE`, outTradeNo)
+	return o, notFound(err, "order %q", outTradeNo)
+}
+
+// OrdersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
+func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit int) ([]Order, error) {
+	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
+		WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`
+	var out []Order
+	if err := s.db.SelectContext(ctx, &out, q, userID, beforeID, limit); err != nil {
+		return nil, fmt.Errorf("orders of user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// SetOrderNext remembers where the person was sent for an order.
+func (s *Store) SetOrderNext(ctx context.Context, id int64, url, qr string, form []byte, ref string) error {
+	const q = `UPDATE recharge_orders SET next_url = $2, next_qr = $3, next_form = $4, provider_ref = $5, updated_at = now()
+		WHERE id = $1`
+	if _, err := s.db.ExecContext(ctx, q, id, url, qr, form, ref); err != nil {
+		return fmt.Errorf("set next step of order %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkOrderPaid moves a locked order to paid. Only an order not yet paid
+// moves; the caller has checked the amount and currency.
+func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, paidAt time.Time) error {
+	const q = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $2, paid_at = $3, fail_reason = '',
+		updated_at = now() WHERE id = $1 AND state <> 'paid'`
+	res, err := tx.ExecContext(ctx, q, id, tradeNo, paidAt)
+	if err != nil {
+		return mapError(fmt.Errorf("mark order %d paid: %w", id, err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("mark order %d paid: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DropFirstBonus zeroes an order's first-recharge bonus when another order
+// was paid first, so the order shows the bonus actually credited.
+func DropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE recharge_orders SET first_bonus = 0 WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("drop first bonus of order %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetOrderState moves a pending order to failed or closed; a paid order
+// never moves back. It reports whether the order changed.
+func (s *Store) SetOrderState(ctx context.Context, id int64, state, reason string) (bool, error) {
+	const q = `UPDATE recharge_orders SET state = $2, fail_reason = $3, updated_at = now()
+		WHERE id = $1 AND state = 'pending'`
+	res, err := s.db.ExecContext(ctx, q, id, state, reason)
+	if err != nil {
+		return false, fmt.Errorf("set order %d %s: %w", id, state, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// MarkOrderChecked records that we just asked the provider about an order.
+func (s *Store) MarkOrderChecked(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE recharge_orders SET checked_at = $2 WHERE id = $1`, id, at); err != nil {
+		return fmt.Errorf("mark order %d checked: %w", id, err)
+	}
+	return nil
+}
+
+// PendingOrders lists orders still pending that were created before a moment.
+func (s *Store) PendingOrders(ctx context.Context, createdBefore time.Time, limit int) ([]Order, error) {
+	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
+		WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`
+	var out []Order
+	if err := s.db.SelectContext(ctx, &out, q, createdBefore, limit); err != nil {
+		return nil, fmt.Errorf("pending orders: %w", err)
+	}
+	return out, nil
+}
+
+// RechargedSince sums a user's paid orders and live pending ones since a
+// moment: what counts against the daily limit.
+func RechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {
+	const sum = `SELECT coalesce(sum(amount), 0) FROM recharge_orders
+		WHERE user_id = $1 AND created_at >= $2 AND (state = 'paid' OR (state = 'pending' AND expires_at > $3))`
+	var total int64
+	if err := sqlx.GetContext(ctx, q, &total, sum, userID, since, now); err != nil {
+		return 0, fmt.Errorf("recharged since: %w", err)
+	}
+	return total, nil
+}
+
+// HasPaidOrder reports whether a user has a paid order other than exceptID
+// (for the first-recharge bonus).
+func HasPaidOrder(ctx context.Context, q sqlx.QueryerContext, userID, exceptID int64) (bool, error) {
+	var exists bool
+	err := sqlx.GetContext(ctx, q, &exists,
+		`SELECT EXISTS (SELECT 1 FROM recharge_orders WHERE user_id = $1 AND state = 'paid' AND id <> $2)`, userID, exceptID)
+	if err != nil {
+		return false, fmt.Errorf("has paid order: %w", err)
+	}
+	return exists, nil
+}
+
+// HasPaidOrder is the pool version of the function of the same name.
+func (s *Store) HasPaidOrder(ctx context.Context, userID int64) (bool, error) {
+	return HasPaidOrder(ctx, s.db, userID, 0)
+}
+
+// PaymentEvent is one message to or from a provider.
+type PaymentEvent struct {
+	ID         int64     `db:"id"`
+	Method     string    `db:"method"`
+	Kind       string    `db:"kind"`
+	OutTradeNo string    `db:"out_trade_no"`
+	Verified   bool      `db:"verified"`
+	Status     string    `db:"status"`
+	Detail     string    `db:"detail"`
+	Body       string    `db:"body"`
+	CreatedAt  time.Time `db:"created_at"`
+}
+
+// RecordEvent stores what a provider said (or what we failed to verify).
+func (s *Store) RecordEvent(ctx context.Context, e PaymentEvent) error {
+	const q = `INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	if _, err := s.db.ExecContext(ctx, q, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body); err != nil {
+		return fmt.Errorf("record payment event: %w", err)
+	}
+	return nil
+}
+
+// EventsOfOrder lists an order's events in order.
+func (s *Store) EventsOfOrder(ctx context.Context, outTradeNo string) ([]PaymentEvent, error) {
+	var out []PaymentEvent
+	const q = `SELECT id, method, kind, out_trade_no, verified, status, detail, body, created_at
+		FROM payment_events WHERE out_trade_no = $1 ORDER BY id`
+	if err := s.db.SelectContext(ctx, &out, q, outTradeNo); err != nil {
+		return nil, fmt.Errorf("events of order %q: %w", outTradeNo, err)
+	}
+	return out, nil
+}

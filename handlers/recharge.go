@@ -1,0 +1,309 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"im2pay/db"
+	"im2pay/payment"
+	"im2pay/views/components"
+	"im2pay/views/pages"
+	"im2pay/wallet"
+)
+
+// rechargeView gathers what the recharge page and its confirm step show.
+func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.RechargeView, error) {
+	methods, err := s.wallet.Methods(c.Request().Context())
+	if err != nil {
+		return pages.RechargeView{}, err
+	}
+	rules := s.wallet.Rules()
+	v := pages.RechargeView{Methods: methods, Presets: rules.Presets, DailyMax: rules.DailyMax,
+		Method: method, Amount: amount, ReturnTo: safeNext(c.QueryParam("return_to")), Key: c.QueryParam("key")}
+	if v.Method == "" {
+		for _, m := range methods {
+			if m.Open {
+				v.Method = string(m.Method)
+				break
+			}
+		}
+	}
+	if v.Key == "" {
+		v.Key = newRequestKey()
+	}
+	return v, nil
+}
+
+// quote fills the preview: the quote, or the problems with the input.
+func (s *Server) quote(c echo.Context, v *pages.RechargeView) {
+	if v.Amount == "" {
+		return
+	}
+	u, _ := currentUser(c)
+	q, err := s.wallet.Quote(c.Request().Context(), u.ID, v.Method, v.Amount)
+	if problems, ok := components.ProblemsOf(err); ok {
+		v.Problems = problems
+		return
+	}
+	if err == nil {
+		v.Quote = &q
+	}
+}
+
+func (s *Server) recharge(c echo.Context) error {
+	v, err := s.rechargeView(c, c.QueryParam("method"), formAmount(c))
+	if err != nil {
+		return err
+	}
+	s.quote(c, &v)
+	return render(c, http.StatusOK, pages.Recharge(s.shell(c, "recharge.title", "recharge"), v), nil)
+}
+
+// rechargePreview answers the live "you pay / you receive" box.
+func (s *Server) rechargePreview(c echo.Context) error {
+	v, err := s.rechargeView(c, c.QueryParam("method"), formAmount(c))
+	if err != nil {
+		return err
+	}
+	s.quote(c, &v)
+	return render(c, http.StatusOK, pages.Recharge(s.shell(c, "recharge.title", "recharge"), v), pages.Preview(v))
+}
+
+// rechargeConfirm shows the summary before paying. It is a GET carrying
+// the request key, so a refresh or the back button shows the same step.
+func (s *Server) rechargeConfirm(c echo.Context) error {
+	v, err := s.rechargeView(c, c.QueryParam("method"), formAmount(c))
+	if err != nil {
+		return err
+	}
+	s.quote(c, &v)
+	sh := s.shell(c, "recharge.title", "recharge")
+	if v.Quote == nil {
+		if len(v.Problems) == 0 {
+			v.Problems = components.Problems{"amount": wallet.NewProblem("amount", "money.empty")}
+		}
+		return render(c, http.StatusUnprocessableEntity, pages.Recharge(sh, v), nil)
+	}
+	return render(c, http.StatusOK, pages.Confirm(sh, v), nil)
+}
+
+// createOrder turns a confirmed top-up into an order (once per request key)
+// and sends the person on to pay.
+func (s *Server) createOrder(c echo.Context) error {
+	u, _ := currentUser(c)
+	o, err := s.wallet.CreateOrder(c.Request().Context(), wallet.NewOrder{
+		UserID: u.ID, Method: c.FormValue("method"), Amount: c.FormValue("amount"),
+		Device: device(c), RequestKey: c.FormValue("key"), ReturnTo: safeNext(c.FormValue("return_to")),
+	})
+	if problems, ok := components.ProblemsOf(err); ok {
+		v, verr := s.rechargeView(c, c.FormValue("method"), c.FormValue("amount"))
+		if verr != nil {
+			return verr
+		}
+		v.Problems = problems
+		return render(c, http.StatusUnprocessableEntity, pages.Recharge(s.shell(c, "recharge.title", "recharge"), v), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/recharge/orders/"+o.OutTradeNo+"/pay")
+}
+
+// payOrder sends the person to the provider: a redirect, our QR page, or a
+// form their browser posts.
+func (s *Server) payOrder(c echo.Context) error {
+	o, err := s.myOrder(c)
+	if err != nil {
+		return err
+	}
+	next, err := s.wallet.Pay(c.Request().Context(), o, c.RealIP())
+	if errors.Is(err, wallet.ErrOrderClosed) {
+		return c.Redirect(http.StatusSeeOther, "/recharge/orders/"+o.OutTradeNo)
+	}
+	if problems, ok := components.ProblemsOf(err); ok {
+		v, verr := s.rechargeView(c, o.Method, wallet.Money(o.Amount).Yuan())
+		if verr != nil {
+			return verr
+		}
+		v.Problems = problems
+		return render(c, http.StatusServiceUnavailable, pages.Recharge(s.shell(c, "recharge.title", "recharge"), v), nil)
+	}
+	if err != nil {
+		s.log.Error("start payment", "order", o.OutTradeNo, "err", err)
+		return c.Redirect(http.StatusSeeOther, "/recharge/orders/"+o.OutTradeNo+"?start_failed=1")
+	}
+	sh := s.shell(c, "pay.title", "recharge")
+	switch {
+	case next.RedirectURL != "":
+		return c.Redirect(http.StatusSeeOther, next.RedirectURL)
+	case next.Form != nil:
+		return render(c, http.StatusOK, pages.PayForm(sh, pages.OrderView{Order: o}, *next.Form), nil)
+	default:
+		qr, err := qrDataURI(next.QRCode)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, pages.PayQR(sh, pages.OrderView{Order: o}, qr, s.cfg.ScanURL(next.QRCode)), nil)
+	}
+}
+
+// orderResult is the result page: processing, success or failure.
+func (s *Server) orderResult(c echo.Context) error {
+	o, err := s.myOrder(c)
+	if err != nil {
+		return err
+	}
+	if o, err = s.wallet.Check(c.Request().Context(), o, false); err != nil {
+		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
+	}
+	v, err := s.orderView(c, o)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Result(s.shell(c, "result.title", "recharge"), v), pages.ResultStatus(v))
+}
+
+// orderStatus is what the result and QR pages poll. The QR page only wants
+// to leave once the order resolves: it gets HX-Redirect then, 204 before.
+func (s *Server) orderStatus(c echo.Context) error {
+	o, err := s.myOrder(c)
+	if err != nil {
+		return err
+	}
+	if o, err = s.wallet.Check(c.Request().Context(), o, false); err != nil {
+		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
+	}
+	if c.QueryParam("qr") == "1" {
+		if o.State == db.OrderPending {
+			return c.NoContent(http.StatusNoContent)
+		}
+		return redirect(c, "/recharge/orders/"+o.OutTradeNo)
+	}
+	v, err := s.orderView(c, o)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Result(s.shell(c, "result.title", "recharge"), v), pages.ResultStatus(v))
+}
+
+// recheckOrder is the "check again" button: ask the provider now.
+func (s *Server) recheckOrder(c echo.Context) error {
+	o, err := s.myOrder(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.wallet.Check(c.Request().Context(), o, true); err != nil {
+		s.log.Warn("recheck order", "order", o.OutTradeNo, "err", err)
+	}
+	return redirect(c, "/recharge/orders/"+o.OutTradeNo)
+}
+
+// providerReturn receives the person back from the provider. It needs no
+// login (a cross-site POST from the card page carries no Lax cookie): it
+// verifies, lets the provider's own answer settle the order, and redirects
+// to the result page, which does need the login.
+func (s *Server) providerReturn(c echo.Context) error {
+	no := c.Param("no")
+	o, err := s.wallet.OrderByNo(c.Request().Context(), no)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	form, _ := c.FormParams()
+	if c.Request().Method == http.MethodGet {
+		form = url.Values{}
+	}
+	_, ret, err := s.wallet.Return(c.Request().Context(), o, c.QueryParams(), form)
+	if err != nil {
+		s.log.Warn("provider return refused", "order", no, "err", err)
+	}
+	to := "/recharge/orders/" + no
+	if ret.Cancelled {
+		to += "?cancelled=1"
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// notify receives a provider's asynchronous notification: raw body, no
+// session, no CSRF; only a valid signature makes it count.
+func (s *Server) notify(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	method := c.Param("method")
+	if err := s.wallet.Notify(c.Request().Context(), method, c.Response(), c.Request().Header, body); err != nil {
+		s.log.Warn("notification not accepted", "method", method, "err", err, "ip", c.RealIP())
+	}
+	return nil
+}
+
+func (s *Server) myOrders(c echo.Context) error {
+	u, _ := currentUser(c)
+	orders, err := s.wallet.OrdersOf(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Orders(s.shell(c, "orders.title", "orders"), orders), nil)
+}
+
+func (s *Server) myOrder(c echo.Context) (db.Order, error) {
+	u, _ := currentUser(c)
+	o, err := s.wallet.OrderOf(c.Request().Context(), u.ID, c.Param("no"))
+	if errors.Is(err, db.ErrNotFound) {
+		return o, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return o, err
+}
+
+func (s *Server) orderView(c echo.Context, o db.Order) (pages.OrderView, error) {
+	v := pages.OrderView{Order: o, Cancelled: c.QueryParam("cancelled") == "1",
+		StartFailed: c.QueryParam("start_failed") == "1", CSRF: csrfToken(c)}
+	if o.State == db.OrderPaid {
+		u, _ := currentUser(c)
+		ov, err := s.wallet.Overview(c.Request().Context(), u.ID)
+		if err != nil {
+			return v, err
+		}
+		v.Balance = ov.Balance
+	}
+	return v, nil
+}
+
+// device picks the provider flow: a phone browser gets the mobile flow
+// (wap pay, H5); the form may override it.
+func device(c echo.Context) payment.Device {
+	switch c.FormValue("device") {
+	case "phone":
+		return payment.Phone
+	case "desktop":
+		return payment.Desktop
+	}
+	ua := c.Request().UserAgent()
+	for _, marker := range []string{"Mobile", "Android", "iPhone", "iPad"} {
+		if strings.Contains(ua, marker) {
+			return payment.Phone
+		}
+	}
+	return payment.Desktop
+}
+
+// formAmount is the typed custom amount when there is one, else the preset.
+func formAmount(c echo.Context) string {
+	if custom := strings.TrimSpace(c.QueryParam("custom")); custom != "" {
+		return custom
+	}
+	return c.QueryParam("amount")
+}
+
+func newRequestKey() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,201 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"im2pay/db"
+	"im2pay/payment"
+)
+
+// checkEvery limits how often one order's page may make us ask the
+// provider: polling pages must not flood it.
+const checkEvery = 4 * time.Second
+
+// ErrOrderClosed means the order can no longer be paid.
+var ErrOrderClosed = errors.New("wallet: order is no longer payable")
+
+// OrderOf loads an order of userID. Another person's order is ErrNotFound,
+// exactly like a missing one, so order numbers reveal nothing.
+func (s *Service) OrderOf(ctx context.Context, userID int64, no string) (db.Order, error) {
+	o, err := s.store.OrderByNo(ctx, no)
+	if err == nil && o.UserID != userID {
+		return db.Order{}, fmt.Errorf("order %q of another user: %w", no, db.ErrNotFound)
+	}
+	return o, err
+}
+
+// OrdersOf lists a person's orders, newest first.
+func (s *Service) OrdersOf(ctx context.Context, userID int64) ([]db.Order, error) {
+	return s.store.OrdersOfUser(ctx, userID, 0, 100)
+}
+
+func (s *Service) provider(m string) (payment.Provider, error) {
+	p, ok := s.providers[payment.Method(m)]
+	if !ok {
+		return nil, fmt.Errorf("payment method %q is not configured", m)
+	}
+	return p, nil
+}
+
+// Pay says where the person goes to pay an order: the stored next step if
+// the provider was already asked (a second click reuses the payment), else
+// a fresh one from the provider.
+func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment.Next, error) {
+	if o.State != db.OrderPending || !s.now().Before(o.ExpiresAt) {
+		return payment.Next{}, ErrOrderClosed
+	}
+	if o.NextURL != "" || o.NextQR != "" || len(o.NextForm) > 0 {
+		next := payment.Next{RedirectURL: o.NextURL, QRCode: o.NextQR, ProviderRef: o.ProviderRef}
+		if len(o.NextForm) > 0 {
+			next.Form = &payment.FormPost{}
+			if err := json.Unmarshal(o.NextForm, next.Form); err != nil {
+				return payment.Next{}, fmt.Errorf("stored form of order %s: %w", o.OutTradeNo, err)
+			}
+		}
+		return next, nil
+	}
+	if err := s.checkMaintenance(ctx, payment.Method(o.Method)); err != nil {
+		return payment.Next{}, err
+	}
+	p, err := s.provider(o.Method)
+	if err != nil {
+		return payment.Next{}, err
+	}
+	next, err := p.Start(ctx, payment.Order{
+		OutTradeNo: o.OutTradeNo, Amount: o.Amount, Currency: o.Currency,
+		Subject: fmt.Sprintf("IM2.0 Pay 余额充值 %s", Money(o.Amount)),
+		Device:  payment.Device(o.Device), ClientIP: clientIP, ExpiresAt: o.ExpiresAt,
+		ReturnURL: s.baseURL + "/recharge/orders/" + o.OutTradeNo + "/return",
+		NotifyURL: s.baseURL + "/pay/notify/" + o.Method,
+	})
+	s.event(ctx, o.Method, "start", o.OutTradeNo, err == nil, "", errText(err), "")
+	if err != nil {
+		return payment.Next{}, fmt.Errorf("start payment of order %s: %w", o.OutTradeNo, err)
+	}
+	var form []byte
+	if next.Form != nil {
+		if form, err = json.Marshal(next.Form); err != nil {
+			return payment.Next{}, err
+		}
+	}
+	if err := s.store.SetOrderNext(ctx, o.ID, next.RedirectURL, next.QRCode, form, next.ProviderRef); err != nil {
+		return payment.Next{}, err
+	}
+	return next, nil
+}
+
+// Check asks the provider about a pending order of the person and settles
+// what it says. Unless forced, it asks at most every few seconds per order.
+func (s *Service) Check(ctx context.Context, o db.Order, force bool) (db.Order, error) {
+	if o.State != db.OrderPending {
+		return o, nil
+	}
+	if !force && o.CheckedAt.Valid && s.now().Sub(o.CheckedAt.Time) < checkEvery {
+		return o, nil
+	}
+	if err := s.store.MarkOrderChecked(ctx, o.ID, s.now()); err != nil {
+		return o, err
+	}
+	p, err := s.provider(o.Method)
+	if err != nil {
+		return o, err
+	}
+	// Complete is a query for every provider but PayPal, where an approved
+	// order needs its capture; either way the provider's answer, not the
+	// person's browser, decides.
+	res, err := p.Complete(ctx, o.OutTradeNo, o.ProviderRef)
+	s.event(ctx, o.Method, "complete", o.OutTradeNo, err == nil, string(res.Status), errText(err), "")
+	if errors.Is(err, payment.ErrNotFound) {
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("check order %s: %w", o.OutTradeNo, err)
+	}
+	res.OutTradeNo = o.OutTradeNo
+	return s.Settle(ctx, payment.Method(o.Method), res)
+}
+
+// Return handles the person coming back from the provider: it verifies what
+// they bring (and refuses a forgery), but credits only through Check, from
+// the provider's own answer.
+func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values) (db.Order, payment.Return, error) {
+	p, err := s.provider(o.Method)
+	if err != nil {
+		return o, payment.Return{}, err
+	}
+	ret, err := p.ParseReturn(ctx, query, form)
+	s.event(ctx, o.Method, "return", o.OutTradeNo, err == nil, "", errText(err), query.Encode())
+	if err != nil {
+		return o, ret, fmt.Errorf("return for order %s: %w", o.OutTradeNo, err)
+	}
+	if ret.OutTradeNo != "" && ret.OutTradeNo != o.OutTradeNo {
+		return o, ret, fmt.Errorf("return for order %s names order %s: %w", o.OutTradeNo, ret.OutTradeNo, payment.ErrWrongMerchant)
+	}
+	if ret.ProviderRef != "" && o.ProviderRef != "" && ret.ProviderRef != o.ProviderRef {
+		return o, ret, fmt.Errorf("return for order %s names payment %s: %w", o.OutTradeNo, ret.ProviderRef, payment.ErrWrongMerchant)
+	}
+	if ret.Cancelled {
+		return o, ret, nil
+	}
+	o, err = s.Check(ctx, o, true)
+	return o, ret, err
+}
+
+// Notify handles a provider's asynchronous notification and writes the
+// provider's acknowledgement: ok only after the credit committed, so a
+// crash in between makes the provider send it again.
+func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWriter, header http.Header, body []byte) error {
+	p, err := s.provider(method)
+	if err != nil {
+		return err
+	}
+	n, err := p.ParseNotification(ctx, header, body)
+	s.event(ctx, method, "notify", n.OutTradeNo, err == nil, string(n.Status), errText(err), string(body))
+	if errors.Is(err, payment.ErrIgnored) {
+		p.Acknowledge(w, true)
+		return nil
+	}
+	if err != nil {
+		p.Acknowledge(w, false)
+		return fmt.Errorf("%s notification refused: %w", method, err)
+	}
+	if _, err := s.Settle(ctx, payment.Method(method), n.Result); err != nil {
+		p.Acknowledge(w, false)
+		return fmt.Errorf("%s notification for %s: %w", method, n.OutTradeNo, err)
+	}
+	p.Acknowledge(w, true)
+	return nil
+}
+
+func (s *Service) event(ctx context.Context, method, kind, no string, verified bool, status, detail, body string) {
+	if len(body) > 16<<10 {
+		body = body[:16<<10]
+	}
+	// PostgreSQL text refuses NUL and invalid UTF-8; a hostile body must
+	// still be stored, so it is made storable rather than dropped.
+	body = strings.ReplaceAll(strings.ToValidUTF8(body, "\uFFFD"), "\x00", "\uFFFD")
+	// The event log is forensics, not a precondition: a failure to record
+	// must not turn a good payment into an error.
+	_ = s.store.RecordEvent(ctx, db.PaymentEvent{Method: method, Kind: kind, OutTradeNo: no, Verified: verified,
+		Status: status, Detail: detail, Body: body})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// OrderByNo loads an order by number for the provider return path, which
+// must work before we know who the person is; it reveals nothing itself.
+func (s *Service) OrderByNo(ctx context.Context, no string) (db.Order, error) {
+	return s.store.OrderByNo(ctx, no)
+}

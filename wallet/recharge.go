@@ -1,0 +1,224 @@
+package wallet
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+	"im2pay/payment"
+)
+
+// Limit is the per-order range one method accepts.
+type Limit struct{ Min, Max Money }
+
+// BonusTier pays BasisPoints/10000 of the amount as bonus from Min upwards.
+type BonusTier struct {
+	Min         Money
+	BasisPoints int64
+}
+
+// RechargeRules are the configurable limits and promotions.
+type RechargeRules struct {
+	Presets    []Money
+	Limits     map[payment.Method]Limit
+	DailyMax   Money
+	Tiers      []BonusTier // ascending by Min; the highest reached applies
+	FirstBonus Money       // added to a person's first paid top-up
+	Lifetime   time.Duration
+}
+
+// DefaultRechargeRules are the launch settings.
+func DefaultRechargeRules() RechargeRules {
+	return RechargeRules{
+		Presets: []Money{6_00, 30_00, 68_00, 128_00, 328_00, 648_00},
+		Limits: map[payment.Method]Limit{
+			payment.Alipay: {1_00, 50_000_00}, payment.WeChat: {1_00, 20_000_00},
+			payment.Card: {10_00, 50_000_00}, payment.PayPal: {5_00, 10_000_00},
+		},
+		DailyMax:   100_000_00,
+		Tiers:      []BonusTier{{68_00, 500}, {328_00, 1000}},
+		FirstBonus: 6_00,
+		Lifetime:   30 * time.Minute,
+	}
+}
+
+// Quote is what a top-up of Amount by Method gives.
+type Quote struct {
+	Method     payment.Method
+	Amount     Money
+	TierBonus  Money
+	FirstBonus Money
+}
+
+// Bonus is the whole bonus.
+func (q Quote) Bonus() Money { return q.TierBonus + q.FirstBonus }
+
+// Total is what lands in the wallet.
+func (q Quote) Total() Money { return q.Amount + q.Bonus() }
+
+// ParseMethod reads a method name from a form.
+func ParseMethod(s string) (payment.Method, error) {
+	if m := payment.Method(s); slices.Contains(payment.Methods, m) {
+		return m, nil
+	}
+	return "", NewProblem("method", "recharge.method_err")
+}
+
+// Quote checks a top-up against the rules and prices its bonus: method,
+// maintenance, the method's per-order limits and the daily limit. The
+// recharge page previews it; CreateOrder enforces it again.
+func (s *Service) Quote(ctx context.Context, userID int64, method, amount string) (Quote, error) {
+	m, err := ParseMethod(method)
+	if err != nil {
+		return Quote{}, err
+	}
+	amt, err := ParseMoney(amount)
+	if err != nil {
+		return Quote{Method: m}, err
+	}
+	if err := s.checkMaintenance(ctx, m); err != nil {
+		return Quote{Method: m, Amount: amt}, err
+	}
+	if err := s.checkLimits(ctx, s.store.DB(), userID, m, amt); err != nil {
+		return Quote{Method: m, Amount: amt}, err
+	}
+	first, err := s.store.HasPaidOrder(ctx, userID)
+	if err != nil {
+		return Quote{}, err
+	}
+	return s.price(m, amt, !first), nil
+}
+
+func (s *Service) price(m payment.Method, amt Money, first bool) Quote {
+	q := Quote{Method: m, Amount: amt}
+	for _, t := range s.rules.Tiers {
+		if amt >= t.Min {
+			q.TierBonus = Money(int64(amt) * t.BasisPoints / 10_000)
+		}
+	}
+	if first {
+		q.FirstBonus = s.rules.FirstBonus
+	}
+	return q
+}
+
+func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, userID int64, m payment.Method, amt Money) error {
+	lim := s.rules.Limits[m]
+	switch {
+	case amt < lim.Min:
+		return NewProblem("amount", "recharge.too_low", lim.Min.String(), (lim.Min - amt).String())
+	case amt > lim.Max:
+		return NewProblem("amount", "recharge.too_high", lim.Max.String(), (amt - lim.Max).String())
+	}
+	now := s.now()
+	y, mo, d := now.In(s.loc).Date()
+	since := time.Date(y, mo, d, 0, 0, 0, 0, s.loc)
+	used, err := db.RechargedSince(ctx, q, userID, since, now)
+	if err != nil {
+		return err
+	}
+	if left := s.rules.DailyMax - Money(used); amt > left {
+		return NewProblem("amount", "recharge.daily", s.rules.DailyMax.String(), max(left, 0).String())
+	}
+	return nil
+}
+
+// NewOrder is a confirmed top-up.
+type NewOrder struct {
+	UserID     int64
+	Method     string
+	Amount     string
+	Device     payment.Device
+	RequestKey string // from the form: a double click or a refresh finds the same order
+	ReturnTo   string // a local path to offer after success
+}
+
+// CreateOrder checks the rules again and creates a pending order. The same
+// request key returns the order it created first, whatever was sent.
+func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error) {
+	if len(n.RequestKey) < 16 || len(n.RequestKey) > 64 {
+		return db.Order{}, NewProblem("", "recharge.stale_form")
+	}
+	q, err := s.Quote(ctx, n.UserID, n.Method, n.Amount)
+	if err != nil {
+		return db.Order{}, err
+	}
+	var out db.Order
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		// One person's orders are created one at a time, so two tabs cannot
+		// both fit under the daily limit.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(1, $1::int)`, int32(n.UserID)); err != nil {
+			return err
+		}
+		if err := s.checkLimits(ctx, tx, n.UserID, q.Method, q.Amount); err != nil {
+			return err
+		}
+		no, err := newOutTradeNo(s.now())
+		if err != nil {
+			return err
+		}
+		out, _, err = db.CreateOrder(ctx, tx, db.Order{
+			OutTradeNo: no, UserID: n.UserID, RequestKey: n.RequestKey, Method: string(q.Method),
+			Device: string(n.Device), Amount: int64(q.Amount), TierBonus: int64(q.TierBonus),
+			FirstBonus: int64(q.FirstBonus), Currency: "CNY", ReturnTo: n.ReturnTo,
+			ExpiresAt: s.now().Add(s.rules.Lifetime),
+		})
+		return err
+	})
+	if err != nil {
+		return db.Order{}, fmt.Errorf("create order: %w", err)
+	}
+	return out, nil
+}
+
+// newOutTradeNo is a time prefix (readable in support calls) and 40 random
+// bits, inside the [0-9A-Za-z]{16,32} every provider accepts.
+func newOutTradeNo(now time.Time) (string, error) {
+	const alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("order number: %w", err)
+	}
+	suffix := make([]byte, len(b))
+	for i, c := range b {
+		suffix[i] = alphabet[int(c)%len(alphabet)]
+	}
+	return now.UTC().Format("20060102150405") + string(suffix), nil
+}
+
+// ErrMismatch means a provider's paid statement disagrees with our order
+// (amount, currency or method): it is stored and nothing is credited.
+var ErrMismatch = errors.New("wallet: payment does not match the order")
+
+// Settle applies a verified provider statement to our order. It is the one
+// function that credits a top-up: notifications, returns, queries and the
+// reconciler all end here. In one database transaction it locks the order,
+// moves it to paid with a conditional update, and posts the top-up and the
+// bonus under keys derived from the order, so however often and in
+// whatever order the statements arrive, the wallet is credited once.
+func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
+	switch res.Status {
+	case payment.StatusPaid:
+		return s.credit(ctx, method, res)
+	case payment.StatusFailed, payment.StatusClosed:
+		o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
+		if err != nil {
+			return o, err
+		}
+		state, reason := db.OrderFailed, string(res.Reason)
+		if res.Status == payment.StatusClosed {
+			state, reason = db.OrderClosed, string(payment.ReasonNone)
+		}
+		if _, err := s.store.SetOrderState(ctx, o.ID, state, reason); err != nil {
+			return o, err
+		}
+		return s.store.OrderByNo(ctx, res.OutTradeNo)
+	}
+	return s.store.OrderByNo(ctx, res.OutTradeNo)
+}
