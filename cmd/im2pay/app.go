@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -19,12 +20,13 @@ type app struct {
 	store   *db.Store
 	wallet  *wallet.Service
 	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
+	loc     *time.Location
 }
 
 // withDatabase opens the database (starting the private cluster when no
 // DATABASE_URL is set), migrates it, runs fn, and closes everything.
 func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*app) error) (err error) {
-	a := &app{}
+	a := &app{loc: cfg.Location}
 	defer func() {
 		if a.conn != nil {
 			a.conn.Close()
@@ -52,7 +54,13 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.store = db.New(a.conn)
-	a.wallet = wallet.NewService(a.store, wallet.Options{SignupGrant: cfg.SignupGrant})
+	providers, err := openProviders(cfg)
+	if err != nil {
+		return err
+	}
+	a.wallet = wallet.NewService(a.store, wallet.Options{
+		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+	})
 	return fn(a)
 }
 

@@ -26,6 +26,8 @@ commands:
   serve     migrate, then serve the web site (the default)
   migrate   apply database migrations and exit
   seed      create the demo account and exit
+  maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--until YYYY-MM-DDTHH:MM]
+            close or reopen payment methods, without a restart
   env       list the environment variables and their defaults
 `
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return nil })
 	case "seed":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return seedDemo(ctx, a, stdout) })
+	case "maintenance":
+		return withDatabase(ctx, cfg, stdout, func(a *app) error { return maintenance(ctx, a, args[1:], stdout) })
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }

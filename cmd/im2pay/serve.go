@@ -41,6 +41,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 		}
 		go sweepSessions(ctx, a.store, cfg, log)
+		go reconcile(ctx, a, log)
 		fmt.Fprintf(stdout, "IM2.0 Pay is serving on http://%s (public origin %s)\n", ln.Addr(), cfg.BaseURL)
 		fmt.Fprintf(stdout, "health check: http://%s/healthz — press Ctrl-C to stop\n", ln.Addr())
 
@@ -81,6 +82,27 @@ func sweepSessions(ctx context.Context, store *db.Store, cfg config, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// reconcile resolves stale pending orders every minute: it asks providers
+// about them, credits the paid ones and closes the expired ones.
+func reconcile(ctx context.Context, a *app, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := a.wallet.Reconcile(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("reconcile", "err", err)
+		}
+		if n > 0 {
+			log.Info("reconciled orders", "changed", n)
 		}
 	}
 }
