@@ -13,7 +13,6 @@ import (
 	"im2pay/views/components"
 	"im2pay/views/layout"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 const sessionCookie = "im2pay_session"
@@ -80,7 +79,7 @@ func (s *Server) loginPage(c echo.Context) error {
 	}
 	f := pages.AuthForm{Next: next}
 	if next != "" {
-		f.Problems = components.Problems{"": wallet.NewProblem("", "login.required")}
+		f.Notice = "login.required"
 	}
 	return render(c, http.StatusOK, pages.Login(s.shell(c, "login.title", ""), f), nil)
 }

@@ -43,13 +43,15 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // sameOrigin refuses state changes that a browser says came from another
-// site, by Fetch Metadata or by Origin. It then removes Sec-Fetch-Site so
-// that Echo's CSRF middleware, which would otherwise accept a same-origin
-// request on that header alone, also checks the token: two independent
-// locks instead of one.
+// site, by Fetch Metadata or by Origin. It then removes Sec-Fetch-Site from
+// every request, safe ones included: Echo's CSRF middleware trusts that
+// header alone (it skips the token on a same-origin request, and on a GET
+// it issues a placeholder instead of a token), and we want both locks.
 func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		site := r.Header.Get("Sec-Fetch-Site")
+		r.Header.Del("Sec-Fetch-Site")
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
@@ -57,14 +59,12 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		if isProviderCallback(r.URL.Path) {
 			return next(c)
 		}
-		site := r.Header.Get("Sec-Fetch-Site")
 		if site != "" && site != "same-origin" && site != "none" {
 			return errCrossSite
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && origin != s.origin(c) {
 			return errCrossSite
 		}
-		r.Header.Del("Sec-Fetch-Site")
 		return next(c)
 	}
 }

@@ -65,6 +65,20 @@ func TestStateChangesWithoutTheTokenOrFromAnotherSiteAreForbidden(t *testing.T) 
 	expectRedirect(t, ok, "/account")
 }
 
+// A real browser sends Sec-Fetch-Site on every request, GETs included; the
+// form it got must still carry a real token that the POST then passes.
+func TestABrowserSendingFetchMetadataEverywhereCanLogIn(t *testing.T) {
+	s := newSite(t)
+	s.browser().register("alice", goodPassword)
+	b := s.browser()
+	b.header.Set("Sec-Fetch-Site", "same-origin")
+	page := b.get("/login")
+	if b.cookie("im2pay_csrf") == nil || strings.Contains(page.body, "_echo_csrf_using_sec_fetch_site_") {
+		t.Fatal("the login form carries a placeholder instead of a CSRF token")
+	}
+	expectRedirect(t, b.login("alice", goodPassword), "/account")
+}
+
 func TestLanguageFollowsTheBrowserThenThePersonsChoice(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()

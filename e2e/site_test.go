@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"im2pay/db"
+	"im2pay/db/dbtest"
+	"im2pay/handlers"
+	"im2pay/wallet"
+)
+
+// language is what a person reading the site in one language sees. The
+// strings are written out here, not looked up in the app's catalog, so that
+// a wrong or missing translation fails.
+type language struct {
+	tag           string // <html lang>
+	switchLabel   string // the language switch offers the other language
+	welcome       string
+	wrongPassword string
+	loginRequired string
+	historyTitle  string
+	grantKind     string
+	welcomeDesc   string
+	loadMore      string
+	end           string
+	empty         string
+	noneMatch     string
+}
+
+var (
+	zhCN = language{
+		tag:           "zh-CN",
+		switchLabel:   "English",
+		welcome:       "注册成功，欢迎使用 IM2.0 Pay！",
+		wrongPassword: "用户名或密码错误。",
+		loginRequired: "请先登录。",
+		historyTitle:  "余额明细",
+		grantKind:     "赠送",
+		welcomeDesc:   "新用户欢迎礼金",
+		loadMore:      "加载更多",
+		end:           "没有更多记录了",
+		empty:         "还没有任何记录。",
+		noneMatch:     "没有符合筛选条件的记录。",
+	}
+	en = language{
+		tag:           "en",
+		switchLabel:   "中文",
+		welcome:       "Welcome to IM2.0 Pay! Your account is ready.",
+		wrongPassword: "Wrong username or password.",
+		loginRequired: "Please log in to continue.",
+		historyTitle:  "Balance history",
+		grantKind:     "Grant",
+		welcomeDesc:   "Welcome credit",
+		loadMore:      "Load more",
+		end:           "That is everything",
+		empty:         "No records yet.",
+		noneMatch:     "Nothing matches these filters.",
+	}
+)
+
+// site is the whole app over a fresh database, on a local port.
+type site struct {
+	url    string
+	store  *db.Store
+	wallet *wallet.Service
+	log    *serverLog
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	store := db.New(dbtest.New(t))
+	svc := wallet.NewService(store, wallet.Options{
+		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
+	})
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	sl := &serverLog{}
+	h := handlers.New(svc, store, handlers.Config{
+		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &site{url: srv.URL, store: store, wallet: svc, log: sl}
+}
+
+func (s *site) register(t *testing.T, name string) {
+	t.Helper()
+	if _, err := s.wallet.Register(context.Background(), name, password); err != nil {
+		t.Fatalf("register %s: %v", name, err)
+	}
+}
+
+func (s *site) userID(t *testing.T, name string) int64 {
+	t.Helper()
+	u, err := s.store.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatalf("user %s: %v", name, err)
+	}
+	return u.ID
+}
+
+func (s *site) grant(t *testing.T, uid int64, amount wallet.Money, key, desc string) {
+	t.Helper()
+	if _, err := s.wallet.Grant(context.Background(), uid, amount, "e2e:"+key, desc); err != nil {
+		t.Fatalf("grant %s: %v", amount, err)
+	}
+}
+
+// newPage opens a fresh tab for one subtest and, when the subtest ends,
+// reports what the browser and the server complained about.
+func newPage(t *testing.T, s *site, browserCtx context.Context, v variant) *page {
+	t.Helper()
+	s.log.take() // what earlier subtests left is theirs
+	ctx, probs := openTab(t, browserCtx, v.dev, v.accept)
+	p := &page{t: t, ctx: ctx, base: s.url, phone: v.dev.mobile, width: v.dev.width, out: outDir(t), probs: probs}
+	t.Cleanup(func() {
+		p.checkProblems()
+		for _, e := range s.log.take() {
+			t.Errorf("server logged an error: %s", e)
+		}
+	})
+	return p
+}
+
+// outDir is this subtest's screenshot folder, emptied: out/<subtest>, or
+// under E2E_OUT.
+func outDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("E2E_OUT")
+	if root == "" {
+		root = "out"
+	}
+	_, sub, _ := strings.Cut(t.Name(), "/")
+	dir := filepath.Join(root, filepath.FromSlash(sub))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// uniqueName is a valid username (3–32 letters, digits, underscores) no
+// other subtest or run uses.
+func uniqueName(t *testing.T, v variant, journey string) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("e2e_%s_%s_%s_%s", v.dev.name[:1], strings.ToLower(v.lang.tag[:2]), journey, hex.EncodeToString(b))
+}
+
+// serverLog keeps what the server logs at error level: a 5xx during a
+// journey fails it even when the page looks fine.
+type serverLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (l *serverLog) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= slog.LevelError
+}
+func (l *serverLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *serverLog) WithGroup(string) slog.Handler      { return l }
+
+func (l *serverLog) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, b.String())
+	return nil
+}
+
+func (l *serverLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.errs
+	l.errs = nil
+	return out
+}
