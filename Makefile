@@ -48,10 +48,10 @@ vendor-js: node-deps ## copy htmx.min.js from node_modules to static/js/
 build: generate css ## build bin/im2pay
 	go build -o bin/im2pay ./cmd/im2pay
 
-run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/ and the demo account
+run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, the sandbox gateway on :8090 and the demo account
 	.ci/install-deps postgres
 	$(MAKE) --no-print-directory build
-	exec env SEED_DEMO=1 ./bin/im2pay serve
+	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 ./bin/im2pay serve
 
 test: deps check-generated ## install what is missing, check generated files, vet, run every test
 	go vet ./...

@@ -21,6 +21,8 @@ type app struct {
 	wallet  *wallet.Service
 	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
 	loc     *time.Location
+	// formOrigins are the providers' origins, for CSP form-action.
+	formOrigins []string
 }
 
 // withDatabase opens the database (starting the private cluster when no
@@ -54,10 +56,11 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.store = db.New(a.conn)
-	providers, err := openProviders(cfg)
+	providers, origins, err := openProviders(cfg)
 	if err != nil {
 		return err
 	}
+	a.formOrigins = origins
 	a.wallet = wallet.NewService(a.store, wallet.Options{
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 	})

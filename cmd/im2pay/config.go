@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,11 @@ type config struct {
 	DBMaxConns      int
 	SignupGrant     wallet.Money
 	SeedDemo        bool
+	SandboxAddr     string // non-empty: run the sandbox gateway there and point the app at it
+	PaymentConfig   string
+	// FormActionOrigins are extra provider origins for CSP form-action
+	// (a provider whose pages live on another host than its API).
+	FormActionOrigins []string
 }
 
 // settings documents each variable and its default; the README's table is
@@ -45,6 +51,9 @@ var settings = []struct{ name, def, help string }{
 	{"DB_MAX_CONNS", "20", "connection pool size"},
 	{"SIGNUP_GRANT", "0", "credit (yuan) granted to each new account"},
 	{"SEED_DEMO", "false", "create the demo account at start (make run sets it)"},
+	{"SANDBOX_ADDR", "", "run the sandbox payment gateway on this address and use it (make run: 127.0.0.1:8090)"},
+	{"PAYMENT_CONFIG", "", "merchant configuration of the providers (JSON); default DATA_DIR/payment.json"},
+	{"FORM_ACTION_ORIGINS", "", "extra comma-separated origins forms may go to (e.g. https://www.paypal.com)"},
 }
 
 // loadConfig reads every variable and reports all bad ones together.
@@ -62,7 +71,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
-	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"), BaseURL: get("BASE_URL")}
+	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"),
+		BaseURL: get("BASE_URL"), SandboxAddr: get("SANDBOX_ADDR"), PaymentConfig: get("PAYMENT_CONFIG")}
+	if c.PaymentConfig == "" {
+		c.PaymentConfig = filepath.Join(c.DataDir, "payment.json")
+	}
+	for _, o := range strings.Split(get("FORM_ACTION_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("FORM_ACTION_ORIGINS", fmt.Errorf("%q is not an origin", o))
+		} else {
+			c.FormActionOrigins = append(c.FormActionOrigins, u.Scheme+"://"+u.Host)
+		}
+	}
 
 	var err error
 	if c.PGPort, err = strconv.Atoi(get("PG_PORT")); err != nil || c.PGPort < 1 || c.PGPort > 65535 {

@@ -26,6 +26,7 @@ commands:
   serve     migrate, then serve the web site (the default)
   migrate   apply database migrations and exit
   seed      create the demo account and exit
+  sandbox   run the sandbox payment gateway alone (SANDBOX_ADDR, default 127.0.0.1:8090)
   maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--until YYYY-MM-DDTHH:MM]
             close or reopen payment methods, without a restart
   env       list the environment variables and their defaults
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return nil })
 	case "seed":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return seedDemo(ctx, a, stdout) })
+	case "sandbox":
+		return runSandbox(ctx, cfg, stdout)
 	case "maintenance":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return maintenance(ctx, a, args[1:], stdout) })
 	}

@@ -1,10 +1,106 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"time"
+
 	"im2pay/payment"
+	"im2pay/payment/alipay"
+	"im2pay/payment/paypal"
+	"im2pay/payment/unionpay"
+	"im2pay/payment/wechat"
 )
 
-// openProviders builds the payment providers from the configuration.
-func openProviders(cfg config) (map[payment.Method]payment.Provider, error) {
-	return map[payment.Method]payment.Provider{}, nil
+// paymentConfig is the merchant side of every provider: where it lives and
+// which keys it uses. It is a file (PAYMENT_CONFIG) because it names key
+// files; the sandbox writes one for development, production supplies its
+// own. A missing section leaves that method out.
+type paymentConfig struct {
+	Alipay *alipay.Config   `json:"alipay,omitempty"`
+	WeChat *wechat.Config   `json:"wechat,omitempty"`
+	Card   *unionpay.Config `json:"card,omitempty"`
+	PayPal *paypal.Config   `json:"paypal,omitempty"`
+}
+
+func readPaymentConfig(path string) (paymentConfig, error) {
+	var pc paymentConfig
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return pc, nil
+	}
+	if err != nil {
+		return pc, fmt.Errorf("payment configuration: %w", err)
+	}
+	if err := json.Unmarshal(raw, &pc); err != nil {
+		return pc, fmt.Errorf("payment configuration %s: %w", path, err)
+	}
+	return pc, nil
+}
+
+func writePaymentConfig(path string, pc paymentConfig) error {
+	raw, err := json.MarshalIndent(pc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write payment configuration: %w", err)
+	}
+	return nil
+}
+
+// openProviders builds the providers named in the payment configuration,
+// and the origins our pages may send forms (and form redirects) to.
+func openProviders(cfg config) (map[payment.Method]payment.Provider, []string, error) {
+	pc, err := readPaymentConfig(cfg.PaymentConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	out := map[payment.Method]payment.Provider{}
+	origins := slices.Clone(cfg.FormActionOrigins)
+	var errs []error
+	add := func(m payment.Method, p payment.Provider, err error, urls ...string) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m, err))
+			return
+		}
+		out[m] = p
+		for _, u := range urls {
+			if o := originOf(u); o != "" && !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	if pc.Alipay != nil {
+		p, err := alipay.New(*pc.Alipay, client)
+		add(payment.Alipay, p, err, pc.Alipay.GatewayURL)
+	}
+	if pc.WeChat != nil {
+		p, err := wechat.New(*pc.WeChat, client)
+		add(payment.WeChat, p, err, pc.WeChat.BaseURL)
+	}
+	if pc.Card != nil {
+		p, err := unionpay.New(*pc.Card, client)
+		add(payment.Card, p, err, pc.Card.FrontTransURL)
+	}
+	if pc.PayPal != nil {
+		p, err := paypal.New(*pc.PayPal, client)
+		add(payment.PayPal, p, err, pc.PayPal.APIBase)
+	}
+	return out, origins, errors.Join(errs...)
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -13,11 +13,30 @@ import (
 
 	"im2pay/db"
 	"im2pay/handlers"
+	wechatsandbox "im2pay/payment/sandbox/wechat"
 )
 
 // serve runs the web server until ctx ends, then drains it.
 func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// DATA_DIR must be traversable by the postgres user that runs the
+	// private cluster under it, whoever creates it first (the sandbox's key
+	// store would make it 0700).
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create DATA_DIR: %w", err)
+	}
+	var scanURL func(string) string
+	if cfg.SandboxAddr != "" {
+		dir, err := provisionSandbox(cfg)
+		if err != nil {
+			return err
+		}
+		if err := startSandbox(ctx, cfg, dir, log, stdout); err != nil {
+			return err
+		}
+		base := "http://" + cfg.SandboxAddr
+		scanURL = func(code string) string { return wechatsandbox.ScanURL(base, code) }
+	}
 	return withDatabase(ctx, cfg, stdout, func(a *app) error {
 		if cfg.SeedDemo {
 			if err := seedDemo(ctx, a, stdout); err != nil {
@@ -27,6 +46,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		h := handlers.New(a.wallet, a.store, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
+			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL,
 		})
 		srv := &http.Server{
 			Handler:           h,

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"im2pay/payment/sandbox"
+	alipaysandbox "im2pay/payment/sandbox/alipay"
+	paypalsandbox "im2pay/payment/sandbox/paypal"
+	"im2pay/payment/sandbox/sim"
+	unionpaysandbox "im2pay/payment/sandbox/unionpay"
+	wechatsandbox "im2pay/payment/sandbox/wechat"
+)
+
+// provisionSandbox makes (first time) or reuses the sandbox's keys and the
+// app's matching keys under DATA_DIR/sandbox, and writes the payment
+// configuration that points the app at the sandbox.
+func provisionSandbox(cfg config) (string, error) {
+	dir := filepath.Join(cfg.DataDir, "sandbox")
+	base := "http://" + cfg.SandboxAddr
+	var pc paymentConfig
+	var err error
+	var errs []error
+	ali, err := alipaysandbox.Provision(dir, base)
+	errs = append(errs, err)
+	wx, err := wechatsandbox.Provision(dir, base)
+	errs = append(errs, err)
+	card, err := unionpaysandbox.Provision(dir, base)
+	errs = append(errs, err)
+	pp, err := paypalsandbox.Provision(dir, base, cfg.BaseURL+"/pay/notify/paypal")
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return "", fmt.Errorf("provision sandbox: %w", err)
+	}
+	pc.Alipay, pc.WeChat, pc.Card, pc.PayPal = &ali, &wx, &card, &pp
+	return dir, writePaymentConfig(cfg.PaymentConfig, pc)
+}
+
+// startSandbox serves the sandbox gateway until ctx ends.
+func startSandbox(ctx context.Context, cfg config, dir string, log *slog.Logger, stdout io.Writer) error {
+	n := sim.NewNotifier(&http.Client{Timeout: 10 * time.Second}, 1, log)
+	ali, err := alipaysandbox.New(dir, n, log)
+	if err != nil {
+		return err
+	}
+	wx, err := wechatsandbox.New(dir, n, log)
+	if err != nil {
+		return err
+	}
+	card, err := unionpaysandbox.New(dir, n, log)
+	if err != nil {
+		return err
+	}
+	pp, err := paypalsandbox.New(dir, n, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.SandboxAddr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen on %s: %w", cfg.SandboxAddr, err)
+	}
+	srv := &http.Server{Handler: sandbox.Handler(ali, wx, card, pp), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "sandbox payment gateway on http://%s (keys under %s)\n", ln.Addr(), dir)
+	go func() {
+		<-ctx.Done()
+		n.Close()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandbox stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// runSandbox is `im2pay sandbox`: the gateway alone.
+func runSandbox(ctx context.Context, cfg config, stdout io.Writer) error {
+	if cfg.SandboxAddr == "" {
+		cfg.SandboxAddr = "127.0.0.1:8090"
+	}
+	dir, err := provisionSandbox(cfg)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stdout, nil))
+	if err := startSandbox(ctx, cfg, dir, log, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "payment configuration for the app: %s\n", cfg.PaymentConfig)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,150 @@
+package alipaysandbox
+
+import (
+	"im2pay/payment"
+)
+
+// tradeAnswer is the body of trade.query, .close and .refund answers; empty
+// fields are left out, as Alipay leaves them out.
+type tradeAnswer struct {
+	Code           string `json:"code"`
+	Msg            string `json:"msg"`
+	SubCode        string `json:"sub_code,omitempty"`
+	SubMsg         string `json:"sub_msg,omitempty"`
+	TradeNo        string `json:"trade_no,omitempty"`
+	OutTradeNo     string `json:"out_trade_no,omitempty"`
+	BuyerLogonID   string `json:"buyer_logon_id,omitempty"`
+	BuyerUserID    string `json:"buyer_user_id,omitempty"`
+	TradeStatus    string `json:"trade_status,omitempty"`
+	TotalAmount    string `json:"total_amount,omitempty"`
+	BuyerPayAmount string `json:"buyer_pay_amount,omitempty"`
+	ReceiptAmount  string `json:"receipt_amount,omitempty"`
+	InvoiceAmount  string `json:"invoice_amount,omitempty"`
+	PointAmount    string `json:"point_amount,omitempty"`
+	SendPayDate    string `json:"send_pay_date,omitempty"`
+	FundChange     string `json:"fund_change,omitempty"`
+	RefundFee      string `json:"refund_fee,omitempty"`
+	GmtRefundPay   string `json:"gmt_refund_pay,omitempty"`
+}
+
+// The sandbox's only buyer.
+const (
+	buyerUserID  = "2088102177846880"
+	buyerLogonID = "sandbox***@alipay.example"
+)
+
+func ok() tradeAnswer { return tradeAnswer{Code: "10000", Msg: "Success"} }
+
+func failed(c code) tradeAnswer {
+	return tradeAnswer{Code: "40004", Msg: "Business Failed", SubCode: c.sub, SubMsg: c.msg}
+}
+
+// find looks a trade up by out_trade_no or trade_no; the caller holds mu.
+func (s *Sandbox) find(b biz) *trade {
+	if b.OutTradeNo != "" {
+		return s.trades[b.OutTradeNo]
+	}
+	for _, t := range s.trades {
+		if b.TradeNo != "" && t.tradeNo == b.TradeNo {
+			return t
+		}
+	}
+	return nil
+}
+
+// query answers alipay.trade.query. A refused payment answers 40004 with
+// the refusal's own sub_code (and the trade's numbers), the way
+// alipay.trade.pay reports one.
+func (s *Sandbox) query(b biz) tradeAnswer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.find(b)
+	if t == nil {
+		return failed(codeNotExist)
+	}
+	t.expireIfDue(s.now())
+	if t.status == statusFailed {
+		a := failed(code{t.failCode, codeMsg(t.failCode)})
+		a.OutTradeNo, a.TradeNo, a.TotalAmount = t.outTradeNo, t.tradeNo, payment.FenToYuan(t.amount)
+		return a
+	}
+	a := ok()
+	a.OutTradeNo, a.TradeNo, a.TradeStatus = t.outTradeNo, t.tradeNo, t.status
+	a.TotalAmount = payment.FenToYuan(t.amount)
+	a.BuyerPayAmount, a.ReceiptAmount, a.InvoiceAmount, a.PointAmount = "0.00", "0.00", "0.00", "0.00"
+	if !t.paidAt.IsZero() {
+		a.BuyerLogonID, a.BuyerUserID = buyerLogonID, buyerUserID
+		paid := payment.FenToYuan(t.amount)
+		a.BuyerPayAmount, a.ReceiptAmount, a.InvoiceAmount = paid, paid, paid
+		a.SendPayDate = t.paidAt.In(beijing).Format(timeLayout)
+	}
+	return a
+}
+
+// close answers alipay.trade.close: only a trade still waiting (or one whose
+// payment was refused) can be closed.
+func (s *Sandbox) close(b biz) tradeAnswer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.find(b)
+	if t == nil {
+		return failed(codeNotExist)
+	}
+	t.expireIfDue(s.now())
+	if t.status != statusWait && t.status != statusFailed {
+		return failed(codeStatusError)
+	}
+	t.status, t.closedAt = statusClosed, s.now()
+	a := ok()
+	a.OutTradeNo, a.TradeNo = t.outTradeNo, t.tradeNo
+	return a
+}
+
+// refund answers alipay.trade.refund. out_request_no makes it idempotent;
+// refunding everything closes the trade (TRADE_CLOSED). The answer is
+// synchronous and final, so the sandbox sends no refund notification (the
+// merchant side would acknowledge and ignore one).
+func (s *Sandbox) refund(b biz) tradeAnswer {
+	amount, err := payment.YuanToFen(b.RefundAmount)
+	if err != nil || amount <= 0 {
+		return failed(codeInvalidParam)
+	}
+	reqNo := b.OutRequestNo
+	if reqNo == "" {
+		reqNo = b.OutTradeNo // Alipay's default when none is given
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.find(b)
+	if t == nil {
+		return failed(codeNotExist)
+	}
+	a := ok()
+	a.OutTradeNo, a.TradeNo, a.BuyerLogonID, a.BuyerUserID = t.outTradeNo, t.tradeNo, buyerLogonID, buyerUserID
+	if prev, seen := t.refunds[reqNo]; seen {
+		if prev != amount {
+			return failed(codeRepeat)
+		}
+		a.FundChange, a.RefundFee = "N", payment.FenToYuan(t.refunded)
+		return a
+	}
+	switch {
+	case t.status == statusFinished:
+		return failed(codeHasFinished)
+	case t.status != statusSuccess:
+		return failed(codeStatusError)
+	case amount > t.amount-t.refunded:
+		return failed(codeRefundTooMuch)
+	}
+	if t.refunds == nil {
+		t.refunds = map[string]int64{}
+	}
+	t.refunds[reqNo] = amount
+	t.refunded += amount
+	if t.refunded == t.amount {
+		t.status, t.closedAt = statusClosed, s.now()
+	}
+	a.FundChange, a.RefundFee = "Y", payment.FenToYuan(t.refunded)
+	a.GmtRefundPay = s.now().In(beijing).Format(timeLayout)
+	return a
+}
