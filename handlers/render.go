@@ -86,7 +86,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	page := pages.Error(s.shell(c, key, ""), status, key, reqID)
+	// The shell would echo the requested path into the language form; an
+	// error page has no page to come back to, and reflects nothing.
+	sh := s.shell(c, key, "")
+	sh.Path = "/"
+	page := pages.Error(sh, status, key, reqID)
 	if rerr := render(c, status, page, nil); rerr != nil {
 		s.log.Error("render error page", "err", rerr)
 	}

@@ -1,0 +1,244 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"im2pay/db"
+	"im2pay/payment/sandbox/sim"
+)
+
+func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
+	p := newPaySite(t)
+	cases := []struct{ method, device string }{
+		{"alipay", "desktop"}, {"alipay", "phone"}, {"wechat", "desktop"}, {"wechat", "phone"},
+		{"card", "desktop"}, {"paypal", "desktop"},
+	}
+	for i, c := range cases {
+		t.Run(c.method+"/"+c.device, func(t *testing.T) {
+			p := p.with(t)
+			b := p.browser()
+			if c.device == "phone" {
+				b.header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148")
+			}
+			b.register(fmt.Sprintf("payer_%d", i), goodPassword)
+			no := p.order(b, c.method, "68")
+			p.pay(b, no)
+			p.settle(b, no, sim.Success)
+			state, page := p.result(b, no, 10*time.Second)
+			if state != db.OrderPaid {
+				t.Fatalf("order %s is %s, want paid", no, state)
+			}
+			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00).
+			expectContains(t, page, "充值成功", "+¥9.40", `data-fen="7740"`)
+			if got := p.balance(b); got != "7740" {
+				t.Fatalf("balance = %s fen, want 7740", got)
+			}
+			if n := p.ledgerCount(`SELECT count(*) FROM ledger_transactions WHERE reference = $1`, "order:"+no); n != 2 {
+				t.Fatalf("%d ledger transactions for the order, want the top-up and the bonus", n)
+			}
+			expectContains(t, b.get("/history"), "充值奖励", "+¥68.00")
+		})
+	}
+}
+
+func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
+	p := newPaySite(t)
+	cases := []struct {
+		method  string
+		outcome sim.Outcome
+		tries   int
+		says    string
+	}{
+		{"alipay", sim.WrongPassword, 3, "支付信息有误"},
+		{"alipay", sim.InsufficientFunds, 1, "支付账户余额不足"},
+		{"alipay", sim.Restricted, 1, "被支付机构限制使用"},
+		{"wechat", sim.OverLimit, 1, "超出支付机构的限额"},
+		{"card", sim.Declined, 1, "被发卡行拒绝"},
+		{"paypal", sim.Restricted, 1, "被支付机构限制使用"},
+	}
+	for i, c := range cases {
+		t.Run(c.method+"/"+string(c.outcome), func(t *testing.T) {
+			p := p.with(t)
+			b := p.browser()
+			b.register(fmt.Sprintf("refused_%d", i), goodPassword)
+			no := p.order(b, c.method, "30")
+			p.pay(b, no)
+			for range c.tries {
+				p.settle(b, no, c.outcome)
+			}
+			state, page := p.result(b, no, 10*time.Second)
+			if state != db.OrderFailed {
+				t.Fatalf("order is %s, want failed", state)
+			}
+			expectContains(t, page, "充值失败", c.says)
+			if got := p.balance(b); got != "0" {
+				t.Fatalf("balance = %s, want 0", got)
+			}
+		})
+	}
+}
+
+func TestAPaymentWhoseNotificationIsLostIsFoundByQuery(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("lost_note", goodPassword)
+	no := p.order(b, "alipay", "6")
+	p.pay(b, no)
+	p.settle(b, no, sim.DropNotify)
+	state, _ := p.result(b, no, 15*time.Second)
+	if state != db.OrderPaid {
+		t.Fatalf("order is %s, want paid by query", state)
+	}
+	if got := p.balance(b); got != "1200" { // ¥6 + first bonus ¥6
+		t.Fatalf("balance = %s, want 1200", got)
+	}
+}
+
+// A duplicate storm: every genuine notification, replayed 50 times at once,
+// credits its order exactly once and is acknowledged every time.
+func TestADuplicateStormCreditsEachOrderOnce(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("storm", goodPassword)
+	const orders, copies = 20, 50
+	var nos []string
+	for range orders {
+		no := p.order(b, "alipay", "1")
+		p.pay(b, no)
+		p.settle(b, no, sim.Success)
+		nos = append(nos, no)
+	}
+	p.gw.Notifier.Wait()
+	var bodies []string
+	for _, no := range nos {
+		var body string
+		err := p.store.DB().GetContext(context.Background(), &body,
+			`SELECT body FROM payment_events WHERE out_trade_no = $1 AND kind = 'notify' AND verified ORDER BY id LIMIT 1`, no)
+		if err != nil {
+			t.Fatalf("no stored notification for %s: %v", no, err)
+		}
+		bodies = append(bodies, body)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	for _, body := range bodies {
+		for range copies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := http.Post(p.srv.URL+"/pay/notify/alipay", "application/x-www-form-urlencoded", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer res.Body.Close()
+				buf := make([]byte, 16)
+				n, _ := res.Body.Read(buf)
+				if string(buf[:n]) == "success" {
+					mu.Lock()
+					acked++
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if acked != orders*copies {
+		t.Fatalf("%d of %d deliveries acknowledged", acked, orders*copies)
+	}
+	if n := p.ledgerCount(`SELECT count(*) FROM ledger_transactions WHERE kind = 'topup'`); n != orders {
+		t.Fatalf("%d top-up transactions, want %d", n, orders)
+	}
+	// ¥1 each, plus the ¥6 first-recharge bonus once.
+	if got := p.balance(b); got != fmt.Sprint(orders*100+600) {
+		t.Fatalf("balance = %s", got)
+	}
+}
+
+func TestForgedNotificationsAndReturnsCreditNothing(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("victim", goodPassword)
+	no := p.order(b, "alipay", "68")
+	p.pay(b, no)
+	forged := url.Values{"out_trade_no": {no}, "trade_no": {"2026000001"}, "total_amount": {"68.00"},
+		"trade_status": {"TRADE_SUCCESS"}, "sign_type": {"RSA2"}, "sign": {"Zm9yZ2Vk"}, "app_id": {"2021000000000000"}}
+	for range 3 {
+		res, err := http.PostForm(p.srv.URL+"/pay/notify/alipay", forged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	for range 20 {
+		b.get("/recharge/orders/" + no + "/return?" + forged.Encode())
+	}
+	if state, _ := p.result(b, no, 0); state != db.OrderPending {
+		t.Fatalf("order is %s after forgeries, want pending", state)
+	}
+	if got := p.balance(b); got != "0" {
+		t.Fatalf("balance = %s after forgeries", got)
+	}
+	if n := p.ledgerCount(`SELECT count(*) FROM payment_events WHERE out_trade_no = $1 AND NOT verified`, no); n < 3 {
+		t.Fatalf("%d refused messages stored, want every forgery", n)
+	}
+}
+
+func TestLimitsAndMaintenanceAreExplainedBeforePaying(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("limits", goodPassword)
+	low := b.get("/recharge/preview?method=alipay&amount=0.5")
+	expectContains(t, low, "单笔最低 ¥1.00，还差 ¥0.50")
+	high := b.get("/recharge/preview?method=wechat&custom=20000.01")
+	expectContains(t, high, "单笔最高 ¥20000.00，超出 ¥0.01")
+	for _, bad := range []string{"-1", "0.001", "1e3", "0x10", "1_000", "NaN", "１２", "99999999999999999999"} {
+		a := b.get("/recharge/confirm?method=alipay&amount=" + url.QueryEscape(bad) + "&key=aaaaaaaaaaaaaaaaaaaa")
+		expectStatus(t, a, http.StatusUnprocessableEntity)
+	}
+	if err := p.wallet.SetMaintenance(context.Background(), "alipay", "升级中", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/recharge")
+	expectContains(t, page, `data-testid="maintenance-alipay"`, "升级中")
+	a := b.post("/recharge", "/recharge/orders", url.Values{"method": {"alipay"}, "amount": {"30"}, "key": {"bbbbbbbbbbbbbbbbbbbbbb"}})
+	expectStatus(t, a, http.StatusUnprocessableEntity)
+	expectContains(t, a, "该支付方式正在维护")
+	if err := p.wallet.SetMaintenance(context.Background(), "all", "系统维护", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	expectContains(t, b.get("/recharge"), `data-testid="maintenance-all"`)
+	if n := p.ledgerCount(`SELECT count(*) FROM recharge_orders`); n != 0 {
+		t.Fatalf("%d orders created by refused requests", n)
+	}
+}
+
+func TestADoubleSubmitCreatesOneOrderAndStrangersSeeNone(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("double", goodPassword)
+	form := url.Values{"method": {"wechat"}, "amount": {"30"}, "key": {"cccccccccccccccccccccc"}}
+	first := b.post("/recharge", "/recharge/orders", form)
+	second := b.post("/recharge", "/recharge/orders", form)
+	if first.header.Get("Location") != second.header.Get("Location") {
+		t.Fatalf("two orders: %q and %q", first.header.Get("Location"), second.header.Get("Location"))
+	}
+	no := orderPath.FindStringSubmatch(first.header.Get("Location"))[1]
+	stranger := p.browser()
+	stranger.register("stranger", goodPassword)
+	for _, path := range []string{"/recharge/orders/" + no, "/recharge/orders/" + no + "/pay", "/recharge/orders/" + no + "/status"} {
+		a := stranger.get(path)
+		expectStatus(t, a, http.StatusNotFound)
+		expectLacks(t, a, no)
+	}
+	expectStatus(t, stranger.post("/account", "/recharge/orders/"+no+"/check", url.Values{}), http.StatusNotFound)
+	expectLacks(t, stranger.get("/recharge/orders"), no)
+}

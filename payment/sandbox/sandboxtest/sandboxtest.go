@@ -1,0 +1,122 @@
+// Package sandboxtest starts the whole sandbox gateway inside a test and
+// builds the merchant-side providers pointed at it, exactly as `make run`
+// does with real ports.
+package sandboxtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"im2pay/payment"
+	"im2pay/payment/alipay"
+	"im2pay/payment/paypal"
+	"im2pay/payment/sandbox"
+	alipaysandbox "im2pay/payment/sandbox/alipay"
+	paypalsandbox "im2pay/payment/sandbox/paypal"
+	"im2pay/payment/sandbox/sim"
+	unionpaysandbox "im2pay/payment/sandbox/unionpay"
+	wechatsandbox "im2pay/payment/sandbox/wechat"
+	"im2pay/payment/unionpay"
+	"im2pay/payment/wechat"
+)
+
+// TimeFactor scales every provider delay in tests: a late notification
+// (45 minutes) arrives after about 2.7 seconds.
+const TimeFactor = 0.001
+
+// Gateway is a running sandbox and the providers that talk to it.
+type Gateway struct {
+	URL       string
+	Providers map[payment.Method]payment.Provider
+	Notifier  *sim.Notifier
+}
+
+// Start runs the sandbox for the app at appURL (PayPal's webhook goes to
+// appURL/pay/notify/paypal) and stops it when the test ends.
+func Start(t testing.TB, appURL string) *Gateway {
+	t.Helper()
+	dir := t.TempDir()
+	n := sim.NewNotifier(&http.Client{Timeout: 10 * time.Second}, TimeFactor, nil)
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	client := &http.Client{Timeout: 10 * time.Second}
+	g := &Gateway{URL: base, Providers: map[payment.Method]payment.Provider{}, Notifier: n}
+
+	aliCfg, err := alipaysandbox.Provision(dir, base)
+	must(t, err)
+	wxCfg, err := wechatsandbox.Provision(dir, base)
+	must(t, err)
+	cardCfg, err := unionpaysandbox.Provision(dir, base)
+	must(t, err)
+	ppCfg, err := paypalsandbox.Provision(dir, base, appURL+"/pay/notify/paypal")
+	must(t, err)
+
+	ali, err := alipaysandbox.New(dir, n, nil)
+	must(t, err)
+	wx, err := wechatsandbox.New(dir, n, nil)
+	must(t, err)
+	card, err := unionpaysandbox.New(dir, n, nil)
+	must(t, err)
+	pp, err := paypalsandbox.New(dir, n, nil)
+	must(t, err)
+	srv.Config.Handler = sandbox.Handler(ali, wx, card, pp)
+	srv.Start()
+	t.Cleanup(func() { n.Close(); srv.Close() })
+
+	a, err := alipay.New(aliCfg, client)
+	must(t, err)
+	w, err := wechat.New(wxCfg, client)
+	must(t, err)
+	c, err := unionpay.New(cardCfg, client)
+	must(t, err)
+	p, err := paypal.New(ppCfg, client)
+	must(t, err)
+	g.Providers[payment.Alipay], g.Providers[payment.WeChat] = a, w
+	g.Providers[payment.Card], g.Providers[payment.PayPal] = c, p
+	return g
+}
+
+// Simulate settles an order at the sandbox as if the person chose outcome
+// on the cashier page, and returns where the person would be sent.
+func (g *Gateway) Simulate(ctx context.Context, outTradeNo string, outcome sim.Outcome) (string, error) {
+	form := url.Values{"outcome": {string(outcome)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+"/_sim/orders/"+outTradeNo+"/pay", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("simulate %s %s: %d %s", outTradeNo, outcome, res.StatusCode, body)
+	}
+	var out struct {
+		Redirect string `json:"redirect"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return "", err
+	}
+	return out.Redirect, nil
+}
+
+// ScanURL is the sandbox page a phone would open for a WeChat code_url.
+func (g *Gateway) ScanURL(codeURL string) string { return wechatsandbox.ScanURL(g.URL, codeURL) }
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
