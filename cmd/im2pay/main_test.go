@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"im2pay/db/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestEveryBadSettingIsReportedAtOnce(t *testing.T) {
+	_, err := loadConfig(envOf(map[string]string{
+		"PG_PORT": "99999", "APP_ENV": "staging", "TIME_ZONE": "Mars/Olympus", "SIGNUP_GRANT": "1e3",
+		"TRUSTED_PROXIES": "10.0.0.0/33", "SESSION_IDLE_TIMEOUT": "soon",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"PG_PORT", "APP_ENV", "TIME_ZONE", "SIGNUP_GRANT", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the report does not name %s:\n%v", name, err)
+		}
+	}
+	if _, err := loadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "http://pay.example"})); err == nil {
+		t.Error("production over plain http accepted")
+	}
+}
+
+func TestMaintenanceIsSwitchedWithoutARestart(t *testing.T) {
+	url := dbtest.NewURL(t)
+	env := envOf(map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"maintenance", "on", "alipay", "--message", "系统升级", "--until", "2026-11-25T06:00"}, env, &out); err != nil {
+		t.Fatal(err)
+	}
+	var methods []string
+	err := withDatabase(ctx, mustConfig(t, env), &out, func(a *app) error {
+		ms, err := a.store.Maintenances(ctx)
+		for _, m := range ms {
+			methods = append(methods, m.Method+":"+m.Message)
+		}
+		return err
+	})
+	if err != nil || strings.Join(methods, ",") != "alipay:系统升级" {
+		t.Fatalf("maintenance rows = %v, %v", methods, err)
+	}
+	if err := run(ctx, []string{"maintenance", "off", "alipay"}, env, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"maintenance", "on", "bitcoin"}, env, &out); err == nil {
+		t.Fatal("an unknown method was accepted")
+	}
+}
+
+func TestSeedingTwiceGrantsTheWelcomeCreditOnce(t *testing.T) {
+	env := envOf(map[string]string{"DATABASE_URL": dbtest.NewURL(t), "DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	for range 2 {
+		if err := run(context.Background(), []string{"seed"}, env, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Count(out.String(), "balance ¥100.00") != 2 {
+		t.Fatalf("seed output:\n%s", out.String())
+	}
+}
+
+func mustConfig(t *testing.T, env func(string) string) config {
+	t.Helper()
+	c, err := loadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
