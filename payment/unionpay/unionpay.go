@@ -71,6 +71,8 @@ type Provider struct {
 	now      func() time.Time
 }
 
+var _ payment.Provider = (*Provider)(nil)
+
 // ProductionCN is the subject common name of UnionPay's production signing
 // certificate.
 const ProductionCN = "中国银联股份有限公司"

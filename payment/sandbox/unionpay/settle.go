@@ -65,21 +65,38 @@ func (s *Sandbox) expireLocked(o *order) bool {
 }
 
 // attempt applies c to o. It reports whether the order is now settled
-// (false: a wrong try, the person stays on the page) and the plan.
+// (false: a wrong try, the person stays on the page) and the plan, and
+// sends the back notification the plan calls for.
 func (s *Sandbox) attempt(o *order, c choice) (bool, sim.Plan, error) {
+	settled, plan, err := s.decide(o, c)
+	if !settled || err != nil {
+		return false, plan, err
+	}
 	s.mu.Lock()
+	code, result := o.code, o.result
+	s.mu.Unlock()
+	s.log.Info("unionpay sandbox: settled", "orderId", o.orderID, "respCode", code, "outcome", c.outcome)
+	if plan.Paid {
+		s.notify(o.orderID, o.backURL, result, plan.Notify)
+	}
+	return true, plan, nil
+}
+
+// decide settles o under the lock: the outcome's plan and ACP code, with
+// wrong passwords counted, a test card overriding success, and payments
+// over SingleLimit refused.
+func (s *Sandbox) decide(o *order, c choice) (bool, sim.Plan, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.expireLocked(o) {
-		s.mu.Unlock()
 		return false, sim.Plan{}, errExpired
 	}
 	if o.state != awaiting {
-		s.mu.Unlock()
 		return false, sim.Plan{}, errSettled
 	}
 	plan, code := sim.PlanFor(c.outcome), outcomeCodes[c.outcome]
 	if c.outcome == sim.WrongPassword || (!c.secretsOK && c.outcome != sim.Cancel) {
 		if o.tries++; o.tries < sim.MaxPasswordTries {
-			s.mu.Unlock()
 			return false, sim.Plan{}, nil
 		}
 		plan, code = sim.PlanFor(sim.WrongPassword), outcomeCodes[sim.WrongPassword]
@@ -92,16 +109,10 @@ func (s *Sandbox) attempt(o *order, c choice) (bool, sim.Plan, error) {
 			plan, code = sim.PlanFor(sim.OverLimit), outcomeCodes[sim.OverLimit]
 		}
 	}
-	if c.card != "" {
+	if cardRE.MatchString(c.card) && c.outcome != sim.Cancel {
 		o.accNo = c.card[:6] + "******" + c.card[len(c.card)-4:] // masked, as UnionPay returns it
 	}
 	s.finishLocked(o, code, plan.Redirect)
-	result := o.result
-	s.mu.Unlock()
-	s.log.Info("unionpay sandbox: settled", "orderId", o.orderID, "respCode", code, "outcome", c.outcome)
-	if plan.Paid {
-		s.notify(o.orderID, o.backURL, result, plan.Notify)
-	}
 	return true, plan, nil
 }
 
