@@ -56,7 +56,7 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if isProviderCallback(r.URL.Path) {
+		if isProviderCallback(r.URL.Path) || isServiceAPI(r.URL.Path) {
 			return next(c)
 		}
 		if site != "" && site != "same-origin" && site != "none" {

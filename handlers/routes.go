@@ -67,11 +67,16 @@ func (s *Server) routes() *echo.Echo {
 	return e
 }
 
-// skipsSession lists paths that need neither a session nor a CSRF cookie.
+// skipsSession lists paths that need neither a session nor a CSRF cookie:
+// health, static files, provider callbacks, and the service API (bearer
+// token, no cookies, so nothing for a cross-site request to ride on).
 func skipsSession(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/healthz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p)
+	return p == "/healthz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p) || isServiceAPI(p)
 }
+
+// isServiceAPI matches the IM backend's API under /api/v1/.
+func isServiceAPI(path string) bool { return strings.HasPrefix(path, "/api/") }
 
 // isProviderCallback matches the only routes exempt from CSRF: providers
 // post there from their own servers or the person's browser, and each

@@ -72,6 +72,9 @@ const (
 	demoUser     = "demo"
 	demoPassword = "demo-pass-2026"
 	demoWelcome  = wallet.Money(100_00)
+
+	friendUser     = "friend"
+	friendPassword = "friend-pass-2026"
 )
 
 // seedDemo creates the demo account and its welcome credit. Both steps are
@@ -86,5 +89,10 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 		return fmt.Errorf("seed demo welcome grant: %w", err)
 	}
 	fmt.Fprintf(stdout, "demo account: %s / %s (balance %s)\n", demoUser, demoPassword, bal)
+	// A second person, so gifts have somebody to go to.
+	if _, err := a.wallet.EnsureUser(ctx, friendUser, friendPassword); err != nil {
+		return fmt.Errorf("seed second demo user: %w", err)
+	}
+	fmt.Fprintf(stdout, "second account: %s / %s\n", friendUser, friendPassword)
 	return nil
 }

@@ -3,9 +3,30 @@ package i18n
 // texts is one string in every supported language.
 type texts struct{ zh, en string }
 
-// catalog holds every string a person reads. Keys are grouped by page;
-// problem codes (refusals the domain returns) use the same keys.
-var catalog = map[string]texts{
+// catalog is every area's strings in one map. Each area keeps its own file
+// (catalog_*.go) so areas grow without editing each other; a test keeps
+// keys unique across them.
+var catalog, duplicateKeys = merge(coreTexts, spendTexts, giftTexts, statementTexts)
+
+func merge(areas ...map[string]texts) (map[string]texts, []string) {
+	out := map[string]texts{}
+	var dups []string
+	for _, area := range areas {
+		for k, v := range area {
+			if _, seen := out[k]; seen {
+				dups = append(dups, k)
+				continue
+			}
+			out[k] = v
+		}
+	}
+	return out, dups
+}
+
+// coreTexts holds the account, history and recharge strings. Keys are
+// grouped by page; problem codes (refusals the domain returns) use the
+// same keys.
+var coreTexts = map[string]texts{
 	"app.name":       {"IM2.0 Pay", "IM2.0 Pay"},
 	"footer.tagline": {"IM2.0 Pay · 充值与钱包中心", "IM2.0 Pay · top-up and wallet center"},
 

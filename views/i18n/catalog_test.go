@@ -12,6 +12,12 @@ import (
 	"im2pay/payment"
 )
 
+func TestNoKeyIsDefinedInTwoAreas(t *testing.T) {
+	if len(duplicateKeys) > 0 {
+		t.Fatalf("keys defined in more than one catalog file: %v", duplicateKeys)
+	}
+}
+
 func TestEveryStringExistsInBothLanguagesWithTheSamePlaceholders(t *testing.T) {
 	verbs := regexp.MustCompile(`%[dsv]`)
 	for key, tx := range catalog {

@@ -1,0 +1,85 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+)
+
+// Shortfall refuses a spend the balance cannot cover and says by how much,
+// so the page can offer "充值 ¥X" for exactly the missing amount.
+type Shortfall struct {
+	Price, Balance Money
+}
+
+// Missing is what the person must top up.
+func (s *Shortfall) Missing() Money { return s.Price - s.Balance }
+
+func (s *Shortfall) Error() string {
+	return fmt.Sprintf("wallet: balance %s does not cover %s", s.Balance, s.Price)
+}
+
+// Debit is one payment out of a person's wallet into another account.
+type Debit struct {
+	UserID      int64
+	Amount      Money
+	To          int64 // the receiving account (revenue, a gift income account, ...)
+	Key         string
+	Kind        db.TxnKind
+	Reference   string
+	Description string // a locale catalog code ("desc.<code>")
+}
+
+// DebitTx posts d inside tx: the wallet is locked and debited by db.Post,
+// and the database's CHECK refuses an overdraft. That refusal comes back as
+// a *Shortfall with the balance read after the failed statement (the caller
+// must then roll back, as the transaction is aborted).
+func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted, error) {
+	if d.Amount <= 0 {
+		return db.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
+	}
+	u, err := s.store.UserByID(ctx, d.UserID)
+	if err != nil {
+		return db.Posted{}, err
+	}
+	posted, err := db.Post(ctx, tx, db.Posting{
+		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
+		Entries: []db.Entry{{AccountID: u.WalletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
+	})
+	if errors.Is(err, db.ErrInsufficientFunds) {
+		bal, berr := s.store.Balance(ctx, u.WalletID)
+		if berr != nil {
+			return db.Posted{}, errors.Join(err, berr)
+		}
+		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(bal)}
+	}
+	return posted, err
+}
+
+// ScopedKey namespaces a key that came from a person's form, so two people
+// can never collide on the same key.
+func ScopedKey(kind string, userID int64, formKey string) string {
+	return fmt.Sprintf("%s:%d:%s", kind, userID, formKey)
+}
+
+// RoundUpToPreset is the smallest preset tier that covers m (m itself when
+// no preset does): the "top up the shortfall" button offers both.
+func (s *Service) RoundUpToPreset(m Money) Money {
+	for _, p := range s.rules.Presets {
+		if p >= m {
+			return p
+		}
+	}
+	return m
+}
+
+// SystemAccount finds or creates a system account by code. Per-recipient
+// gift income accounts are created this way on first use; system accounts
+// keep no cached balance, so a popular recipient is never a hot row.
+func (s *Service) SystemAccount(ctx context.Context, code string) (int64, error) {
+	return s.store.EnsureSystemAccount(ctx, code)
+}
