@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"im2pay/db"
+	"im2pay/db/dbtest"
+	"im2pay/handlers"
+	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/wallet"
+)
+
+// paySite is the whole app with its four payment methods pointed at an
+// in-process sandbox gateway, as `make run` wires them with real ports.
+//
+// The app is served as http://localhost:<port> and the gateway as
+// http://127.0.0.1:<port>: two different sites to the browser, as our site
+// and a payment provider are in production. On one host name the two would
+// be "same-site" (ports do not count), and SameSite cookies, the Referer
+// policy and CSP form-action would be tried less hard than in real life.
+type paySite struct {
+	*site
+	gw       *sandboxtest.Gateway
+	gwOrigin string // the gateway's origin, as the browser's location.origin shows it
+}
+
+func newPaySite(t *testing.T) *paySite {
+	t.Helper()
+	conn := dbtest.New(t)
+	store := db.New(conn)
+	srv := httptest.NewUnstartedServer(nil)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	appURL := "http://localhost:" + port
+	gw := sandboxtest.Start(t, appURL)
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	svc := wallet.NewService(store, wallet.Options{
+		Hasher:    wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
+		Location:  loc,
+		Providers: gw.Providers,
+		BaseURL:   appURL,
+	})
+	sl := &serverLog{}
+	srv.Config.Handler = handlers.New(svc, store, handlers.Config{
+		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
+		FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL,
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &paySite{
+		site:     &site{url: appURL, store: store, wallet: svc, log: sl},
+		gw:       gw,
+		gwOrigin: strings.TrimSuffix(gw.URL, "/"),
+	}
+}
+
+// maintenance closes a method (or "all") as `im2pay maintenance` does, and
+// opens it again when the subtest ends, so later journeys find it open.
+func (s *paySite) maintenance(t *testing.T, method, message string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.wallet.SetMaintenance(ctx, method, message, time.Time{}); err != nil {
+		t.Fatalf("maintenance on for %s: %v", method, err)
+	}
+	t.Cleanup(func() {
+		if err := s.wallet.ClearMaintenance(ctx, method); err != nil {
+			t.Errorf("maintenance off for %s: %v", method, err)
+		}
+	})
+}
+
+// ordersOf counts a person's top-up orders in the database.
+func (s *paySite) ordersOf(t *testing.T, name string) int {
+	t.Helper()
+	var n int
+	err := s.store.DB().GetContext(context.Background(), &n,
+		`SELECT count(*) FROM recharge_orders WHERE user_id = $1`, s.userID(t, name))
+	if err != nil {
+		t.Fatalf("count the orders of %s: %v", name, err)
+	}
+	return n
+}
