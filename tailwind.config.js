@@ -35,6 +35,15 @@ module.exports = {
           "system-ui",
           "sans-serif",
         ],
+        // Amounts: tabular digits that sit well beside the CJK sans text.
+        mono: [
+          "ui-monospace",
+          "SFMono-Regular",
+          "Menlo",
+          '"Noto Sans Mono"',
+          '"DejaVu Sans Mono"',
+          "monospace",
+        ],
       },
     },
   },

@@ -174,7 +174,7 @@ func (s *Sandbox) page(t trade, st step) sim.CashierPage {
 		if p.Error == "" {
 			p.Error = fmt.Sprintf("支付失败 Payment failed: %s（%s）", codeMsg(t.failCode), t.failCode)
 		}
-		p.Message, p.ReturnURL = "交易未完成，请返回商户 Not paid", st.redirect
+		p.Message, p.ReturnURL, p.Failed = "交易未完成，请返回商户 Not paid", st.redirect, true
 		if p.ReturnURL == "" {
 			p.ReturnURL = t.returnURL
 		}

@@ -28,6 +28,7 @@ type CashierPage struct {
 	Inputs     []Input
 	Error      string     // shown above the form
 	Message    string     // a final state ("支付成功，请返回商户"): replaces the form
+	Failed     bool       // Message reports a failure (shown in red)
 	CancelURL  string     // "" hides the cancel link
 	TestCards  [][]string // optional table: number, outcome
 	Outcomes   []Outcome  // choices; the first is preselected
@@ -52,7 +53,8 @@ var cashierTmpl = template.Must(template.New("cashier").Parse(`<!doctype html>
 body{margin:0;font-family:"PingFang SC","Noto Sans CJK SC",system-ui,sans-serif;background:#f3f4f6;color:#111827}
 .bar{background:{{.Accent}};color:#fff;padding:14px 20px;display:flex;justify-content:space-between;align-items:center;gap:8px;flex-wrap:wrap}
 .badge{background:#facc15;color:#111;font-weight:700;padding:3px 8px;border-radius:4px;font-size:13px}
-.box{max-width:440px;margin:24px auto;background:#fff;border-radius:12px;padding:24px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
+input,button{font-family:inherit}
+.box{max-width:440px;margin:24px auto;width:calc(100% - 24px);box-sizing:border-box;background:#fff;border-radius:12px;padding:24px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
 .amt{font-size:34px;font-weight:700;margin:6px 0 2px}.muted{color:#6b7280;font-size:13px;word-break:break-all}
 label{display:block;margin:14px 0 4px;font-size:14px}input[type=text],input[type=password],input[type=tel]{width:100%;box-sizing:border-box;padding:10px;border:1px solid #d1d5db;border-radius:8px;font-size:16px}
 .err{background:#fee2e2;color:#991b1b;padding:10px;border-radius:8px;margin:12px 0}.ok{background:#dcfce7;color:#166534;padding:12px;border-radius:8px;margin:12px 0}
@@ -65,9 +67,9 @@ a{color:{{.Accent}}}
 <div class="box">
 <div class="muted">{{.Merchant}}</div>
 <div class="amt" data-testid="cashier-amount">{{.Amount}}</div>
-<div class="muted">{{.Subject}} · {{.OutTradeNo}}</div>
+{{if or .Subject .OutTradeNo}}<div class="muted">{{.Subject}}{{if and .Subject .OutTradeNo}} · {{end}}{{.OutTradeNo}}</div>{{end}}
 {{if .Error}}<div class="err" role="alert" data-testid="cashier-error">{{.Error}}</div>{{end}}
-{{if .Message}}<div class="ok" role="status" data-testid="cashier-message">{{.Message}}</div>
+{{if .Message}}<div class="{{if .Failed}}err{{else}}ok{{end}}" role="status" data-testid="cashier-message">{{.Message}}</div>
 {{if .ReturnURL}}<p><a href="{{.ReturnURL}}" data-testid="cashier-return">返回商户 Back to the merchant</a></p>{{end}}
 {{else}}
 <form method="post" action="{{.Action}}">

@@ -141,7 +141,7 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, no, action string, h
 	case wechat.StateClosed:
 		p.Message = "订单已关闭 This order is closed"
 	case wechat.StatePayError:
-		p.Message = "支付失败 Payment failed: " + o.desc
+		p.Message, p.Failed = "支付失败 Payment failed: "+o.desc, true
 	}
 	if p.Message != "" && o.tradeType == tradeH5 {
 		p.ReturnURL = o.redirect
