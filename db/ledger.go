@@ -178,6 +178,19 @@ func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
 	return Posted{TransactionID: txnID, Balances: balances}, nil
 }
 
+// Replay returns the first result of p's key when it was posted before
+// (ErrNotFound otherwise), without posting anything.
+func Replay(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
+	var exists bool
+	if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)`, p.Key); err != nil {
+		return Posted{}, fmt.Errorf("replay %q: %w", p.Key, err)
+	}
+	if !exists {
+		return Posted{}, fmt.Errorf("replay %q: %w", p.Key, ErrNotFound)
+	}
+	return replay(ctx, tx, p.Key, p.requestHash())
+}
+
 func replay(ctx context.Context, tx *sqlx.Tx, key string, hash []byte) (Posted, error) {
 	var first struct {
 		ID   int64  `db:"id"`

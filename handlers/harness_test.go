@@ -50,6 +50,7 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	conn := dbtest.New(t)
+	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
 	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now})

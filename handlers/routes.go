@@ -64,6 +64,11 @@ func (s *Server) routes() *echo.Echo {
 	e.POST("/pay/notify/:method", s.notify)
 	e.GET("/account/password", s.passwordPage, s.requireLogin)
 	e.POST("/account/password", s.changePassword, s.requireLogin)
+
+	s.spendRoutes(e)
+	s.giftRoutes(e)
+	s.statementRoutes(e)
+	s.apiRoutes(e)
 	return e
 }
 

@@ -35,13 +35,18 @@ func (s *Service) Register(ctx context.Context, username, password string) (db.U
 	if err != nil {
 		return db.User{}, fmt.Errorf("register: %w", err)
 	}
+	// Looked up before the transaction: inside it, only tx may be used.
+	grants, err := s.store.SystemAccountID(ctx, "grants")
+	if err != nil {
+		return db.User{}, err
+	}
 	var u db.User
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {
 			return err
 		}
-		return s.postSignupGrant(ctx, tx, u)
+		return s.postSignupGrant(ctx, tx, u, grants)
 	})
 	if errors.Is(err, db.ErrDuplicate) {
 		return db.User{}, NewProblem("username", "username.taken")
@@ -52,15 +57,11 @@ func (s *Service) Register(ctx context.Context, username, password string) (db.U
 	return u, nil
 }
 
-func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User) error {
+func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, grants int64) error {
 	if s.signupGrant <= 0 {
 		return nil
 	}
-	grants, err := s.store.SystemAccountID(ctx, "grants")
-	if err != nil {
-		return err
-	}
-	_, err = db.Post(ctx, tx, db.Posting{
+	_, err := db.Post(ctx, tx, db.Posting{
 		Key: fmt.Sprintf("grant:signup:%d", u.ID), Kind: db.KindGrant,
 		Reference: fmt.Sprintf("user:%d", u.ID), Description: "signup_grant",
 		Entries: []db.Entry{{AccountID: grants, Amount: -int64(s.signupGrant)}, {AccountID: u.WalletID, Amount: int64(s.signupGrant)}},

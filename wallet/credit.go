@@ -57,14 +57,14 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 // first-recharge bonus is dropped if another order was paid first (two
 // orders may both have been quoted as "first").
 func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o db.Order, clearing, promotion int64) error {
-	u, err := s.store.UserByID(ctx, o.UserID)
+	walletID, _, err := db.LockWallet(ctx, tx, o.UserID)
 	if err != nil {
 		return err
 	}
 	ref := "order:" + o.OutTradeNo
 	_, err = db.Post(ctx, tx, db.Posting{
 		Key: "topup:" + o.OutTradeNo, Kind: db.KindTopup, Reference: ref, Description: "topup_" + o.Method,
-		Entries: []db.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: u.WalletID, Amount: o.Amount}},
+		Entries: []db.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: walletID, Amount: o.Amount}},
 	})
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o db.Order, cleari
 	}
 	_, err = db.Post(ctx, tx, db.Posting{
 		Key: "bonus:" + o.OutTradeNo, Kind: db.KindBonus, Reference: ref, Description: "recharge_bonus",
-		Entries: []db.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: u.WalletID, Amount: bonus}},
+		Entries: []db.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
 	})
 	return err
 }

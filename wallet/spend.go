@@ -34,28 +34,33 @@ type Debit struct {
 	Description string // a locale catalog code ("desc.<code>")
 }
 
-// DebitTx posts d inside tx: the wallet is locked and debited by db.Post,
-// and the database's CHECK refuses an overdraft. That refusal comes back as
-// a *Shortfall with the balance read after the failed statement (the caller
-// must then roll back, as the transaction is aborted).
+// DebitTx posts d inside tx. It locks the wallet first (the same lock
+// db.Post takes, so the lock order is unchanged) and refuses an overdraft
+// as a *Shortfall before posting, so the transaction stays usable; the
+// database's CHECK remains the backstop. Everything here goes through tx:
+// a second pool connection inside a transaction can deadlock the pool.
 func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted, error) {
 	if d.Amount <= 0 {
 		return db.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
 	}
-	u, err := s.store.UserByID(ctx, d.UserID)
+	walletID, balance, err := db.LockWallet(ctx, tx, d.UserID)
 	if err != nil {
 		return db.Posted{}, err
 	}
-	posted, err := db.Post(ctx, tx, db.Posting{
+	posting := db.Posting{
 		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
-		Entries: []db.Entry{{AccountID: u.WalletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
-	})
-	if errors.Is(err, db.ErrInsufficientFunds) {
-		bal, berr := s.store.Balance(ctx, u.WalletID)
-		if berr != nil {
-			return db.Posted{}, errors.Join(err, berr)
+		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
+	}
+	if Money(balance) < d.Amount {
+		// A replay of a key that already moved money is not a shortfall.
+		if posted, err := db.Replay(ctx, tx, posting); err == nil {
+			return posted, nil
 		}
-		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(bal)}
+		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
+	}
+	posted, err := db.Post(ctx, tx, posting)
+	if errors.Is(err, db.ErrInsufficientFunds) {
+		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
 	}
 	return posted, err
 }

@@ -90,9 +90,13 @@ type Record struct {
 
 // Overview is what the account center shows.
 type Overview struct {
-	User    db.User
-	Balance Money
-	Recent  []Record
+	User            db.User
+	Balance         Money
+	Recent          []Record
+	MembershipUntil time.Time // zero: never a member
+	LowBalance      Money     // the person's warning threshold
+	Events          []EventStatus
+	Now             time.Time
 }
 
 // recentRecords is how many lines the account center shows.
@@ -112,7 +116,32 @@ func (s *Service) Overview(ctx context.Context, userID int64) (Overview, error) 
 	if err != nil {
 		return Overview{}, fmt.Errorf("overview: %w", err)
 	}
-	return Overview{User: u, Balance: Money(bal), Recent: toRecords(lines)}, nil
+	o := Overview{User: u, Balance: Money(bal), Recent: toRecords(lines), Now: s.now()}
+	owned, err := s.store.OwnedBy(ctx, userID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	o.MembershipUntil = owned.MembershipUntil
+	st, err := s.SettingsOf(ctx, userID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	o.LowBalance = st.LowBalance
+	if o.Events, err = s.RunningEvents(ctx, userID); err != nil {
+		return Overview{}, fmt.Errorf("overview: %w", err)
+	}
+	if len(o.Events) > 0 {
+		// An event bonus may just have been credited: show the new balance.
+		if bal, err = s.store.Balance(ctx, u.WalletID); err != nil {
+			return Overview{}, err
+		}
+		o.Balance = Money(bal)
+		if lines, err = s.store.History(ctx, db.HistoryQuery{AccountID: u.WalletID, Limit: recentRecords}); err != nil {
+			return Overview{}, err
+		}
+		o.Recent = toRecords(lines)
+	}
+	return o, nil
 }
 
 func toRecords(lines []db.HistoryLine) []Record {

@@ -1,0 +1,89 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Event is a time-boxed promotion.
+type Event struct {
+	ID               int64         `db:"id"`
+	Code             string        `db:"code"`
+	Kind             string        `db:"kind"` // bundle, spend_bonus
+	StartsAt         time.Time     `db:"starts_at"`
+	EndsAt           time.Time     `db:"ends_at"`
+	Price            int64         `db:"price"`
+	ListPrice        int64         `db:"list_price"`
+	MembershipDays   int           `db:"membership_days"`
+	StickerProductID sql.NullInt64 `db:"sticker_product_id"`
+	Threshold        int64         `db:"threshold"`
+	Bonus            int64         `db:"bonus"`
+}
+
+// Running reports whether the event accepts purchases at t.
+func (e Event) Running(t time.Time) bool { return !t.Before(e.StartsAt) && t.Before(e.EndsAt) }
+
+const eventColumns = `id, code, kind, starts_at, ends_at, price, list_price, membership_days, sticker_product_id, threshold, bonus`
+
+// Events lists every event, running ones first by end time.
+func (s *Store) Events(ctx context.Context) ([]Event, error) {
+	var out []Event
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+eventColumns+` FROM events ORDER BY ends_at DESC`); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return out, nil
+}
+
+// EventByCode finds an event.
+func (s *Store) EventByCode(ctx context.Context, code string) (Event, error) {
+	var e Event
+	err := s.db.GetContext(ctx, &e, `SELECT `+eventColumns+` FROM events WHERE code = $1`, code)
+	return e, notFound(err, "event %q", code)
+}
+
+// SpendingKinds are the ledger kinds that count as spending for events.
+var SpendingKinds = []TxnKind{KindPurchase, KindGift, KindCharge}
+
+// SpentBetween sums what left a wallet as spending in [from, to).
+func (s *Store) SpentBetween(ctx context.Context, walletID int64, from, to time.Time) (int64, error) {
+	kinds := make([]string, len(SpendingKinds))
+	for i, k := range SpendingKinds {
+		kinds[i] = string(k)
+	}
+	const q = `SELECT coalesce(-sum(e.amount), 0) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+		WHERE e.account_id = $1 AND e.amount < 0 AND t.kind::text = ANY($2) AND e.created_at >= $3 AND e.created_at < $4`
+	var spent int64
+	if err := s.db.GetContext(ctx, &spent, q, walletID, pq.Array(kinds), from, to); err != nil {
+		return 0, fmt.Errorf("spent by account %d: %w", walletID, err)
+	}
+	return spent, nil
+}
+
+// AwardedEvents lists the events whose bonus a user already received.
+func (s *Store) AwardedEvents(ctx context.Context, userID int64) (map[int64]bool, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, `SELECT event_id FROM event_bonuses WHERE user_id = $1`, userID); err != nil {
+		return nil, fmt.Errorf("event bonuses of user %d: %w", userID, err)
+	}
+	out := map[int64]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// MarkEventBonus records that a user gets an event's bonus; false means
+// they already had it.
+func MarkEventBonus(ctx context.Context, tx *sqlx.Tx, eventID, userID int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO event_bonuses (event_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, userID)
+	if err != nil {
+		return false, fmt.Errorf("mark event %d bonus for user %d: %w", eventID, userID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

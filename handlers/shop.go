@@ -1,0 +1,175 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"im2pay/views/components"
+	"im2pay/views/pages"
+	"im2pay/wallet"
+)
+
+// shop shows the catalog; ?product=code reopens a purchase the person
+// started (after topping up a shortfall), still unconfirmed.
+func (s *Server) shop(c echo.Context) error {
+	var pending *pages.PendingView
+	if code := c.QueryParam("product"); code != "" {
+		pending = s.pending(c, wallet.Purchase{Product: code, Key: newRequestKey()}, nil)
+	}
+	return s.renderShop(c, http.StatusOK, pending)
+}
+
+func (s *Server) renderShop(c echo.Context, status int, pending *pages.PendingView) error {
+	u, _ := currentUser(c)
+	v, err := s.wallet.Shop(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for _, p := range v.Products {
+		keys[p.Code] = newRequestKey()
+	}
+	view := pages.ShopPageView{Shop: v, Keys: keys, Pending: pending, Now: s.cfg.Now()}
+	return render(c, status, pages.Shop(s.shell(c, "shop.title", "shop"), view), nil)
+}
+
+func (s *Server) buyProduct(c echo.Context) error {
+	p := s.purchaseFrom(c, "product")
+	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
+		pending := s.pending(c, p, err)
+		if pending == nil {
+			return err
+		}
+		return s.renderShop(c, statusFor(err), pending)
+	}
+	s.flash(c, "shop.bought")
+	return redirect(c, "/shop")
+}
+
+func (s *Server) events(c echo.Context) error {
+	var pending *pages.PendingView
+	if code := c.QueryParam("event"); code != "" {
+		pending = s.pending(c, wallet.Purchase{Event: code, Key: newRequestKey()}, nil)
+	}
+	return s.renderEvents(c, http.StatusOK, pending)
+}
+
+func (s *Server) renderEvents(c echo.Context, status int, pending *pages.PendingView) error {
+	u, _ := currentUser(c)
+	events, err := s.wallet.Events(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for _, e := range events {
+		keys[e.Code] = newRequestKey()
+	}
+	v := pages.EventsView{Events: events, Keys: keys, Pending: pending}
+	return render(c, status, pages.Events(s.shell(c, "events.title", "events"), v), nil)
+}
+
+func (s *Server) buyBundle(c echo.Context) error {
+	p := s.purchaseFrom(c, "event")
+	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
+		pending := s.pending(c, p, err)
+		if pending == nil {
+			return err
+		}
+		return s.renderEvents(c, statusFor(err), pending)
+	}
+	s.flash(c, "shop.bought")
+	return redirect(c, "/events")
+}
+
+func (s *Server) purchaseFrom(c echo.Context, field string) wallet.Purchase {
+	u, _ := currentUser(c)
+	p := wallet.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1"}
+	if field == "event" {
+		p.Event = c.FormValue("event")
+	} else {
+		p.Product = c.FormValue("product")
+	}
+	return p
+}
+
+// pending turns a purchase and what stopped it into the box that lets the
+// person finish it: a confirmation, a shortfall top-up, or the reason. It
+// is nil for errors that are not the person's to act on.
+func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.PendingView {
+	u, _ := currentUser(c)
+	field, code, page := "product", p.Product, "/shop"
+	if p.Event != "" {
+		field, code, page = "event", p.Event, "/events"
+	}
+	v := &pages.PendingView{Action: page + "/buy", Field: field, Code: code, NameKey: field + "." + code,
+		Key: p.Key, ReturnTo: page + "?" + url.Values{field: {code}}.Encode(), Cancel: page, CSRF: csrfToken(c)}
+	if field == "event" {
+		v.NameKey = "event." + code
+	}
+	if err == nil {
+		// Reopened from a link: ask the domain what buying it now would do.
+		p.UserID = u.ID
+		err = s.wallet.Preview(c.Request().Context(), p)
+	}
+	var need *wallet.NeedsConfirmation
+	var short *wallet.Shortfall
+	switch {
+	case errors.As(err, &need):
+		v.Price, v.BalanceAfter = need.Price, need.BalanceAfter
+	case errors.As(err, &short):
+		v.Price, v.Shortfall, v.Preset = short.Price, short, s.wallet.RoundUpToPreset(short.Missing())
+	default:
+		problems, ok := components.ProblemsOf(err)
+		if !ok {
+			return nil
+		}
+		v.Problems = problems
+	}
+	return v
+}
+
+func statusFor(err error) int {
+	var need *wallet.NeedsConfirmation
+	if errors.As(err, &need) {
+		return http.StatusOK
+	}
+	return http.StatusUnprocessableEntity
+}
+
+func (s *Server) settingsPage(c echo.Context) error {
+	u, _ := currentUser(c)
+	st, err := s.wallet.SettingsOf(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Settings(s.shell(c, "account.settings", "account"), st,
+		st.ConfirmAbove.Yuan(), st.LowBalance.Yuan(), nil), nil)
+}
+
+func (s *Server) saveSettings(c echo.Context) error {
+	u, _ := currentUser(c)
+	confirm, low := c.FormValue("confirm_above"), c.FormValue("low_balance")
+	err := s.wallet.SaveSettings(c.Request().Context(), u.ID, confirm, low)
+	if problems, ok := components.ProblemsOf(err); ok {
+		return render(c, http.StatusUnprocessableEntity, pages.Settings(s.shell(c, "account.settings", "account"),
+			wallet.Settings{}, confirm, low, problems), nil)
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "settings.saved")
+	return redirect(c, "/account")
+}
+
+// flash queues a one-time notice for the next page.
+func (s *Server) flash(c echo.Context, code string) {
+	if sess := session(c); sess != nil {
+		sess.AddFlash(code, sessFlash)
+		if err := sess.Save(c.Request(), c.Response()); err != nil {
+			s.log.Error("save flash", "err", err)
+		}
+	}
+}
