@@ -191,9 +191,9 @@ func TestUnacknowledgedNotificationIsRetried(t *testing.T) {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	got := h.waitFor(t, o.OutTradeNo, 3, 5*time.Second)
+	h.waitFor(t, o.OutTradeNo, 3, 5*time.Second)
 	time.Sleep(h.n.Scaled(sim.AlipaySchedule[2]) + 100*time.Millisecond)
-	got = h.shop.deliveries(o.OutTradeNo)
+	got := h.shop.deliveries(o.OutTradeNo)
 	if len(got) != 3 || got[0].ack || got[1].ack || !got[2].ack {
 		t.Fatalf("attempts %+v, want two refused then one acknowledged", got)
 	}

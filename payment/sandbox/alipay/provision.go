@@ -101,7 +101,7 @@ func createOnce(path string, data []byte) error {
 		return fmt.Errorf("alipay sandbox: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(provisionedMode); err == nil {
+	if err = tmp.Chmod(provisionedMode); err == nil {
 		_, err = tmp.Write(data)
 	}
 	if cerr := tmp.Close(); err == nil {
