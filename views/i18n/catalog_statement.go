@@ -1,4 +1,57 @@
 package i18n
 
 // statementTexts holds the strings of the complete statement: CSV export and the monthly summary.
-var statementTexts = map[string]texts{}
+var statementTexts = map[string]texts{
+	"statement.tools":        {"明细导出与汇总", "Export and summary"},
+	"statement.export_csv":   {"导出 CSV", "Export CSV"},
+	"statement.export_hint":  {"按当前筛选导出，可用 Excel 或 WPS 打开", "Exports the current filter; opens in any spreadsheet"},
+	"statement.summary_link": {"月度汇总", "Monthly summary"},
+
+	// The CSV header row: the reader's language, like the cells below it.
+	"statement.csv.time":          {"时间", "Time"},
+	"statement.csv.kind":          {"类型", "Kind"},
+	"statement.csv.description":   {"说明", "Description"},
+	"statement.csv.amount":        {"金额（元）", "Amount (CNY)"},
+	"statement.csv.balance_after": {"变动后余额（元）", "Balance after (CNY)"},
+	"statement.csv.reference":     {"关联单号", "Reference"},
+
+	"statement.summary.title":      {"月度汇总", "Monthly summary"},
+	"statement.summary.intro":      {"最近 12 个月的收入与支出，按 %s 时间分月。", "Money in and out over the last 12 months, by calendar month in %s time."},
+	"statement.summary.back":       {"返回余额明细", "Back to history"},
+	"statement.summary.totals":     {"近 12 个月合计", "Last 12 months"},
+	"statement.summary.in":         {"收入", "Money in"},
+	"statement.summary.out":        {"支出", "Money out"},
+	"statement.summary.chart":      {"每月支出", "Money out per month"},
+	"statement.summary.chart_bar":  {"%s：支出 %s，收入 %s", "%s: out %s, in %s"},
+	"statement.summary.by_kind":    {"支出构成", "Money out by kind"},
+	"statement.summary.no_out":     {"近 12 个月没有支出。", "No money went out in the last 12 months."},
+	"statement.summary.months":     {"逐月明细", "Month by month"},
+	"statement.summary.month":      {"月份", "Month"},
+	"statement.summary.month_none": {"本月没有支出", "Nothing went out"},
+
+	// A month with its year ("2026年11月", "Nov 2026") and alone on the chart.
+	"statement.month.1":  {"%d年1月", "Jan %d"},
+	"statement.month.2":  {"%d年2月", "Feb %d"},
+	"statement.month.3":  {"%d年3月", "Mar %d"},
+	"statement.month.4":  {"%d年4月", "Apr %d"},
+	"statement.month.5":  {"%d年5月", "May %d"},
+	"statement.month.6":  {"%d年6月", "Jun %d"},
+	"statement.month.7":  {"%d年7月", "Jul %d"},
+	"statement.month.8":  {"%d年8月", "Aug %d"},
+	"statement.month.9":  {"%d年9月", "Sep %d"},
+	"statement.month.10": {"%d年10月", "Oct %d"},
+	"statement.month.11": {"%d年11月", "Nov %d"},
+	"statement.month.12": {"%d年12月", "Dec %d"},
+	"statement.mon.1":    {"1月", "Jan"},
+	"statement.mon.2":    {"2月", "Feb"},
+	"statement.mon.3":    {"3月", "Mar"},
+	"statement.mon.4":    {"4月", "Apr"},
+	"statement.mon.5":    {"5月", "May"},
+	"statement.mon.6":    {"6月", "Jun"},
+	"statement.mon.7":    {"7月", "Jul"},
+	"statement.mon.8":    {"8月", "Aug"},
+	"statement.mon.9":    {"9月", "Sep"},
+	"statement.mon.10":   {"10月", "Oct"},
+	"statement.mon.11":   {"11月", "Nov"},
+	"statement.mon.12":   {"12月", "Dec"},
+}
