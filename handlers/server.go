@@ -38,6 +38,9 @@ type Config struct {
 	// SandboxScanURL, when set, turns a WeChat code_url into the sandbox's
 	// "scan" page, so a desktop tester can pay without a phone.
 	SandboxScanURL func(codeURL string) string
+	// ServiceToken is the bearer token the IM backend presents to /api/v1;
+	// empty refuses every call with 401.
+	ServiceToken string
 }
 
 // ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.

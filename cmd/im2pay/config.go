@@ -33,6 +33,9 @@ type config struct {
 	// FormActionOrigins are extra provider origins for CSP form-action
 	// (a provider whose pages live on another host than its API).
 	FormActionOrigins []string
+	// ServiceToken is the IM backend's bearer token for /api/v1 (empty:
+	// every API call is refused with 401).
+	ServiceToken string
 }
 
 // settings documents each variable and its default; the README's table is
@@ -54,6 +57,7 @@ var settings = []struct{ name, def, help string }{
 	{"SANDBOX_ADDR", "", "run the sandbox payment gateway on this address and use it (make run: 127.0.0.1:8090)"},
 	{"PAYMENT_CONFIG", "", "merchant configuration of the providers (JSON); default DATA_DIR/payment.json"},
 	{"FORM_ACTION_ORIGINS", "", "extra comma-separated origins forms may go to (e.g. https://www.paypal.com)"},
+	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 }
 
 // loadConfig reads every variable and reports all bad ones together.
@@ -137,8 +141,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))
 	}
+	if c.ServiceToken = get("SERVICE_TOKEN"); c.ServiceToken != "" && !strongToken(c.ServiceToken) {
+		bad("SERVICE_TOKEN", errors.New("must be at least 32 visible ASCII characters (e.g. openssl rand -hex 32)"))
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// strongToken refuses a service token short enough to guess, or one holding
+// characters a header cannot carry unchanged.
+func strongToken(t string) bool {
+	if len(t) < 32 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] < 0x21 || t[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -46,7 +46,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		h := handlers.New(a.wallet, a.store, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
-			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL,
+			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken,
 		})
 		srv := &http.Server{
 			Handler:           h,

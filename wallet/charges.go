@@ -1,0 +1,212 @@
+package wallet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+)
+
+// ChargeReasons lists what the IM backend may charge for, per use. Each has
+// a history description "desc.charge_<reason>" in the locale catalog.
+var ChargeReasons = []string{"priority_message", "message_recall", "voice_to_text", "translation", "large_file"}
+
+// MaxCharge caps one per-use charge: these are small amounts, and a larger
+// one is a bug in the caller that must not empty a wallet.
+const MaxCharge Money = 100_00
+
+// MaxChargeKeyLen bounds an idempotency key of the service API.
+const MaxChargeKeyLen = 128
+
+// chargeRevenue is the system account charges are paid into.
+const chargeRevenue = "revenue:charges"
+
+// ErrUnknownUser refuses a charge or a balance query for a user who does not exist.
+var ErrUnknownUser = errors.New("wallet: unknown user")
+
+// errChargeRaced means another request with the same key recorded its
+// answer first: the transaction is rolled back and that answer given.
+var errChargeRaced = errors.New("wallet: charge key answered concurrently")
+
+// ChargeRequest is what the IM backend asks: take Amount from User's wallet
+// for Reason, once per Key.
+type ChargeRequest struct {
+	User   string
+	Amount Money
+	Reason string
+	Key    string
+}
+
+// Charge is the answer to a ChargeRequest: money moved (Charged) or the
+// balance was too low (Shortfall > 0). Replayed marks an answer given
+// before, now repeated unchanged.
+type Charge struct {
+	ID        int64
+	User      string // the username as registered
+	Amount    Money
+	Reason    string
+	Charged   bool
+	Balance   Money // after the charge, or the balance that was too low
+	Shortfall Money
+	CreatedAt time.Time
+	Replayed  bool
+}
+
+// Validate checks the request's fields; errors are *Problem naming the API's
+// field. Codes: api.user_invalid, api.amount_range (MaxCharge in fen, %d),
+// api.reason_unknown, api.key_invalid (MaxChargeKeyLen, %d).
+func (r ChargeRequest) Validate() error {
+	switch {
+	case r.User == "" || len(r.User) > 64:
+		return NewProblem("user", "api.user_invalid")
+	case r.Amount <= 0 || r.Amount > MaxCharge:
+		return NewProblem("amount_fen", "api.amount_range", int64(MaxCharge))
+	case !slices.Contains(ChargeReasons, r.Reason):
+		return NewProblem("reason", "api.reason_unknown")
+	case !validChargeKey(r.Key):
+		return NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
+	}
+	return nil
+}
+
+// validChargeKey accepts 1–128 visible ASCII characters: keys end up in logs
+// and in the ledger's own key, where nothing invisible belongs.
+func validChargeKey(k string) bool {
+	if k == "" || len(k) > MaxChargeKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// hash fingerprints the whole request, so a key sent again with anything
+// different (another user spelling included) is told apart from a retry.
+func (r ChargeRequest) hash() []byte {
+	h := sha256.New()
+	for _, s := range []string{r.User, r.Reason, r.Key} {
+		binary.Write(h, binary.BigEndian, int64(len(s)))
+		h.Write([]byte(s))
+	}
+	binary.Write(h, binary.BigEndian, int64(r.Amount))
+	return h.Sum(nil)
+}
+
+// ChargeUser performs a per-use charge once per key. A repeated key gets the
+// first answer again, whatever it was (an insufficient balance included,
+// as with Stripe: the caller retries with a new key after a top-up); the
+// same key with another request is db.ErrIdempotencyMismatch. The debit and
+// the recorded answer are one transaction. Refusals: *Problem for a bad
+// field, ErrUnknownUser.
+func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, error) {
+	if err := r.Validate(); err != nil {
+		return Charge{}, err
+	}
+	hash := r.hash()
+	// A retry is the common repeat: answer it without touching a wallet.
+	if first, err := s.firstCharge(ctx, r.Key, hash); !errors.Is(err, db.ErrNotFound) {
+		return first, err
+	}
+	u, err := s.store.UserByName(ctx, r.User)
+	if errors.Is(err, db.ErrNotFound) {
+		return Charge{}, fmt.Errorf("charge %q: %w", r.Key, ErrUnknownUser)
+	}
+	if err != nil {
+		return Charge{}, err
+	}
+	revenue, err := s.SystemAccount(ctx, chargeRevenue)
+	if err != nil {
+		return Charge{}, err
+	}
+	var row db.APICharge
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		row = db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
+			Amount: int64(r.Amount), Reason: r.Reason}
+		return s.chargeTx(ctx, tx, u, revenue, &row)
+	})
+	if errors.Is(err, errChargeRaced) || errors.Is(err, db.ErrIdempotencyMismatch) {
+		// A twin got there first (with this request or another one).
+		return s.firstCharge(ctx, r.Key, hash)
+	}
+	if err != nil {
+		return Charge{}, fmt.Errorf("charge %q: %w", r.Key, err)
+	}
+	return toCharge(row, false), nil
+}
+
+// chargeTx debits the wallet or records that its balance was too low: either
+// answer is written in this one transaction. DebitTx locks the wallet first,
+// so a twin request queues there and then meets the first one's key.
+func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue int64, row *db.APICharge) error {
+	// The ledger key is the API key itself: keys are global to the backend,
+	// and the ledger's unique key then backs the API's.
+	posted, err := s.DebitTx(ctx, tx, Debit{UserID: u.ID, Amount: Money(row.Amount), To: revenue,
+		Key: "charge:" + row.Key, Kind: db.KindCharge, Reference: "api_charge:" + row.Key,
+		Description: "charge_" + row.Reason})
+	var short *Shortfall
+	switch {
+	case errors.As(err, &short):
+		row.Outcome, row.Balance, row.Shortfall = db.ChargeInsufficient, int64(short.Balance), int64(short.Missing())
+	case err != nil:
+		return err
+	case posted.Replayed:
+		return errChargeRaced
+	default:
+		row.Outcome = db.ChargeCharged
+		row.TransactionID.Int64, row.TransactionID.Valid = posted.TransactionID, true
+		row.Balance = posted.Balances[u.WalletID]
+	}
+	// A twin request that got here first holds this key: we wait for it,
+	// then roll back whatever we did and give its answer.
+	created, err := db.InsertAPICharge(ctx, tx, row)
+	if err == nil && !created {
+		return errChargeRaced
+	}
+	return err
+}
+
+// firstCharge is the answer already given to key: replayed when the request
+// is the same, db.ErrIdempotencyMismatch when it is not, db.ErrNotFound
+// when the key is new.
+func (s *Service) firstCharge(ctx context.Context, key string, hash []byte) (Charge, error) {
+	row, err := s.store.APIChargeByKey(ctx, key)
+	if err != nil {
+		return Charge{}, err
+	}
+	if string(row.RequestHash) != string(hash) {
+		return Charge{}, fmt.Errorf("charge %q: %w", key, db.ErrIdempotencyMismatch)
+	}
+	return toCharge(row, true), nil
+}
+
+func toCharge(row db.APICharge, replayed bool) Charge {
+	return Charge{ID: row.ID, User: row.Username, Amount: Money(row.Amount), Reason: row.Reason,
+		Charged: row.Outcome == db.ChargeCharged, Balance: Money(row.Balance), Shortfall: Money(row.Shortfall),
+		CreatedAt: row.CreatedAt, Replayed: replayed}
+}
+
+// BalanceOf answers a user's balance by name, for the service API.
+func (s *Service) BalanceOf(ctx context.Context, username string) (db.User, Money, error) {
+	u, err := s.store.UserByName(ctx, username)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.User{}, 0, fmt.Errorf("balance of %q: %w", username, ErrUnknownUser)
+	}
+	if err != nil {
+		return db.User{}, 0, err
+	}
+	bal, err := s.store.Balance(ctx, u.WalletID)
+	if err != nil {
+		return db.User{}, 0, err
+	}
+	return u, Money(bal), nil
+}
