@@ -271,17 +271,12 @@ func (s *Store) SystemAccountID(ctx context.Context, code string) (int64, error)
 }
 
 // EnsureSystemAccount returns the system account with code, creating it
-// if needed; concurrent callers get the same account.
+// if needed; concurrent callers get the same account. It takes two
+// statements on purpose: an INSERT that meets a concurrent twin waits for
+// it to commit, and only a new statement's snapshot can then see its row.
 func (s *Store) EnsureSystemAccount(ctx context.Context, code string) (int64, error) {
-	const q = `
-		WITH ins AS (
-			INSERT INTO accounts (kind, code) VALUES ('system', $1)
-			ON CONFLICT (code) DO NOTHING RETURNING id)
-		SELECT id FROM ins UNION ALL SELECT id FROM accounts WHERE code = $1
-		LIMIT 1`
-	var id int64
-	if err := s.db.GetContext(ctx, &id, q, code); err != nil {
-		return 0, fmt.Errorf("system account %q: %w", code, err)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO accounts (kind, code) VALUES ('system', $1) ON CONFLICT (code) DO NOTHING`, code); err != nil {
+		return 0, fmt.Errorf("create system account %q: %w", code, err)
 	}
-	return id, nil
+	return s.SystemAccountID(ctx, code)
 }

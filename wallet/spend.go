@@ -52,9 +52,11 @@ func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted,
 		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
 	}
 	if Money(balance) < d.Amount {
-		// A replay of a key that already moved money is not a shortfall.
-		if posted, err := db.Replay(ctx, tx, posting); err == nil {
-			return posted, nil
+		// A replay of a key that already moved money is not a shortfall,
+		// and neither is the key reused for another request.
+		posted, err := db.Replay(ctx, tx, posting)
+		if err == nil || errors.Is(err, db.ErrIdempotencyMismatch) {
+			return posted, err
 		}
 		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
 	}

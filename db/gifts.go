@@ -1,0 +1,143 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// GiftItem is one gift of the catalog. Its name is the locale key
+// "gift.name.<Code>" and its picture /static/img/gifts/<Code>.svg.
+type GiftItem struct {
+	ID    int64  `db:"id"`
+	Code  string `db:"code"`
+	Price int64  `db:"price"`
+}
+
+// Gift is one gift sent: Quantity items of ItemID at UnitPrice each, paid
+// by ledger transaction TransactionID.
+type Gift struct {
+	ID            int64     `db:"id"`
+	SenderID      int64     `db:"sender_id"`
+	RecipientID   int64     `db:"recipient_id"`
+	ItemID        int64     `db:"item_id"`
+	Quantity      int       `db:"quantity"`
+	UnitPrice     int64     `db:"unit_price"`
+	Amount        int64     `db:"amount"`
+	Message       string    `db:"message"`
+	RequestKey    string    `db:"request_key"`
+	TransactionID int64     `db:"transaction_id"`
+	CreatedAt     time.Time `db:"created_at"`
+}
+
+// GiftLine is a gift as the lists show it: with the gift's code and the
+// other person's name (the recipient in the sent list, the sender in the
+// received list).
+type GiftLine struct {
+	Gift
+	ItemCode     string `db:"item_code"`
+	Counterparty string `db:"counterparty"`
+}
+
+const giftColumns = `id, sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
+	request_key, transaction_id, created_at`
+
+// GiftItems lists the gifts on offer, in catalog order.
+func (s *Store) GiftItems(ctx context.Context) ([]GiftItem, error) {
+	const q = `SELECT id, code, price FROM gift_items WHERE active ORDER BY sort, id`
+	var out []GiftItem
+	if err := s.db.SelectContext(ctx, &out, q); err != nil {
+		return nil, fmt.Errorf("gift items: %w", err)
+	}
+	return out, nil
+}
+
+// GiftItemByCode finds a gift on offer by its code; a retired gift is
+// ErrNotFound, so a crafted form cannot buy it.
+func (s *Store) GiftItemByCode(ctx context.Context, code string) (GiftItem, error) {
+	const q = `SELECT id, code, price FROM gift_items WHERE code = $1 AND active`
+	var it GiftItem
+	err := s.db.GetContext(ctx, &it, q, code)
+	return it, notFound(err, "gift item %q", code)
+}
+
+// InsertGift records g inside tx, or returns the gift the same sender
+// already recorded under the same request key (created is then false).
+func InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
+	const q = `
+		INSERT INTO gifts (sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
+		                   request_key, transaction_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (sender_id, request_key) DO NOTHING
+		RETURNING ` + giftColumns
+	var out Gift
+	err := tx.GetContext(ctx, &out, q, g.SenderID, g.RecipientID, g.ItemID, g.Quantity, g.UnitPrice,
+		g.Amount, g.Message, g.RequestKey, g.TransactionID)
+	if errors.Is(err, sql.ErrNoRows) {
+		out, err = GiftByKey(ctx, tx, g.SenderID, g.RequestKey)
+		return out, false, err
+	}
+	if err != nil {
+		return Gift{}, false, mapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
+	}
+	return out, true, nil
+}
+
+// GiftByKey finds the gift a sender recorded under a request key.
+func GiftByKey(ctx context.Context, tx *sqlx.Tx, senderID int64, key string) (Gift, error) {
+	const q = `SELECT ` + giftColumns + ` FROM gifts WHERE sender_id = $1 AND request_key = $2`
+	var g Gift
+	err := tx.GetContext(ctx, &g, q, senderID, key)
+	return g, notFound(err, "gift %q of user %d", key, senderID)
+}
+
+// GiftsSent lists the newest gifts a user sent, with each recipient's name.
+func (s *Store) GiftsSent(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
+	const q = `
+		SELECT g.id, g.sender_id, g.recipient_id, g.item_id, g.quantity, g.unit_price, g.amount, g.message,
+		       g.request_key, g.transaction_id, g.created_at, i.code AS item_code, u.username AS counterparty
+		  FROM gifts g JOIN gift_items i ON i.id = g.item_id JOIN users u ON u.id = g.recipient_id
+		 WHERE g.sender_id = $1
+		 ORDER BY g.id DESC
+		 LIMIT $2`
+	var out []GiftLine
+	if err := s.db.SelectContext(ctx, &out, q, userID, limit); err != nil {
+		return nil, fmt.Errorf("gifts sent by user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// GiftsReceived lists the newest gifts a user received, with each sender's name.
+func (s *Store) GiftsReceived(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
+	const q = `
+		SELECT g.id, g.sender_id, g.recipient_id, g.item_id, g.quantity, g.unit_price, g.amount, g.message,
+		       g.request_key, g.transaction_id, g.created_at, i.code AS item_code, u.username AS counterparty
+		  FROM gifts g JOIN gift_items i ON i.id = g.item_id JOIN users u ON u.id = g.sender_id
+		 WHERE g.recipient_id = $1
+		 ORDER BY g.id DESC
+		 LIMIT $2`
+	var out []GiftLine
+	if err := s.db.SelectContext(ctx, &out, q, userID, limit); err != nil {
+		return nil, fmt.Errorf("gifts received by user %d: %w", userID, err)
+	}
+	return out, nil
+}
+
+// SystemAccountTotal is a system account's balance: the sum of its entries
+// (system accounts keep no cached balance). An account never created holds
+// nothing, so it is 0, not ErrNotFound.
+func (s *Store) SystemAccountTotal(ctx context.Context, code string) (int64, error) {
+	const q = `
+		SELECT coalesce(sum(e.amount), 0)
+		  FROM accounts a JOIN ledger_entries e ON e.account_id = a.id
+		 WHERE a.kind = 'system' AND a.code = $1`
+	var total int64
+	if err := s.db.GetContext(ctx, &total, q, code); err != nil {
+		return 0, fmt.Errorf("total of system account %q: %w", code, err)
+	}
+	return total, nil
+}

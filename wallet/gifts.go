@@ -1,0 +1,326 @@
+package wallet
+
+// Problem codes returned by SendGift, each a key in the views' locale
+// catalog (views/i18n/catalog_gifts.go):
+//
+//	code                   field     args
+//	gift.form_expired      ""        -
+//	gift.key_reused        ""        -
+//	gift.to_empty          to        -
+//	gift.to_unknown        to        the name typed (string, %s)
+//	gift.to_self           to        -
+//	gift.choose            gift      -
+//	gift.unknown           gift      -
+//	gift.quantity_range    quantity  MinGiftQuantity, MaxGiftQuantity (int, %d)
+//	gift.message_too_long  message   MaxGiftMessage (int, %d)
+//	gift.message_invalid   message   -
+//
+// A balance that cannot cover the gift is a *Shortfall, not a Problem.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+)
+
+// Limits of one gift.
+const (
+	MinGiftQuantity = 1
+	MaxGiftQuantity = 99
+	MaxGiftMessage  = 100 // characters, not bytes: a Chinese message is as long as an English one
+)
+
+// giftListLimit is how many gifts each list on the gifts page shows.
+const giftListLimit = 50
+
+// GiftIncomeCode is the code of the system account that receives the gifts
+// sent to a user: gift value, not spendable balance.
+func GiftIncomeCode(userID int64) string { return fmt.Sprintf("gift_income:%d", userID) }
+
+// GiftItem is a gift on offer.
+type GiftItem struct {
+	Code  string
+	Price Money
+}
+
+// GiftRecord is one gift in the sent or received list; Counterparty is the
+// recipient's name in the sent list and the sender's in the received list.
+type GiftRecord struct {
+	ID           int64
+	At           time.Time
+	Item         string // the gift's code
+	Quantity     int
+	Amount       Money
+	Message      string
+	Counterparty string
+}
+
+// GiftsOverview is what the gifts page shows.
+type GiftsOverview struct {
+	Items         []GiftItem
+	Balance       Money
+	Sent          []GiftRecord
+	Received      []GiftRecord
+	ReceivedTotal Money // the value of every gift ever received
+}
+
+// GiftRequest is a gift as the form sends it, unparsed.
+type GiftRequest struct {
+	SenderID                    int64
+	To, Gift, Quantity, Message string
+	Key                         string // the form's idempotency key
+}
+
+// SentGift is the outcome of SendGift; for a repeated key it is the first
+// outcome, with Replayed set.
+type SentGift struct {
+	Gift     db.Gift
+	Replayed bool
+	Balance  Money // the sender's balance right after the gift
+}
+
+// giftOrder is a request that passed every check.
+type giftOrder struct {
+	sender, recipient db.User
+	item              db.GiftItem
+	quantity          int
+	message, key      string
+}
+
+// GiftItems lists the gifts on offer.
+func (s *Service) GiftItems(ctx context.Context) ([]GiftItem, error) {
+	items, err := s.store.GiftItems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GiftItem, len(items))
+	for i, it := range items {
+		out[i] = GiftItem{Code: it.Code, Price: Money(it.Price)}
+	}
+	return out, nil
+}
+
+// Gifts loads the gifts page's data for a user.
+func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error) {
+	var o GiftsOverview
+	var err error
+	if o.Items, err = s.GiftItems(ctx); err != nil {
+		return o, err
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return o, fmt.Errorf("gifts: %w", err)
+	}
+	bal, err := s.store.Balance(ctx, u.WalletID)
+	if err != nil {
+		return o, fmt.Errorf("gifts: %w", err)
+	}
+	o.Balance = Money(bal)
+	sent, err := s.store.GiftsSent(ctx, userID, giftListLimit)
+	if err != nil {
+		return o, err
+	}
+	received, err := s.store.GiftsReceived(ctx, userID, giftListLimit)
+	if err != nil {
+		return o, err
+	}
+	total, err := s.store.SystemAccountTotal(ctx, GiftIncomeCode(userID))
+	if err != nil {
+		return o, err
+	}
+	o.Sent, o.Received, o.ReceivedTotal = toGiftRecords(sent), toGiftRecords(received), Money(total)
+	return o, nil
+}
+
+func toGiftRecords(lines []db.GiftLine) []GiftRecord {
+	out := make([]GiftRecord, len(lines))
+	for i, l := range lines {
+		out[i] = GiftRecord{ID: l.ID, At: l.CreatedAt, Item: l.ItemCode, Quantity: l.Quantity,
+			Amount: Money(l.Amount), Message: l.Message, Counterparty: l.Counterparty}
+	}
+	return out
+}
+
+// SendGift debits quantity × price from the sender's wallet into the
+// recipient's gift income account and records the gift, in one database
+// transaction. Refusals are *Problem values (joined, one per field) or a
+// *Shortfall. The same form key sends once: a repeat answers the first gift;
+// the same key with another gift is refused with gift.key_reused.
+func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error) {
+	o, err := s.checkGift(ctx, r)
+	if err != nil {
+		return SentGift{}, err
+	}
+	income, err := s.giftIncomeAccount(ctx, o.recipient.ID)
+	if err != nil {
+		return SentGift{}, err
+	}
+	amount := Money(o.item.Price) * Money(o.quantity)
+	var out SentGift
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var txErr error
+		out, txErr = s.recordGift(ctx, tx, o, income, amount)
+		return txErr
+	})
+	if err != nil {
+		return SentGift{}, fmt.Errorf("send gift %q of user %d: %w", r.Key, r.SenderID, err)
+	}
+	return out, nil
+}
+
+// recordGift pays for the gift and records it inside tx.
+func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, income int64, amount Money) (SentGift, error) {
+	// The scoped key names the gift (sender, form key) in the ledger, and
+	// the gift row points back at the transaction.
+	key := ScopedKey("gift", o.sender.ID, o.key)
+	posted, err := s.DebitTx(ctx, tx, Debit{UserID: o.sender.ID, Amount: amount, To: income,
+		Key: key, Kind: db.KindGift, Reference: key, Description: "gift_sent"})
+	if errors.Is(err, db.ErrIdempotencyMismatch) {
+		return SentGift{}, NewProblem("", "gift.key_reused")
+	}
+	if err != nil {
+		return SentGift{}, err
+	}
+	g, created, err := db.InsertGift(ctx, tx, db.Gift{SenderID: o.sender.ID, RecipientID: o.recipient.ID,
+		ItemID: o.item.ID, Quantity: o.quantity, UnitPrice: o.item.Price, Amount: int64(amount),
+		Message: o.message, RequestKey: o.key, TransactionID: posted.TransactionID})
+	if err != nil {
+		return SentGift{}, err
+	}
+	// Same key and amount, another gift (say, another message): the ledger
+	// replayed the first payment, so this one must not pass for it.
+	if !created && (g.RecipientID != o.recipient.ID || g.ItemID != o.item.ID ||
+		g.Quantity != o.quantity || g.Message != o.message) {
+		return SentGift{}, NewProblem("", "gift.key_reused")
+	}
+	return SentGift{Gift: g, Replayed: !created, Balance: Money(posted.Balances[o.sender.WalletID])}, nil
+}
+
+// giftIncomeAccount finds or creates the recipient's income account: a
+// system account, so no cached balance and no hot row however many people
+// gift one person at once.
+func (s *Service) giftIncomeAccount(ctx context.Context, recipientID int64) (int64, error) {
+	return s.SystemAccount(ctx, GiftIncomeCode(recipientID))
+}
+
+// checkGift validates every field, reporting all problems at once.
+func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, error) {
+	o := giftOrder{key: r.Key}
+	var problems []error
+	if !validFormKey(r.Key) {
+		problems = append(problems, NewProblem("", "gift.form_expired"))
+	}
+	var err error
+	if o.sender, err = s.store.UserByID(ctx, r.SenderID); err != nil {
+		return o, fmt.Errorf("send gift: %w", err)
+	}
+	if o.recipient, err = s.giftRecipient(ctx, o.sender, r.To); err != nil {
+		problems = append(problems, err)
+	}
+	if o.item, err = s.giftItem(ctx, r.Gift); err != nil {
+		problems = append(problems, err)
+	}
+	if o.quantity, err = parseGiftQuantity(r.Quantity); err != nil {
+		problems = append(problems, err)
+	}
+	if o.message, err = parseGiftMessage(r.Message); err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return o, errors.Join(problems...)
+	}
+	return o, nil
+}
+
+// giftRecipient finds the person a gift goes to. A name that could never be
+// a username is unknown without asking the database.
+func (s *Service) giftRecipient(ctx context.Context, sender db.User, name string) (db.User, error) {
+	name = NormalizeUsername(name)
+	if name == "" {
+		return db.User{}, NewProblem("to", "gift.to_empty")
+	}
+	if ValidateUsername(name) != nil {
+		if len(name) > 64 { // the field allows 64; only a crafted form sends more
+			name = strings.ToValidUTF8(name[:64], "") + "…"
+		}
+		return db.User{}, NewProblem("to", "gift.to_unknown", name)
+	}
+	u, err := s.store.UserByName(ctx, name)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return db.User{}, NewProblem("to", "gift.to_unknown", name)
+	case err != nil:
+		return db.User{}, err
+	case u.ID == sender.ID:
+		return db.User{}, NewProblem("to", "gift.to_self")
+	}
+	return u, nil
+}
+
+func (s *Service) giftItem(ctx context.Context, code string) (db.GiftItem, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return db.GiftItem{}, NewProblem("gift", "gift.choose")
+	}
+	if !isGiftCode(code) {
+		return db.GiftItem{}, NewProblem("gift", "gift.unknown")
+	}
+	it, err := s.store.GiftItemByCode(ctx, code)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.GiftItem{}, NewProblem("gift", "gift.unknown")
+	}
+	return it, err
+}
+
+func parseGiftQuantity(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < MinGiftQuantity || n > MaxGiftQuantity {
+		return 0, NewProblem("quantity", "gift.quantity_range", MinGiftQuantity, MaxGiftQuantity)
+	}
+	return n, nil
+}
+
+// parseGiftMessage keeps the message as typed, trimmed. Control characters
+// are refused: the message is one line, and PostgreSQL refuses NUL anyway.
+func parseGiftMessage(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return "", NewProblem("message", "gift.message_invalid")
+	}
+	if utf8.RuneCountInString(s) > MaxGiftMessage {
+		return "", NewProblem("message", "gift.message_too_long", MaxGiftMessage)
+	}
+	return s, nil
+}
+
+// isGiftCode and validFormKey match the shapes of a catalog code and of
+// the keys our forms carry, so a crafted value costs no query (and no NUL
+// byte ever reaches SQL).
+func isGiftCode(s string) bool {
+	return shaped(s, 32, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' })
+}
+
+func validFormKey(s string) bool {
+	return shaped(s, 64, func(c byte) bool { return isUsernameByte(c) || c == '-' })
+}
+
+func shaped(s string, maxLen int, ok func(byte) bool) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
