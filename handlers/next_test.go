@@ -7,7 +7,7 @@ import (
 )
 
 func TestSafeNextKeepsLocalPathsAndRefusesEverythingElse(t *testing.T) {
-	keep := []string{"/account", "/history?kind=grant&from=2026-01-01", "/a/b#frag", "/%E4%B8%AD"}
+	keep := []string{"/account", "/history?kind=grant&from=2026-01-01", "/a/b#frag", "/%E4%B8%AD", "/gifts?message=C%3A%5Ctemp%0A"}
 	for _, s := range keep {
 		if got := safeNext(s); got != s {
 			t.Errorf("safeNext(%q) = %q, want it kept", s, got)

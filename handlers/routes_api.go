@@ -17,4 +17,5 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	}
 	e.POST("/api/v1/charges", s.createCharge, s.requireServiceToken)
 	e.GET("/api/v1/balance", s.apiBalance, s.requireServiceToken)
+	e.POST("/api/v1/items/use", s.useItem, s.requireServiceToken)
 }

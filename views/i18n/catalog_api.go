@@ -29,6 +29,7 @@ var apiTexts = map[string]texts{
 	"api.reason_unknown":     {"不支持的 reason。", "This reason is not supported."},
 	"api.key_invalid":        {"idempotency_key 必须是 1 到 %d 个可见 ASCII 字符。", "idempotency_key must be 1 to %d visible ASCII characters."},
 	"api.key_reused":         {"该 idempotency_key 已用于另一个请求。", "This idempotency_key was already used for a different request."},
+	"api.item_unknown":       {"不支持的 item。", "This item is not supported."},
 	"api.not_found":          {"没有这个接口。", "No such endpoint."},
 	"api.method_not_allowed": {"该接口不支持此方法。", "This endpoint does not support that method."},
 	"api.bad_request":        {"请求无效。", "The request is not valid."},
