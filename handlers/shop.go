@@ -106,9 +106,6 @@ func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.Pe
 	}
 	v := &pages.PendingView{Action: page + "/buy", Field: field, Code: code, NameKey: field + "." + code,
 		Key: p.Key, ReturnTo: page + "?" + url.Values{field: {code}}.Encode(), Cancel: page, CSRF: csrfToken(c)}
-	if field == "event" {
-		v.NameKey = "event." + code
-	}
 	if err == nil {
 		// Reopened from a link: ask the domain what buying it now would do.
 		p.UserID = u.ID
@@ -145,7 +142,7 @@ func (s *Server) settingsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.Settings(s.shell(c, "account.settings", "account"), st,
+	return render(c, http.StatusOK, pages.Settings(s.shell(c, "account.settings", "account"),
 		st.ConfirmAbove.Yuan(), st.LowBalance.Yuan(), nil), nil)
 }
 
@@ -155,7 +152,7 @@ func (s *Server) saveSettings(c echo.Context) error {
 	err := s.wallet.SaveSettings(c.Request().Context(), u.ID, confirm, low)
 	if problems, ok := components.ProblemsOf(err); ok {
 		return render(c, http.StatusUnprocessableEntity, pages.Settings(s.shell(c, "account.settings", "account"),
-			wallet.Settings{}, confirm, low, problems), nil)
+			confirm, low, problems), nil)
 	}
 	if err != nil {
 		return err

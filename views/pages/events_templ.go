@@ -409,7 +409,7 @@ func progressClass(spent, threshold wallet.Money) string {
 }
 
 // Settings is the page where a person sets their own thresholds.
-func Settings(s layout.Shell, st wallet.Settings, confirmAbove, lowBalance string, problems components.Problems) templ.Component {
+func Settings(s layout.Shell, confirmAbove, lowBalance string, problems components.Problems) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
