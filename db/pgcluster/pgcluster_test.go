@@ -188,3 +188,33 @@ func TestRecoversAfterKill(t *testing.T) {
 		t.Error("first.Stop stopped the second server")
 	}
 }
+
+func TestStopImmediateThenStartAgain(t *testing.T) {
+	t.Parallel()
+	dir := testDir(t)
+	first := start(t, Options{Dir: dir, Database: "app"})
+	conn := open(t, first.URL())
+	if _, err := conn.Exec(`CREATE TABLE kept (v text); INSERT INTO kept VALUES ('durable')`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if pid, err := first.PostmasterPID(); err != nil || pid <= 0 {
+		t.Fatalf("PostmasterPID = %d, %v", pid, err)
+	}
+	if err := first.StopImmediate(); err != nil {
+		t.Fatal(err)
+	}
+	if up, _ := first.r.running(context.Background(), first.DataDir()); up {
+		t.Fatal("server still running after StopImmediate")
+	}
+	second := start(t, Options{Dir: dir, Database: "app", Port: first.Port()})
+	if second.Port() != first.Port() {
+		t.Errorf("restarted on port %d, want %d", second.Port(), first.Port())
+	}
+	if got := query(t, open(t, second.URL()), `SELECT v FROM kept`); got != "durable" {
+		t.Errorf("after immediate stop: %q", got)
+	}
+	if _, err := os.Stat(first.Program("pgbench")); err != nil {
+		t.Errorf("Program(pgbench): %v", err)
+	}
+}
