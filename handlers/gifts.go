@@ -25,6 +25,9 @@ func (s *Server) giftsPage(c echo.Context) error {
 // sendGift sends a gift once per form key, or shows the form again with
 // what stopped it: the problems, or the shortfall with its top-up button.
 func (s *Server) sendGift(c echo.Context) error {
+	if err := strictForm(c, "to", "gift", "quantity", "message", "key"); err != nil {
+		return err
+	}
 	u, _ := currentUser(c)
 	f := pages.GiftFormView{To: c.FormValue("to"), Gift: c.FormValue("gift"), Quantity: c.FormValue("quantity"),
 		Message: c.FormValue("message"), Key: c.FormValue("key")}

@@ -31,7 +31,7 @@ func (s *Server) useItem(c echo.Context) error {
 	var req itemUse
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() || req.User == "" {
+	if err := dec.Decode(&req); err != nil || dec.More() || req.User == "" || repeatsKey(body) {
 		return apiProblem(c, http.StatusBadRequest, wallet.NewProblem("", "api.body_json"))
 	}
 	left, replayed, err := s.wallet.UseItem(c.Request().Context(), req.User, req.Item, req.IdempotencyKey)

@@ -97,6 +97,9 @@ func (s *Server) rechargeConfirm(c echo.Context) error {
 // createOrder turns a confirmed top-up into an order (once per request key)
 // and sends the person on to pay.
 func (s *Server) createOrder(c echo.Context) error {
+	if err := strictForm(c, "method", "amount", "key", "return_to", "device"); err != nil {
+		return err
+	}
 	u, _ := currentUser(c)
 	o, err := s.wallet.CreateOrder(c.Request().Context(), wallet.NewOrder{
 		UserID: u.ID, Method: c.FormValue("method"), Amount: c.FormValue("amount"),

@@ -37,6 +37,9 @@ func (s *Server) renderShop(c echo.Context, status int, pending *pages.PendingVi
 }
 
 func (s *Server) buyProduct(c echo.Context) error {
+	if err := strictForm(c, "product", "key", "confirmed"); err != nil {
+		return err
+	}
 	p := s.purchaseFrom(c, "product")
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
@@ -72,6 +75,9 @@ func (s *Server) renderEvents(c echo.Context, status int, pending *pages.Pending
 }
 
 func (s *Server) buyBundle(c echo.Context) error {
+	if err := strictForm(c, "event", "key", "confirmed"); err != nil {
+		return err
+	}
 	p := s.purchaseFrom(c, "event")
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
@@ -147,6 +153,9 @@ func (s *Server) settingsPage(c echo.Context) error {
 }
 
 func (s *Server) saveSettings(c echo.Context) error {
+	if err := strictForm(c, "confirm_above", "low_balance"); err != nil {
+		return err
+	}
 	u, _ := currentUser(c)
 	confirm, low := c.FormValue("confirm_above"), c.FormValue("low_balance")
 	err := s.wallet.SaveSettings(c.Request().Context(), u.ID, confirm, low)

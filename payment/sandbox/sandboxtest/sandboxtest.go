@@ -37,6 +37,9 @@ type Gateway struct {
 	URL       string
 	Providers map[payment.Method]payment.Provider
 	Notifier  *sim.Notifier
+	// Dir holds the provisioned keys and ids of both sides, for tests that
+	// sign messages themselves (forgeries, replays).
+	Dir string
 }
 
 // Start runs the sandbox for the app at appURL (PayPal's webhook goes to
@@ -48,7 +51,7 @@ func Start(t testing.TB, appURL string) *Gateway {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	client := &http.Client{Timeout: 10 * time.Second}
-	g := &Gateway{URL: base, Providers: map[payment.Method]payment.Provider{}, Notifier: n}
+	g := &Gateway{URL: base, Providers: map[payment.Method]payment.Provider{}, Notifier: n, Dir: dir}
 
 	aliCfg, err := alipaysandbox.Provision(dir, base)
 	must(t, err)
