@@ -51,8 +51,10 @@ func ParseHistoryFilter(kind, from, to, before string, loc *time.Location) (Hist
 		return f, NewProblem("to", "history.err.range")
 	}
 	if before != "" {
+		// One cursor, one spelling: ParseInt alone would also take "+7"
+		// and "007" for the cursor the page links as "7".
 		n, err := strconv.ParseInt(before, 10, 64)
-		if err != nil || n <= 0 {
+		if err != nil || n <= 0 || strconv.FormatInt(n, 10) != before {
 			return f, NewProblem("", "history.err.cursor")
 		}
 		f.Before = n

@@ -1,0 +1,193 @@
+package wallet
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"im2pay/db"
+	"im2pay/payment"
+)
+
+// problemOn fails t unless err is a *Problem on field with a code.
+func problemOn(t *testing.T, err error, field string) {
+	t.Helper()
+	var p *Problem
+	if !errors.As(err, &p) || p.Code == "" || p.Field != field {
+		t.Fatalf("error %#v is not a *Problem on %q", err, field)
+	}
+}
+
+// FuzzParseHistoryFilter checks the history and export filters from the
+// query string: whatever is accepted is a known kind, dates that print back
+// as typed, a range in order, and a cursor that is a positive id written
+// exactly as the page links it.
+func FuzzParseHistoryFilter(f *testing.F) {
+	f.Add("", "", "", "")
+	f.Add("gift", "2026-01-01", "2026-01-31", "42")
+	f.Add("nope", "2026-02-30", "2026-1-1", "+7")
+	f.Add("", "2026-03-01", "2026-02-01", "007")
+	f.Add("purchase", "1999-12-31", "10000-01-01", "9223372036854775808")
+	f.Add("", "", "", "-4")
+	loc := time.FixedZone("CST", 8*3600)
+	f.Fuzz(func(t *testing.T, kind, from, to, before string) {
+		got, err := ParseHistoryFilter(kind, from, to, before, loc)
+		if err != nil {
+			var p *Problem
+			if !errors.As(err, &p) || p.Code == "" {
+				t.Fatalf("ParseHistoryFilter refused with %#v, not a *Problem", err)
+			}
+			return
+		}
+		if got.Kind != db.TxnKind(kind) || (kind != "" && !slices.Contains(db.Kinds, got.Kind)) {
+			t.Fatalf("kind %q read as %q", kind, got.Kind)
+		}
+		for _, d := range []struct {
+			in string
+			t  time.Time
+		}{{from, got.From}, {to, got.To}} {
+			if (d.in == "") != d.t.IsZero() || (d.in != "" && (d.t.Format(DateLayout) != d.in || d.t.Location() != loc)) {
+				t.Fatalf("date %q read as %v", d.in, d.t)
+			}
+		}
+		if !got.From.IsZero() && !got.To.IsZero() && got.To.Before(got.From) {
+			t.Fatalf("accepted a range that ends before it starts: %q..%q", from, to)
+		}
+		if (before == "") != (got.Before == 0) || (before != "" && (got.Before <= 0 || strconv.FormatInt(got.Before, 10) != before)) {
+			t.Fatalf("cursor %q read as %d", before, got.Before)
+		}
+	})
+}
+
+var (
+	giftCodeShape = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	formKeyShape  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// FuzzGiftForm checks the gift form's fields: a quantity in range that
+// reads back from its decimal form, a one-line message of at most
+// MaxGiftMessage characters that is already in its parsed form, and codes
+// and keys of exactly the shapes the catalog and our forms use.
+func FuzzGiftForm(f *testing.F) {
+	f.Add("1", "生日快乐", "rose", "k-1")
+	f.Add(" 99 ", "  hi  ", "super_rocket_2", strings.Repeat("a", 64))
+	f.Add("100", "a\nb", "Rose", strings.Repeat("a", 65))
+	f.Add("+5", "<script>alert(1)</script>", "rose;drop", "k 1")
+	f.Add("05", "\x00", "", "")
+	f.Add("0x1", strings.Repeat("字", 101), "rose\x00", "ké")
+	f.Add("1e1", "\xff", "a", "-")
+	f.Fuzz(func(t *testing.T, quantity, message, code, key string) {
+		if n, err := parseGiftQuantity(quantity); err != nil {
+			problemOn(t, err, "quantity")
+		} else if back, err := parseGiftQuantity(strconv.Itoa(n)); n < MinGiftQuantity || n > MaxGiftQuantity || err != nil || back != n {
+			t.Fatalf("quantity %q read as %d", quantity, n)
+		}
+		if m, err := parseGiftMessage(message); err != nil {
+			problemOn(t, err, "message")
+		} else {
+			if !utf8.ValidString(m) || strings.ContainsFunc(m, unicode.IsControl) || utf8.RuneCountInString(m) > MaxGiftMessage {
+				t.Fatalf("message %q kept as %q", message, m)
+			}
+			if again, err := parseGiftMessage(m); err != nil || again != m || m != strings.TrimSpace(message) {
+				t.Fatalf("message %q kept as %q, which reads again as %q, %v", message, m, again, err)
+			}
+		}
+		if isGiftCode(code) != giftCodeShape.MatchString(code) {
+			t.Fatalf("isGiftCode(%q) = %v", code, isGiftCode(code))
+		}
+		if validFormKey(key) != formKeyShape.MatchString(key) {
+			t.Fatalf("validFormKey(%q) = %v", key, validFormKey(key))
+		}
+	})
+}
+
+var usernameShape = regexp.MustCompile(`^[A-Za-z0-9_]{3,32}$`)
+
+// FuzzCredentials checks the register and login fields: a username is
+// accepted exactly when its normalized form has the documented shape, and
+// normalizing twice changes nothing; an accepted password is valid UTF-8
+// without control characters, 8 to 128 characters in its NFC form, and
+// never the username itself.
+func FuzzCredentials(f *testing.F) {
+	f.Add("alice", "correct horse battery")
+	f.Add(" alice ", "ALICE")
+	f.Add("al", "short")
+	f.Add("аlice", "pässwörd-but-longer")
+	f.Add("a\u200bb", "aaaaaaaaaa")
+	f.Add("x", "pa\x00ssword12")
+	f.Add("bob", "e\u0301e\u0301e\u0301e\u0301")
+	f.Add("bob", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")
+	f.Fuzz(func(t *testing.T, username, password string) {
+		name := NormalizeUsername(username)
+		if NormalizeUsername(name) != name {
+			t.Fatalf("NormalizeUsername(%q) = %q is not stable", username, name)
+		}
+		if err := ValidateUsername(name); err != nil {
+			problemOn(t, err, "username")
+			if usernameShape.MatchString(name) {
+				t.Fatalf("ValidateUsername(%q) refused a well-shaped name", name)
+			}
+		} else if !usernameShape.MatchString(name) {
+			t.Fatalf("ValidateUsername(%q) accepted a name of another shape", name)
+		}
+		if err := ValidatePassword(password, name); err != nil {
+			problemOn(t, err, "password")
+			return
+		}
+		nfc := norm.NFC.String(password)
+		if !utf8.ValidString(password) || strings.ContainsFunc(password, unicode.IsControl) {
+			t.Fatalf("ValidatePassword accepted %q", password)
+		}
+		if n := utf8.RuneCountInString(nfc); n < MinPasswordRunes || n > MaxPasswordRunes {
+			t.Fatalf("ValidatePassword accepted %q of %d characters", password, n)
+		}
+		if name != "" && strings.EqualFold(nfc, name) {
+			t.Fatalf("ValidatePassword accepted the username %q as its password", name)
+		}
+	})
+}
+
+// FuzzRechargeForm checks the recharge form's method and amount as far as
+// they go without a database: a method is one we offer, and any amount
+// ParseMoney accepts prices to a bonus that is never negative, never more
+// than the amount, and a total that cannot overflow.
+func FuzzRechargeForm(f *testing.F) {
+	f.Add("alipay", "68")
+	f.Add("card", "999999999.99")
+	f.Add("paypal", "328.00")
+	f.Add("ALIPAY", "0.01")
+	f.Add("bitcoin", "1")
+	f.Add("", "0")
+	s := &Service{rules: DefaultRechargeRules()}
+	f.Fuzz(func(t *testing.T, method, amount string) {
+		m, err := ParseMethod(method)
+		if err != nil {
+			problemOn(t, err, "method")
+			return
+		}
+		if string(m) != method || !slices.Contains(payment.Methods, m) {
+			t.Fatalf("ParseMethod(%q) = %q", method, m)
+		}
+		amt, err := ParseMoney(amount)
+		if err != nil {
+			return // FuzzParseMoney covers amounts
+		}
+		for _, first := range []bool{false, true} {
+			q := s.price(m, amt, first)
+			if q.Method != m || q.Amount != amt || q.TierBonus < 0 || q.TierBonus > amt || q.FirstBonus < 0 {
+				t.Fatalf("price(%q, %d, %v) = %+v", m, amt, first, q)
+			}
+			if q.Total() < q.Amount || q.Total() > MaxMoney+MaxMoney {
+				t.Fatalf("price(%q, %d, %v) totals %d", m, amt, first, q.Total())
+			}
+		}
+	})
+}
