@@ -75,14 +75,36 @@ func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error)
 // OrderByNo loads an order by our order number.
 func (s *Store) OrderByNo(ctx context.Context, outTradeNo string) (Order, error) {
 	var o Order
+	if !validTradeNo(outTradeNo) {
+		return o, notFound(sql.ErrNoRows, "order %q", outTradeNo)
+	}
 	err := s.db.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1`, outTradeNo)
 	return o, notFound(err, "order %q", outTradeNo)
+}
+
+// validTradeNo is the out_trade_no CHECK: anything else names no order. It
+// must not reach PostgreSQL either, which answers a NUL byte or invalid
+// UTF-8 in a text parameter with an error (a 500) instead of no rows.
+func validTradeNo(s string) bool {
+	if len(s) < 16 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // LockOrder loads an order FOR UPDATE inside tx: the crediting function
 // holds this lock while it decides, so two notifications cannot both credit.
 func LockOrder(ctx context.Context, tx *sqlx.Tx, outTradeNo string) (Order, error) {
 	var o Order
+	if !validTradeNo(outTradeNo) {
+		return o, notFound(sql.ErrNoRows, "order %q", outTradeNo)
+	}
 	err := tx.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1 FOR UPDATE`, outTradeNo)
 	return o, notFound(err, "order %q", outTradeNo)
 }
