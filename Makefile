@@ -22,7 +22,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static | \
 	xargs -0r sha256sum 2>/dev/null || true
 
-.PHONY: help deps node-deps generate css vendor-js build run test check-generated lint bench clean
+.PHONY: help deps node-deps generate css vendor-js build run test fuzz chaos check-generated lint bench clean
+
+# Where the security and chaos suites write their counts (internal/figures).
+FIGURES_DIR := $(CURDIR)/.data/figures
 
 help: ## list the targets
 	@echo "Usage: make TARGET"
@@ -53,9 +56,15 @@ run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, t
 	$(MAKE) --no-print-directory build
 	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 ./bin/im2pay serve
 
-test: deps check-generated ## install what is missing, check generated files, vet, run every test
+test: deps check-generated ## install what is missing, check generated files, vet, run every test (security suite and short chaos included), fuzz each target 30 s
 	go vet ./...
-	go test -race -count=1 -timeout 20m ./...
+	rm -rf $(FIGURES_DIR)
+	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 30m ./...
+	.ci/fuzz
+	.ci/figures $(FIGURES_DIR)
+
+fuzz: ## run every fuzz target for FUZZTIME (30s) each, two at a time
+	.ci/fuzz
 
 check-generated: ## fail when committed templ output, CSS or htmx is stale
 	@before="$$($(GEN_SUMS))"; \
@@ -81,8 +90,9 @@ lint: ## gofmt, go vet and staticcheck
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
-bench: ## run the benchmarks
-	go test -run '^$$' -bench . -benchmem ./...
+bench: ## measure figures 1-7 of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
+	.ci/install-deps postgres
+	go run ./cmd/im2bench -md BENCHMARKS.table.md
 
 clean: ## remove build output (bin/); never touches .data/
 	rm -rf bin

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -30,6 +32,9 @@ const maxTxAttempts = 5
 // Store runs queries against one PostgreSQL database.
 type Store struct {
 	db *sqlx.DB
+	// sysAccounts caches system account ids by code (see SystemAccountID).
+	sysAccounts sync.Map
+	sysCount    atomic.Int64
 }
 
 // New wraps an open connection pool.

@@ -106,6 +106,8 @@ var coreTexts = map[string]texts{
 	"desc.welcome_grant": {"新用户欢迎礼金", "Welcome credit"},
 	"desc.signup_grant":  {"注册赠送", "Sign-up credit"},
 	"desc.test":          {"测试记录", "Test record"},
+	// Written only by `make bench` into its own database.
+	"desc.bench_transfer": {"压测转账", "Benchmark transfer"},
 
 	"history.title":         {"余额明细", "Balance history"},
 	"history.label.kind":    {"类型", "Type"},

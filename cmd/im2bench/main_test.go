@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuickRun runs the whole bench at tiny sizes so it cannot rot: every
+// figure must appear in the table with a number. Whether targets are met is
+// not checked: timings on a shared machine never fail a test.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and the app")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-quick"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	table := out.String()[strings.LastIndex(out.String(), "\n#  "):]
+	for _, id := range []string{"1", "2", "3", "4", "5a", "5b", "6", "7"} {
+		row := regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*(met|MISSED)`)
+		if !row.MatchString(table) {
+			t.Errorf("figure %s missing from the table", id)
+		}
+	}
+	if strings.Contains(table, "NOT EXACTLY ONCE") {
+		t.Error("figure 6 credited some notification other than exactly once")
+	}
+}
