@@ -63,6 +63,11 @@ test: deps check-generated ## install what is missing, check generated files, ve
 	.ci/fuzz
 	.ci/figures $(FIGURES_DIR)
 
+chaos: deps ## the chaos suite in full (30 SIGKILL cycles, a minute of pg_terminate_backend, Toxiproxy, ...), then its counts
+	rm -rf $(FIGURES_DIR)
+	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 40m ./chaos -args -chaos.full
+	.ci/figures $(FIGURES_DIR)
+
 fuzz: ## run every fuzz target for FUZZTIME (30s) each, two at a time
 	.ci/fuzz
 
@@ -92,7 +97,7 @@ lint: ## gofmt, go vet and staticcheck
 
 bench: ## measure figures 1-7 of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
 	.ci/install-deps postgres
-	go run ./cmd/im2bench -md BENCHMARKS.table.md
+	go run ./cmd/im2bench -md .data/bench/latest.md
 
 clean: ## remove build output (bin/); never touches .data/
 	rm -rf bin

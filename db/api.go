@@ -49,19 +49,34 @@ func (s *Store) APIChargeByKey(ctx context.Context, key string) (APICharge, erro
 	return c, notFound(err, "api charge %q", key)
 }
 
+// PrepareAPICharges prepares the statement InsertAPICharge runs. Call it
+// before the transaction: preparing takes a pool connection, and inside a
+// transaction that could wait for ever on a pool full of transactions doing
+// the same. Without it (or when it fails), the insert runs unprepared.
+func (s *Store) PrepareAPICharges(ctx context.Context) {
+	_, _ = s.prepared(ctx, insertAPIChargeSQL)
+}
+
+const insertAPIChargeSQL = `
+	INSERT INTO api_charges (idempotency_key, request_hash, user_id, amount, reason,
+	                         outcome, transaction_id, balance, shortfall)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	ON CONFLICT (idempotency_key) DO NOTHING
+	RETURNING id, created_at`
+
 // InsertAPICharge records c's answer inside the transaction that made it and
 // fills its ID and CreatedAt. When another transaction recorded the key
 // first, it waits for that one to end and reports created = false; the
 // caller must then roll back and give that first answer instead.
-func InsertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) (created bool, err error) {
-	const q = `
-		INSERT INTO api_charges (idempotency_key, request_hash, user_id, amount, reason,
-		                         outcome, transaction_id, balance, shortfall)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING id, created_at`
-	err = tx.QueryRowxContext(ctx, q, c.Key, c.RequestHash, c.UserID, c.Amount, c.Reason,
-		c.Outcome, c.TransactionID, c.Balance, c.Shortfall).Scan(&c.ID, &c.CreatedAt)
+func (s *Store) InsertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) (created bool, err error) {
+	args := []any{c.Key, c.RequestHash, c.UserID, c.Amount, c.Reason, c.Outcome, c.TransactionID, c.Balance, c.Shortfall}
+	var row *sqlx.Row
+	if st := s.txStmt(ctx, tx, insertAPIChargeSQL); st != nil {
+		row = st.QueryRowxContext(ctx, args...)
+	} else {
+		row = tx.QueryRowxContext(ctx, insertAPIChargeSQL, args...)
+	}
+	err = row.Scan(&c.ID, &c.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

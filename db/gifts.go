@@ -57,34 +57,73 @@ func (s *Store) GiftItems(ctx context.Context) ([]GiftItem, error) {
 }
 
 // GiftItemByCode finds a gift on offer by its code; a retired gift is
-// ErrNotFound, so a crafted form cannot buy it.
+// ErrNotFound. A gift found is remembered (the catalog is a handful of
+// rows and every gift sent needs its price), so the answer may be stale:
+// InsertGift checks the item against the catalog again in the statement
+// that records the gift, and refuses a retired or repriced one, so a
+// crafted form cannot buy it either way. ForgetGiftItem drops the entry.
 func (s *Store) GiftItemByCode(ctx context.Context, code string) (GiftItem, error) {
+	if it, ok := s.giftItems.Load(code); ok {
+		return it.(GiftItem), nil
+	}
 	const q = `SELECT id, code, price FROM gift_items WHERE code = $1 AND active`
 	var it GiftItem
-	err := s.db.GetContext(ctx, &it, q, code)
-	return it, notFound(err, "gift item %q", code)
+	if err := s.db.GetContext(ctx, &it, q, code); err != nil {
+		return it, notFound(err, "gift item %q", code)
+	}
+	// Only codes of the catalog get here, so the cache cannot grow past it.
+	s.giftItems.Store(code, it)
+	return it, nil
 }
 
-// InsertGift records g inside tx, or returns the gift the same sender
-// already recorded under the same request key (created is then false).
-func InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
-	const q = `
+// ForgetGiftItem drops a remembered gift item, after InsertGift found it
+// retired or repriced.
+func (s *Store) ForgetGiftItem(code string) { s.giftItems.Delete(code) }
+
+// ErrGiftItemChanged is InsertGift's refusal of an item no longer on offer
+// at the unit price given.
+var ErrGiftItemChanged = errors.New("db: gift item retired or repriced")
+
+// insertGiftSQL inserts a gift whose item is still on offer at its unit
+// price, or finds the sender's gift under the same key.
+const insertGiftSQL = `
+	WITH ins AS (
 		INSERT INTO gifts (sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
 		                   request_key, transaction_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		SELECT $1::bigint, $2::bigint, i.id, $4::integer, i.price, $6::bigint, $7::text, $8::text, $9::bigint
+		  FROM gift_items i WHERE i.id = $3::bigint AND i.active AND i.price = $5::bigint
 		ON CONFLICT (sender_id, request_key) DO NOTHING
-		RETURNING ` + giftColumns
-	var out Gift
-	err := tx.GetContext(ctx, &out, q, g.SenderID, g.RecipientID, g.ItemID, g.Quantity, g.UnitPrice,
-		g.Amount, g.Message, g.RequestKey, g.TransactionID)
+		RETURNING ` + giftColumns + `)
+	SELECT true AS created, ` + giftColumns + ` FROM ins
+	UNION ALL
+	SELECT false, ` + giftColumns + ` FROM gifts
+	 WHERE sender_id = $1 AND request_key = $8 AND NOT EXISTS (SELECT 1 FROM ins)`
+
+// InsertGift records g inside tx, or returns the gift the same sender
+// already recorded under the same request key (created is then false). The
+// item must still be on offer at g.UnitPrice, checked in the same
+// statement (ErrGiftItemChanged otherwise).
+func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
+	var out struct {
+		Created bool `db:"created"`
+		Gift
+	}
+	err := s.txGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
+		g.UnitPrice, g.Amount, g.Message, g.RequestKey, g.TransactionID)
 	if errors.Is(err, sql.ErrNoRows) {
-		out, err = GiftByKey(ctx, tx, g.SenderID, g.RequestKey)
-		return out, false, err
+		// A twin that committed after this statement's snapshot is
+		// visible to a new one (the wallet lock every gift takes first
+		// makes that rare); found nowhere, the catalog refused the item.
+		if prev, err := GiftByKey(ctx, tx, g.SenderID, g.RequestKey); !errors.Is(err, ErrNotFound) {
+			return prev, false, err
+		}
+		return Gift{}, false, fmt.Errorf("insert gift %q of user %d: item %d at %d: %w",
+			g.RequestKey, g.SenderID, g.ItemID, g.UnitPrice, ErrGiftItemChanged)
 	}
 	if err != nil {
 		return Gift{}, false, mapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
 	}
-	return out, true, nil
+	return out.Gift, out.Created, nil
 }
 
 // GiftByKey finds the gift a sender recorded under a request key.

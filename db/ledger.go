@@ -117,6 +117,57 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
+// postSQL is a posting in one statement, so it costs one exchange with the
+// server rather than three. Its parts run in this order:
+//  1. txn inserts the key first: a concurrent twin waits here on the
+//     unique index, holding no wallet locks, and then finds no row, so
+//     nothing below happens and the first result is replayed;
+//  2. locked takes the wallets' row locks in id order, so two postings
+//     touching the same wallets cannot deadlock each other. The entries are
+//     built from a join with locked's count, an aggregate that must have
+//     read (and locked) every wallet before it yields its one row, and
+//     sorted, so no entry is inserted before every lock is held;
+//  3. the entry trigger updates each wallet's balance and fills
+//     balance_after; WITH ORDINALITY keeps the caller's entry order.
+const postSQL = `
+	WITH txn AS (
+		INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING id),
+	` + postLockAndInsert + `
+	SELECT transaction_id, account_id, balance_after FROM entries`
+
+// postLockAndInsert is steps 2 and 3 of postSQL, shared with debitSQL.
+const postLockAndInsert = `locked AS (
+		SELECT id FROM accounts
+		 WHERE id = ANY($6::bigint[]) AND balance IS NOT NULL AND EXISTS (SELECT 1 FROM txn)
+		 ORDER BY id FOR UPDATE),
+	entries AS (
+		INSERT INTO ledger_entries (transaction_id, account_id, amount)
+		SELECT txn.id, t.a, t.m
+		  FROM txn, (SELECT count(*) FROM locked) l,
+		       unnest($6::bigint[], $7::bigint[]) WITH ORDINALITY AS t(a, m, n)
+		 ORDER BY t.n
+		RETURNING transaction_id, account_id, balance_after)`
+
+// debitSQL is postSQL for a payment out of one wallet ($8) that must hold
+// at least $9: the payer's wallet is locked first and read, and when its
+// balance is short nothing is written, so the caller's transaction stays
+// usable for the refusal. Every row carries the payer's balance before the
+// posting; with no entries there is one row of it.
+const debitSQL = `
+	WITH payer AS (
+		SELECT id, balance FROM accounts WHERE id = $8 AND balance IS NOT NULL FOR UPDATE),
+	txn AS (
+		INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
+		SELECT $1::text, $2::bytea, $3::txn_kind, $4::text, $5::text FROM payer WHERE payer.balance >= $9::bigint
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING id),
+	` + postLockAndInsert + `
+	SELECT payer.balance, e.transaction_id, e.account_id, e.balance_after
+	  FROM payer LEFT JOIN entries e ON true`
+
 // Post records a ledger transaction inside the caller's database transaction
 // (which also changes the order, purchase or gift behind it). Wallets are
 // locked in id order, so two postings touching the same wallets cannot
@@ -124,50 +175,32 @@ func cmpInt(a, b int64) int {
 // ErrInsufficientFunds. Posting a key again returns the first result and
 // moves nothing; the same key with a different request is
 // ErrIdempotencyMismatch. Wrap the caller's work in Store.InTx to get
-// bounded retries of serialization failures and deadlocks.
+// bounded retries of serialization failures and deadlocks. Store.Post is
+// the same with a prepared statement.
 func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
+	return post(ctx, tx, nil, p)
+}
+
+// Post is db.Post through a prepared statement (see txStatements): the
+// server then neither parses nor plans the posting again.
+func (s *Store) Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
+	return post(ctx, tx, s.txStmt(ctx, tx, postSQL), p)
+}
+
+func post(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, p Posting) (Posted, error) {
 	if err := p.validate(); err != nil {
 		return Posted{}, err
 	}
 	hash := p.requestHash()
-	ids := make([]int64, 0, len(p.Entries))
-	amounts := make([]int64, 0, len(p.Entries))
-	for _, e := range p.Entries {
-		ids = append(ids, e.AccountID)
-		amounts = append(amounts, e.Amount)
+	ids, amounts := p.columns()
+	args := []any{p.Key, hash, p.Kind, p.Reference, p.Description, pq.Array(ids), pq.Array(amounts)}
+	var rows *sqlx.Rows
+	var err error
+	if st != nil {
+		rows, err = tx.StmtxContext(ctx, st).QueryxContext(ctx, args...)
+	} else {
+		rows, err = tx.QueryxContext(ctx, postSQL, args...)
 	}
-	// One statement, so a posting costs one exchange with the server
-	// rather than three. Its parts run in this order:
-	//  1. txn inserts the key first: a concurrent twin waits here on the
-	//     unique index, holding no wallet locks, and then finds no row,
-	//     so nothing below happens and the first result is replayed;
-	//  2. locked takes the wallets' row locks in id order, so two postings
-	//     touching the same wallets cannot deadlock each other. The entries
-	//     are built from a join with locked's count, an aggregate that must
-	//     have read (and locked) every wallet before it yields its one row,
-	//     and sorted, so no entry is inserted before every lock is held;
-	//  3. the entry trigger updates each wallet's balance and fills
-	//     balance_after; WITH ORDINALITY keeps the caller's entry order.
-	const post = `
-		WITH txn AS (
-			INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (idempotency_key) DO NOTHING
-			RETURNING id),
-		locked AS (
-			SELECT id FROM accounts
-			 WHERE id = ANY($6::bigint[]) AND balance IS NOT NULL AND EXISTS (SELECT 1 FROM txn)
-			 ORDER BY id FOR UPDATE),
-		entries AS (
-			INSERT INTO ledger_entries (transaction_id, account_id, amount)
-			SELECT txn.id, t.a, t.m
-			  FROM txn, (SELECT count(*) FROM locked) l,
-			       unnest($6::bigint[], $7::bigint[]) WITH ORDINALITY AS t(a, m, n)
-			 ORDER BY t.n
-			RETURNING transaction_id, account_id, balance_after)
-		SELECT transaction_id, account_id, balance_after FROM entries`
-	rows, err := tx.QueryxContext(ctx, post, p.Key, hash, p.Kind, p.Reference, p.Description,
-		pq.Array(ids), pq.Array(amounts))
 	if err != nil {
 		return Posted{}, mapError(fmt.Errorf("post %q: %w", p.Key, err))
 	}
@@ -180,6 +213,72 @@ func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
 		return replay(ctx, tx, p.Key, hash)
 	}
 	return Posted{TransactionID: txnID, Balances: balances}, nil
+}
+
+// PostDebit posts p, a payment of amount out of wallet payer (p's entries
+// include it), when the wallet holds at least amount. It returns the
+// wallet's balance before the posting. A short balance is
+// ErrInsufficientFunds with nothing written, so tx can still record the
+// refusal; the database's CHECK stays the backstop. A key posted before
+// replays the first result, as with Post (only when the balance would
+// cover it again: a caller that sees ErrInsufficientFunds should ask
+// Replay).
+func (s *Store) PostDebit(ctx context.Context, tx *sqlx.Tx, p Posting, payer, amount int64) (Posted, int64, error) {
+	if err := p.validate(); err != nil {
+		return Posted{}, 0, err
+	}
+	hash := p.requestHash()
+	ids, amounts := p.columns()
+	rows, err := s.txQueryx(ctx, tx, debitSQL, p.Key, hash, p.Kind, p.Reference, p.Description,
+		pq.Array(ids), pq.Array(amounts), payer, amount)
+	if err != nil {
+		return Posted{}, 0, mapError(fmt.Errorf("debit %q: %w", p.Key, err))
+	}
+	found, balance, txnID, balances, err := scanDebited(rows)
+	switch {
+	case err != nil:
+		return Posted{}, 0, mapError(fmt.Errorf("debit %q: %w", p.Key, err))
+	case !found:
+		return Posted{}, 0, fmt.Errorf("debit %q: wallet %d: %w", p.Key, payer, ErrNotFound)
+	case balance < amount:
+		return Posted{}, balance, fmt.Errorf("debit %q: wallet %d holds %d of %d: %w", p.Key, payer, balance, amount, ErrInsufficientFunds)
+	case txnID == 0:
+		posted, err := replay(ctx, tx, p.Key, hash)
+		return posted, balance, err
+	}
+	return Posted{TransactionID: txnID, Balances: balances}, balance, nil
+}
+
+// columns splits the entries into the two arrays the statements take.
+func (p Posting) columns() (ids, amounts []int64) {
+	ids = make([]int64, 0, len(p.Entries))
+	amounts = make([]int64, 0, len(p.Entries))
+	for _, e := range p.Entries {
+		ids = append(ids, e.AccountID)
+		amounts = append(amounts, e.Amount)
+	}
+	return ids, amounts
+}
+
+// scanDebited reads debitSQL's rows: whether the payer's wallet exists, its
+// balance before, and what scanPosted reads.
+func scanDebited(rows *sqlx.Rows) (found bool, balance, txnID int64, out map[int64]int64, err error) {
+	defer rows.Close()
+	out = map[int64]int64{}
+	for rows.Next() {
+		var txn, id, after sql.NullInt64
+		if err := rows.Scan(&balance, &txn, &id, &after); err != nil {
+			return false, 0, 0, nil, err
+		}
+		found = true
+		if txn.Valid {
+			txnID = txn.Int64
+		}
+		if after.Valid {
+			out[id.Int64] = after.Int64
+		}
+	}
+	return found, balance, txnID, out, rows.Err()
 }
 
 // scanPosted reads the entries a posting inserted: the transaction id (0
@@ -294,6 +393,32 @@ func (s *Store) SystemAccountID(ctx context.Context, code string) (int64, error)
 		return 0, fmt.Errorf("system account %q: %w", code, err)
 	}
 	s.rememberSystemAccount(code, id)
+	return id, nil
+}
+
+// maxCachedWallets bounds WalletOf's cache (about 100 bytes a user).
+const maxCachedWallets = 100_000
+
+// WalletOf returns the id of a user's wallet, reading through q (the
+// caller's transaction, so it never needs a second pool connection) only
+// the first time: a user's wallet is created with the user and never
+// changes or goes away (accounts are never deleted; their entries
+// reference them for ever), so a cached id cannot go stale. Every spend
+// needs it before its statement, to fingerprint the request.
+func (s *Store) WalletOf(ctx context.Context, q sqlx.QueryerContext, userID int64) (int64, error) {
+	if id, ok := s.wallets.Load(userID); ok {
+		return id.(int64), nil
+	}
+	var id int64
+	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM accounts WHERE user_id = $1 AND kind = 'wallet'`, userID)
+	if err != nil {
+		return 0, notFound(err, "wallet of user %d", userID)
+	}
+	if s.walletsCount.Load() < maxCachedWallets {
+		if _, loaded := s.wallets.LoadOrStore(userID, id); !loaded {
+			s.walletsCount.Add(1)
+		}
+	}
 	return id, nil
 }
 

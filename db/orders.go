@@ -124,7 +124,13 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit 
 func (s *Store) SetOrderNext(ctx context.Context, id int64, url, qr string, form []byte, ref string) error {
 	const q = `UPDATE recharge_orders SET next_url = $2, next_qr = $3, next_form = $4, provider_ref = $5, updated_at = now()
 		WHERE id = $1`
-	if _, err := s.db.ExecContext(ctx, q, id, url, qr, form, ref); err != nil {
+	// jsonb goes as text: with binary_parameters a []byte would be sent
+	// in binary format, which jsonb reads differently.
+	var formText any
+	if form != nil {
+		formText = string(form)
+	}
+	if _, err := s.db.ExecContext(ctx, q, id, url, qr, formText, ref); err != nil {
 		return fmt.Errorf("set next step of order %d: %w", id, err)
 	}
 	return nil
@@ -143,6 +149,62 @@ func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, p
 		return fmt.Errorf("mark order %d paid: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// Payment is what a provider says was paid for an order.
+type Payment struct {
+	OutTradeNo, Method, Currency, TradeNo string
+	Amount                                int64
+	PaidAt                                time.Time
+}
+
+// markPaidSQL is MarkPaid's conditional update.
+const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $5, paid_at = $6, fail_reason = '',
+	updated_at = now()
+	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND amount = $3 AND currency = $4
+	RETURNING ` + orderColumns
+
+// MarkPaid moves an order to paid inside tx when it is not paid yet and the
+// payment matches its method, amount and currency, in one conditional
+// update, and returns the order as updated. It holds the order's row lock
+// until tx ends, so the crediting that follows happens once: a concurrent
+// twin waits here, then finds the order paid and moves nothing (moved is
+// false, and the twin wrote nothing, so its commit costs no flush). The
+// unique ledger key and the unique provider trade number keep that true
+// whatever a caller does.
+func (s *Store) MarkPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order, moved bool, err error) {
+	if !validTradeNo(p.OutTradeNo) {
+		return o, false, nil
+	}
+	err = s.txGet(ctx, tx, &o, markPaidSQL, p.OutTradeNo, p.Method, p.Amount, p.Currency, p.TradeNo, p.PaidAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, false, nil
+	}
+	if err != nil {
+		return o, false, mapError(fmt.Errorf("mark order %s paid: %w", p.OutTradeNo, err))
+	}
+	return o, true, nil
+}
+
+// RecordNotification stores a provider's notification and reads the order
+// it names, in one statement: each delivery of a notification is recorded,
+// and a repeated one of an order already paid needs nothing more.
+func (s *Store) RecordNotification(ctx context.Context, e PaymentEvent) (Order, error) {
+	var o Order
+	if !validTradeNo(e.OutTradeNo) {
+		return o, errors.Join(s.RecordEvent(ctx, e), notFound(sql.ErrNoRows, "order %q", e.OutTradeNo))
+	}
+	const q = `
+		WITH ev AS (
+			INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
+			VALUES ($1, $2, $3, $4, $5, $6, $7))
+		SELECT ` + orderColumns + ` FROM recharge_orders WHERE out_trade_no = $3`
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return o, fmt.Errorf("record notification: %w", err)
+	}
+	err = st.GetContext(ctx, &o, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body)
+	return o, notFound(err, "order %q", e.OutTradeNo)
 }
 
 // DropFirstBonus zeroes an order's first-recharge bonus when another order

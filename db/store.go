@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,18 @@ type Store struct {
 	// sysAccounts caches system account ids by code (see SystemAccountID).
 	sysAccounts sync.Map
 	sysCount    atomic.Int64
+	// wallets caches wallet account ids by user id (see WalletOf), and
+	// giftItems the gift catalog by code (see GiftItemByCode).
+	wallets      sync.Map
+	walletsCount atomic.Int64
+	giftItems    sync.Map
+	// txPrepared is set once txStatements are prepared (see InTx).
+	txPrepared atomic.Bool
+	// stmts holds the statements prepared on first use (see prepared.go).
+	stmts sync.Map
+	// names caches users by the name the service API was given (see UserByNameCached).
+	names      sync.Map
+	namesCount atomic.Int64
 }
 
 // New wraps an open connection pool.
@@ -46,20 +60,33 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // Open connects to url and checks the server answers. The pool is bounded so
 // that load beyond it queues in Go instead of exhausting the server.
 func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
-	conn, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+	return OpenBounded(ctx, url, maxConns, 0)
+}
+
+// WithBinaryParameters turns on lib/pq's binary_parameters unless the
+// caller chose a value: a parameterised query then costs one exchange with
+// the server (Parse, Bind, Execute together) instead of two (Parse and
+// Describe, then Bind and Execute). Its price is that every []byte
+// parameter goes in binary format, which only bytea reads as intended:
+// JSON and text must be passed as strings. rawURL may be a postgres:// URL
+// or a key=value connection string.
+func WithBinaryParameters(rawURL string) string {
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return rawURL // let the driver report the malformed URL
+		}
+		q := u.Query()
+		if !q.Has("binary_parameters") {
+			q.Set("binary_parameters", "yes")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
 	}
-	conn.SetMaxOpenConns(maxConns)
-	conn.SetMaxIdleConns(maxConns)
-	conn.SetConnMaxIdleTime(5 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := conn.PingContext(pingCtx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("reach database: %w", err)
+	if strings.Contains(rawURL, "binary_parameters") {
+		return rawURL
 	}
-	return conn, nil
+	return strings.TrimSpace(rawURL + " binary_parameters=yes")
 }
 
 // Ping reports whether the database answers.
@@ -87,6 +114,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	s.prepareTxStatements(ctx)
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -99,6 +127,55 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 		return mapError(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// txStatements are the hot statements run inside transactions (postings,
+// debits, gifts, credits), prepared before the first transaction begins:
+// preparing takes a pool connection, and a transaction waiting for a
+// second one could wait for ever once every connection is held by a
+// transaction doing the same. Each connection then prepares them once,
+// on its own, the first time a transaction on it runs one.
+var txStatements = []string{postSQL, debitSQL, insertGiftSQL, markPaidSQL}
+
+// prepareTxStatements prepares txStatements until it once succeeds; a
+// failure (the database away) leaves the statements to run unprepared.
+func (s *Store) prepareTxStatements(ctx context.Context) {
+	if s.txPrepared.Load() {
+		return
+	}
+	for _, q := range txStatements {
+		if _, err := s.prepared(ctx, q); err != nil {
+			return
+		}
+	}
+	s.txPrepared.Store(true)
+}
+
+// txStmt is q's prepared statement bound to tx, or nil when q was not
+// prepared yet (then the caller runs it unprepared). It never prepares:
+// see txStatements.
+func (s *Store) txStmt(ctx context.Context, tx *sqlx.Tx, q string) *sqlx.Stmt {
+	st, ok := s.stmts.Load(q)
+	if !ok {
+		return nil
+	}
+	return tx.StmtxContext(ctx, st.(*sqlx.Stmt))
+}
+
+// txQueryx runs q in tx, prepared when it can be.
+func (s *Store) txQueryx(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (*sqlx.Rows, error) {
+	if st := s.txStmt(ctx, tx, q); st != nil {
+		return st.QueryxContext(ctx, args...)
+	}
+	return tx.QueryxContext(ctx, q, args...)
+}
+
+// txGet is txQueryx for one row.
+func (s *Store) txGet(ctx context.Context, tx *sqlx.Tx, dest any, q string, args ...any) error {
+	if st := s.txStmt(ctx, tx, q); st != nil {
+		return st.GetContext(ctx, dest, args...)
+	}
+	return tx.GetContext(ctx, dest, q, args...)
 }
 
 func retryable(err error) bool {

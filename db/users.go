@@ -45,6 +45,35 @@ func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
 	return u, notFound(err, "user %q", username)
 }
 
+// maxCachedNames bounds UserByNameCached's cache (about 100 bytes a name).
+const maxCachedNames = 50_000
+
+// UserByNameCached is UserByName, without the password hash, for the
+// service API, which names the user of every charge: a name, once found, is
+// answered from memory. That cannot
+// go stale, because users are never renamed or deleted; an unknown name is
+// not remembered, since it may be registered at any time. The cache is keyed
+// by the name exactly as given, so it never has to agree with PostgreSQL's
+// lower() on what a letter's case is.
+func (s *Store) UserByNameCached(ctx context.Context, username string) (User, error) {
+	if u, ok := s.names.Load(username); ok {
+		return u.(User), nil
+	}
+	u, err := s.UserByName(ctx, username)
+	if err != nil {
+		return u, err
+	}
+	// The password hash can change (a new password, an upgrade), and the
+	// API has no use for it.
+	u.PasswordHash = ""
+	if s.namesCount.Load() < maxCachedNames {
+		if _, loaded := s.names.LoadOrStore(username, u); !loaded {
+			s.namesCount.Add(1)
+		}
+	}
+	return u, nil
+}
+
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	var u User

@@ -15,7 +15,7 @@ import (
 
 func (s *Server) account(c echo.Context) error {
 	u, _ := currentUser(c)
-	o, err := s.wallet.Overview(c.Request().Context(), u.ID)
+	o, err := s.wallet.AccountCenter(c.Request().Context(), u)
 	if err != nil {
 		return err
 	}

@@ -270,7 +270,7 @@ func (s *Server) orderView(c echo.Context, o db.Order) (pages.OrderView, error) 
 		StartFailed: c.QueryParam("start_failed") == "1", CSRF: csrfToken(c)}
 	if o.State == db.OrderPaid {
 		u, _ := currentUser(c)
-		ov, err := s.wallet.Overview(c.Request().Context(), u.ID)
+		ov, err := s.wallet.AccountCenter(c.Request().Context(), u)
 		if err != nil {
 			return v, err
 		}

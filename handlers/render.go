@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -27,10 +30,31 @@ func render(c echo.Context, status int, page, partial templ.Component) error {
 	if partial != nil && isPartial(c) {
 		comp = partial
 	}
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	// Rendered into memory first: the page then leaves in one write with
+	// its length, rather than as many small chunks as templ makes writes.
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	c.Response().WriteHeader(status)
-	return comp.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
+
+// pageBuffers recycles render's buffers; one that grew past maxPooledPage
+// (a long statement, say) is left to the collector.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledPage = 256 << 10
 
 // redirect ends a successful POST: HX-Redirect for htmx (which would
 // otherwise follow a 303 inside the swap target), 303 See Other for a form.
@@ -72,10 +96,21 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, key := http.StatusInternalServerError, "error.500"
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
 		status = he.Code
 		key = errorKey(he)
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request ran out of time (REQUEST_TIMEOUT), most likely
+		// waiting for the database: a retry later may well succeed.
+		status, key = http.StatusServiceUnavailable, "error.503"
 	}
+	// The request's context may be the very thing that failed, and templ
+	// refuses to render under a finished context: the error page is
+	// rendered without its cancellation, or the person would get an empty
+	// 200.
+	r := c.Request()
+	c.SetRequest(r.WithContext(context.WithoutCancel(r.Context())))
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {
 		s.log.Error("request failed", "request_id", reqID, "path", c.Request().URL.Path, "err", err)

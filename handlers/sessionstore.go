@@ -10,7 +10,10 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -46,6 +49,41 @@ type SessionStore struct {
 	idle     time.Duration
 	absolute time.Duration
 	now      func() time.Time
+	// decoded remembers session data already decoded, by its bytes (see decode).
+	decoded      sync.Map
+	decodedCount atomic.Int64
+}
+
+// maxDecoded bounds the decoded cache; past it, data is decoded each time.
+const maxDecoded = 10_000
+
+// decode turns a session row's gob data into its values. A logged-in person
+// sends the same few bytes with every page, and a fresh gob decoder costs
+// more than the rest of the session's handling: data made only of values
+// that cannot be changed in place (numbers, strings) is decoded once and
+// each request gets its own copy of the map. Anything else (a list of
+// flashes, which AddFlash appends to) is decoded every time.
+func (s *SessionStore) decode(data []byte) (map[any]any, error) {
+	if v, ok := s.decoded.Load(string(data)); ok {
+		return maps.Clone(v.(map[any]any)), nil
+	}
+	values := map[any]any{}
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&values); err != nil {
+		return nil, err
+	}
+	for _, v := range values {
+		switch v.(type) {
+		case int64, string, bool:
+		default:
+			return values, nil
+		}
+	}
+	if s.decodedCount.Load() < maxDecoded {
+		if _, loaded := s.decoded.LoadOrStore(string(data), maps.Clone(values)); !loaded {
+			s.decodedCount.Add(1)
+		}
+	}
+	return values, nil
 }
 
 // NewSessionStore sets every cookie option explicitly: gorilla's defaults
@@ -66,41 +104,48 @@ func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 // New loads the session named by the request's cookie, or starts an empty
 // one when there is none, it is unknown, or it has timed out.
 func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess, _, err := s.load(r, name)
+	return sess, err
+}
+
+// load is New that also returns the session's user, read in the same
+// query as the session (nil when there is none).
+func (s *SessionStore) load(r *http.Request, name string) (*sessions.Session, *db.User, error) {
 	sess := sessions.NewSession(s, name)
 	opts := s.options
 	sess.Options = &opts
 	sess.IsNew = true
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" {
-		return sess, nil
+		return sess, nil, nil
 	}
 	hash, ok := tokenHash(c.Value)
 	if !ok {
-		return sess, nil
+		return sess, nil, nil
 	}
 	ctx := r.Context()
 	row, err := s.rows.SessionByHash(ctx, hash)
 	if errors.Is(err, db.ErrNotFound) {
-		return sess, nil
+		return sess, nil, nil
 	}
 	if err != nil {
-		return sess, fmt.Errorf("load session: %w", err)
+		return sess, nil, fmt.Errorf("load session: %w", err)
 	}
 	now := s.now()
 	if now.Sub(row.LastSeenAt) > s.idle || now.Sub(row.CreatedAt) > s.absolute {
-		return sess, s.rows.DeleteSession(ctx, hash)
+		return sess, nil, s.rows.DeleteSession(ctx, hash)
 	}
-	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
-		return sess, fmt.Errorf("decode session: %w", err)
+	if sess.Values, err = s.decode(row.Data); err != nil {
+		return sess, nil, fmt.Errorf("decode session: %w", err)
 	}
 	if now.Sub(row.LastSeenAt) > touchEvery {
 		if err := s.rows.TouchSession(ctx, hash, now); err != nil {
-			return sess, err
+			return sess, nil, err
 		}
 	}
 	sess.ID = c.Value
 	sess.IsNew = false
-	return sess, nil
+	return sess, row.User, nil
 }
 
 // Save writes the session and its cookie; MaxAge < 0 deletes both.

@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -234,4 +236,30 @@ func TestOneUserNeverSeesAnothersHistory(t *testing.T) {
 	page := bob.get("/history?before=999999999")
 	expectLacks(t, page, "¥7.77")
 	expectLacks(t, bob.get("/account"), "¥7.77")
+}
+
+// A request whose deadline has passed (REQUEST_TIMEOUT, while the database
+// hangs) still gets a page that says so: the error page must not be
+// rendered under the context that failed.
+func TestARequestPastItsDeadlineGetsTheUnavailablePage(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	expectStatus(t, b.register("deadline", "correct horse battery"), http.StatusSeeOther)
+	expired := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithDeadline(r.Context(), time.Now().Add(-time.Second))
+		defer cancel()
+		s.srv.Config.Handler.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	t.Cleanup(expired.Close)
+	for _, path := range []string{"/account", "/login", "/history"} {
+		res, err := b.client.Get(expired.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		a := answer{status: res.StatusCode, header: res.Header, body: string(body)}
+		expectStatus(t, a, http.StatusServiceUnavailable)
+		expectContains(t, a, "服务暂时不可用，请稍后再试。")
+	}
 }

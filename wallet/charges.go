@@ -108,17 +108,24 @@ func (r ChargeRequest) hash() []byte {
 // same key with another request is db.ErrIdempotencyMismatch. The debit and
 // the recorded answer are one transaction. Refusals: *Problem for a bad
 // field, ErrUnknownUser.
+//
+// A new key, the common case, costs one transaction of two statements: the
+// posting, then the answer. Nothing is read first. The unique keys decide
+// every repeat instead: a key that moved money makes the posting replay,
+// and a key answered "insufficient funds" makes the answer's insert find
+// it; either way the transaction is rolled back and the first answer
+// given, so money moves at most once.
 func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, error) {
 	if err := r.Validate(); err != nil {
 		return Charge{}, err
 	}
 	hash := r.hash()
-	// A retry is the common repeat: answer it without touching a wallet.
-	if first, err := s.firstCharge(ctx, r.Key, hash); !errors.Is(err, db.ErrNotFound) {
-		return first, err
-	}
-	u, err := s.store.UserByName(ctx, r.User)
+	u, err := s.store.UserByNameCached(ctx, r.User)
 	if errors.Is(err, db.ErrNotFound) {
+		// A key used before was for a known user, and so for another request.
+		if first, err := s.firstCharge(ctx, r.Key, hash); !errors.Is(err, db.ErrNotFound) {
+			return first, err
+		}
 		return Charge{}, fmt.Errorf("charge %q: %w", r.Key, ErrUnknownUser)
 	}
 	if err != nil {
@@ -128,14 +135,17 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	if err != nil {
 		return Charge{}, err
 	}
-	var row db.APICharge
-	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		row = db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
-			Amount: int64(r.Amount), Reason: r.Reason}
-		return s.chargeTx(ctx, tx, u, revenue, &row)
-	})
+	s.store.PrepareAPICharges(ctx)
+	row := db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
+		Amount: int64(r.Amount), Reason: r.Reason}
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeNowTx(ctx, tx, u, revenue, &row) })
+	if errors.Is(err, db.ErrInsufficientFunds) {
+		// Rolled back: record the refusal with the balance that was too low.
+		err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeTx(ctx, tx, u, revenue, &row) })
+	}
 	if errors.Is(err, errChargeRaced) || errors.Is(err, db.ErrIdempotencyMismatch) {
-		// A twin got there first (with this request or another one).
+		// The key was answered before, or by a twin (with this request or
+		// another one).
 		return s.firstCharge(ctx, r.Key, hash)
 	}
 	if err != nil {
@@ -144,15 +154,45 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	return toCharge(row, false), nil
 }
 
+// chargeNowTx posts the charge and records its answer. The posting locks
+// the wallet itself; a balance too low fails it with db.ErrInsufficientFunds
+// (the wallets' CHECK), and the caller then takes chargeTx's way.
+func (s *Service) chargeNowTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue int64, row *db.APICharge) error {
+	posted, err := s.store.Post(ctx, tx, chargePosting(u.WalletID, revenue, row))
+	switch {
+	case err != nil:
+		return err
+	case posted.Replayed:
+		return errChargeRaced
+	}
+	row.Outcome = db.ChargeCharged
+	row.TransactionID.Int64, row.TransactionID.Valid = posted.TransactionID, true
+	row.Balance = posted.Balances[u.WalletID]
+	// A twin, or an earlier "insufficient funds", holds this key: roll
+	// back the posting and give that answer.
+	created, err := s.store.InsertAPICharge(ctx, tx, row)
+	if err == nil && !created {
+		return errChargeRaced
+	}
+	return err
+}
+
+// chargePosting is the ledger posting of a charge. Its key is the API key
+// itself: keys are global to the backend, and the ledger's unique key then
+// backs the API's.
+func chargePosting(walletID, revenue int64, row *db.APICharge) db.Posting {
+	return db.Posting{Key: "charge:" + row.Key, Kind: db.KindCharge, Reference: "api_charge:" + row.Key,
+		Description: "charge_" + row.Reason,
+		Entries:     []db.Entry{{AccountID: walletID, Amount: -row.Amount}, {AccountID: revenue, Amount: row.Amount}}}
+}
+
 // chargeTx debits the wallet or records that its balance was too low: either
 // answer is written in this one transaction. DebitTx locks the wallet first,
 // so a twin request queues there and then meets the first one's key.
 func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue int64, row *db.APICharge) error {
-	// The ledger key is the API key itself: keys are global to the backend,
-	// and the ledger's unique key then backs the API's.
+	p := chargePosting(u.WalletID, revenue, row)
 	posted, err := s.DebitTx(ctx, tx, Debit{UserID: u.ID, Amount: Money(row.Amount), To: revenue,
-		Key: "charge:" + row.Key, Kind: db.KindCharge, Reference: "api_charge:" + row.Key,
-		Description: "charge_" + row.Reason})
+		Key: p.Key, Kind: p.Kind, Reference: p.Reference, Description: p.Description})
 	var short *Shortfall
 	switch {
 	case errors.As(err, &short):
@@ -168,7 +208,7 @@ func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue 
 	}
 	// A twin request that got here first holds this key: we wait for it,
 	// then roll back whatever we did and give its answer.
-	created, err := db.InsertAPICharge(ctx, tx, row)
+	created, err := s.store.InsertAPICharge(ctx, tx, row)
 	if err == nil && !created {
 		return errChargeRaced
 	}

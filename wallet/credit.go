@@ -10,8 +10,20 @@ import (
 	"im2pay/payment"
 )
 
-// credit is Settle for a paid statement.
-func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
+// credit is Settle for a paid statement. pre is the order as read without
+// a lock just before (nil when not read): a repeated notification of an
+// order already paid is answered from it, with no transaction at all.
+// Whether the order is credited is decided under its row lock, by
+// db.Store.MarkPaid's conditional update, never by pre.
+func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, pre *db.Order) (db.Order, error) {
+	if pre != nil {
+		if err := matchPayment(*pre, method, res); err != nil {
+			return *pre, err
+		}
+		if pre.State == db.OrderPaid {
+			return *pre, nil // already credited (a paid order never moves back)
+		}
+	}
 	clearing, err := s.store.SystemAccountID(ctx, "clearing:"+string(method))
 	if err != nil {
 		return db.Order{}, err
@@ -20,53 +32,101 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 	if err != nil {
 		return db.Order{}, err
 	}
+	pay := db.Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
+		TradeNo: res.TradeNo, Amount: res.Amount, PaidAt: res.PaidAt}
+	if pay.PaidAt.IsZero() {
+		pay.PaidAt = s.now()
+	}
+	if pay.TradeNo == "" {
+		pay.TradeNo = res.OutTradeNo
+	}
+	if pre != nil && pre.TierBonus == 0 && pre.FirstBonus == 0 {
+		if o, done, err := s.creditAlone(ctx, pay, *pre, method, res, clearing); done {
+			return o, err
+		}
+	}
 	var out db.Order
+	var moved bool
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		o, err := db.LockOrder(ctx, tx, res.OutTradeNo)
-		if err != nil {
+		var err error
+		if out, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
 			return err
 		}
-		out = o
-		if o.Method != string(method) || res.Amount != o.Amount || res.Currency != o.Currency {
-			return fmt.Errorf("%w: order %s is %s %d %s, provider %s says %d %s", ErrMismatch,
-				o.OutTradeNo, o.Method, o.Amount, o.Currency, method, res.Amount, res.Currency)
-		}
-		if o.State == db.OrderPaid {
-			return nil // already credited: a repeated notification, a poll, the reconciler
-		}
-		paidAt := res.PaidAt
-		if paidAt.IsZero() {
-			paidAt = s.now()
-		}
-		tradeNo := res.TradeNo
-		if tradeNo == "" {
-			tradeNo = o.OutTradeNo
-		}
-		if err := db.MarkOrderPaid(ctx, tx, o.ID, tradeNo, paidAt); err != nil {
-			return err
-		}
-		return s.postTopup(ctx, tx, o, clearing, promotion)
+		return s.postTopup(ctx, tx, &out, clearing, promotion)
 	})
 	if err != nil {
 		return out, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
 	}
-	return s.store.OrderByNo(ctx, res.OutTradeNo)
+	if moved {
+		return out, nil
+	}
+	// Nothing moved: paid already (a repeated notification, a poll, the
+	// reconciler), or not this payment's order.
+	o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
+	if err != nil {
+		return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
+	}
+	if err := matchPayment(o, method, res); err != nil {
+		return o, err
+	}
+	if o.State != db.OrderPaid {
+		return o, fmt.Errorf("credit order %s: still %s after a matching payment", o.OutTradeNo, o.State)
+	}
+	return o, nil
 }
 
-// postTopup posts the top-up and, as its own transaction, the bonus. The
-// first-recharge bonus is dropped if another order was paid first (two
-// orders may both have been quoted as "first").
-func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o db.Order, clearing, promotion int64) error {
-	walletID, _, err := db.LockWallet(ctx, tx, o.UserID)
+// creditAlone credits an order without a bonus in one statement of its own
+// (db.Store.CreditAlone), the common case of a notification. done is false
+// when the caller should take the transaction path, which knows every
+// case: a bonus after all, a key taken, an error worth a second look.
+func (s *Service) creditAlone(ctx context.Context, pay db.Payment, pre db.Order, method payment.Method,
+	res payment.Result, clearing int64) (db.Order, bool, error) {
+	walletID, err := s.store.WalletOf(ctx, s.store.DB(), pre.UserID)
+	if err != nil {
+		return db.Order{}, false, nil
+	}
+	o, moved, err := s.store.CreditAlone(ctx, pay, topupPosting(pre, clearing, walletID))
+	if err != nil || moved {
+		return o, err == nil, err
+	}
+	// Nothing moved: most often a twin credited it meanwhile.
+	o, err = s.store.OrderByNo(ctx, pay.OutTradeNo)
+	if err != nil || o.State != db.OrderPaid {
+		return o, false, nil
+	}
+	return o, true, matchPayment(o, method, res)
+}
+
+// topupPosting moves an order's amount from the provider's clearing
+// account into the wallet.
+func topupPosting(o db.Order, clearing, walletID int64) db.Posting {
+	return db.Posting{
+		Key: "topup:" + o.OutTradeNo, Kind: db.KindTopup, Reference: "order:" + o.OutTradeNo,
+		Description: "topup_" + o.Method,
+		Entries:     []db.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: walletID, Amount: o.Amount}},
+	}
+}
+
+// matchPayment refuses a payment that is not the order's: another method,
+// amount or currency.
+func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
+	if o.Method != string(method) || res.Amount != o.Amount || res.Currency != o.Currency {
+		return fmt.Errorf("credit order %s: %w: order %s is %s %d %s, provider %s says %d %s", o.OutTradeNo, ErrMismatch,
+			o.OutTradeNo, o.Method, o.Amount, o.Currency, method, res.Amount, res.Currency)
+	}
+	return nil
+}
+
+// postTopup posts the top-up and, as its own ledger transaction, the bonus.
+// The first-recharge bonus is dropped if another order was paid first (two
+// orders may both have been quoted as "first"); o then shows it dropped.
+// db.Store.Post locks the wallet.
+func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clearing, promotion int64) error {
+	walletID, err := s.store.WalletOf(ctx, tx, o.UserID)
 	if err != nil {
 		return err
 	}
-	ref := "order:" + o.OutTradeNo
-	_, err = db.Post(ctx, tx, db.Posting{
-		Key: "topup:" + o.OutTradeNo, Kind: db.KindTopup, Reference: ref, Description: "topup_" + o.Method,
-		Entries: []db.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: walletID, Amount: o.Amount}},
-	})
-	if err != nil {
+	if _, err = s.store.Post(ctx, tx, topupPosting(*o, clearing, walletID)); err != nil {
 		return err
 	}
 	bonus := o.TierBonus
@@ -79,13 +139,15 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o db.Order, cleari
 			bonus += o.FirstBonus
 		} else if err := db.DropFirstBonus(ctx, tx, o.ID); err != nil {
 			return err
+		} else {
+			o.FirstBonus = 0
 		}
 	}
 	if bonus == 0 {
 		return nil
 	}
-	_, err = db.Post(ctx, tx, db.Posting{
-		Key: "bonus:" + o.OutTradeNo, Kind: db.KindBonus, Reference: ref, Description: "recharge_bonus",
+	_, err = s.store.Post(ctx, tx, db.Posting{
+		Key: "bonus:" + o.OutTradeNo, Kind: db.KindBonus, Reference: "order:" + o.OutTradeNo, Description: "recharge_bonus",
 		Entries: []db.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
 	})
 	return err

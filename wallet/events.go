@@ -63,18 +63,6 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 	return out, nil
 }
 
-// RunningEvents is the account center's short list.
-func (s *Service) RunningEvents(ctx context.Context, userID int64) ([]EventStatus, error) {
-	all, err := s.Events(ctx, userID)
-	var out []EventStatus
-	for _, e := range all {
-		if e.Running {
-			out = append(out, e)
-		}
-	}
-	return out, err
-}
-
 // AwardEventBonuses credits, once per person and event, the bonus of every
 // running spend-bonus event whose threshold the person's spending inside
 // its window has reached. The event_bonuses row and the ledger key both

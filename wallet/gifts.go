@@ -90,10 +90,11 @@ type SentGift struct {
 
 // giftOrder is a request that passed every check.
 type giftOrder struct {
-	sender, recipient db.User
-	item              db.GiftItem
-	quantity          int
-	message, key      string
+	senderID     int64
+	recipient    db.User
+	item         db.GiftItem
+	quantity     int
+	message, key string
 }
 
 // GiftItems lists the gifts on offer.
@@ -181,8 +182,8 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, income int64, amount Money) (SentGift, error) {
 	// The scoped key names the gift (sender, form key) in the ledger, and
 	// the gift row points back at the transaction.
-	key := ScopedKey("gift", o.sender.ID, o.key)
-	posted, err := s.DebitTx(ctx, tx, Debit{UserID: o.sender.ID, Amount: amount, To: income,
+	key := ScopedKey("gift", o.senderID, o.key)
+	posted, err := s.DebitTx(ctx, tx, Debit{UserID: o.senderID, Amount: amount, To: income,
 		Key: key, Kind: db.KindGift, Reference: key, Description: "gift_sent"})
 	if errors.Is(err, db.ErrIdempotencyMismatch) {
 		return SentGift{}, NewProblem("", "gift.key_reused")
@@ -190,9 +191,15 @@ func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, inco
 	if err != nil {
 		return SentGift{}, err
 	}
-	g, created, err := db.InsertGift(ctx, tx, db.Gift{SenderID: o.sender.ID, RecipientID: o.recipient.ID,
+	g, created, err := s.store.InsertGift(ctx, tx, db.Gift{SenderID: o.senderID, RecipientID: o.recipient.ID,
 		ItemID: o.item.ID, Quantity: o.quantity, UnitPrice: o.item.Price, Amount: int64(amount),
 		Message: o.message, RequestKey: o.key, TransactionID: posted.TransactionID})
+	if errors.Is(err, db.ErrGiftItemChanged) {
+		// The catalog changed since the item was remembered: the
+		// transaction rolls back, and the next try reads it afresh.
+		s.store.ForgetGiftItem(o.item.Code)
+		return SentGift{}, NewProblem("gift", "gift.unknown")
+	}
 	if err != nil {
 		return SentGift{}, err
 	}
@@ -202,7 +209,11 @@ func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, inco
 		g.Quantity != o.quantity || g.Message != o.message) {
 		return SentGift{}, NewProblem("", "gift.key_reused")
 	}
-	return SentGift{Gift: g, Replayed: !created, Balance: Money(posted.Balances[o.sender.WalletID])}, nil
+	walletID, err := s.store.WalletOf(ctx, tx, o.senderID)
+	if err != nil {
+		return SentGift{}, err
+	}
+	return SentGift{Gift: g, Replayed: !created, Balance: Money(posted.Balances[walletID])}, nil
 }
 
 // giftIncomeAccount finds or creates the recipient's income account: a
@@ -214,16 +225,15 @@ func (s *Service) giftIncomeAccount(ctx context.Context, recipientID int64) (int
 
 // checkGift validates every field, reporting all problems at once.
 func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, error) {
-	o := giftOrder{key: r.Key}
+	// The sender is not looked up: the debit finds (and locks) their
+	// wallet, and refuses a sender without one.
+	o := giftOrder{senderID: r.SenderID, key: r.Key}
 	var problems []error
 	if !validFormKey(r.Key) {
 		problems = append(problems, NewProblem("", "gift.form_expired"))
 	}
 	var err error
-	if o.sender, err = s.store.UserByID(ctx, r.SenderID); err != nil {
-		return o, fmt.Errorf("send gift: %w", err)
-	}
-	if o.recipient, err = s.giftRecipient(ctx, o.sender, r.To); err != nil {
+	if o.recipient, err = s.giftRecipient(ctx, r.SenderID, r.To); err != nil {
 		problems = append(problems, err)
 	}
 	if o.item, err = s.giftItem(ctx, r.Gift); err != nil {
@@ -243,7 +253,7 @@ func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, erro
 
 // giftRecipient finds the person a gift goes to. A name that could never be
 // a username is unknown without asking the database.
-func (s *Service) giftRecipient(ctx context.Context, sender db.User, name string) (db.User, error) {
+func (s *Service) giftRecipient(ctx context.Context, senderID int64, name string) (db.User, error) {
 	name = NormalizeUsername(name)
 	if name == "" {
 		return db.User{}, NewProblem("to", "gift.to_empty")
@@ -254,13 +264,14 @@ func (s *Service) giftRecipient(ctx context.Context, sender db.User, name string
 		}
 		return db.User{}, NewProblem("to", "gift.to_unknown", name)
 	}
-	u, err := s.store.UserByName(ctx, name)
+	// Remembered once found: users are never renamed or deleted.
+	u, err := s.store.UserByNameCached(ctx, name)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return db.User{}, NewProblem("to", "gift.to_unknown", name)
 	case err != nil:
 		return db.User{}, err
-	case u.ID == sender.ID:
+	case u.ID == senderID:
 		return db.User{}, NewProblem("to", "gift.to_self")
 	}
 	return u, nil

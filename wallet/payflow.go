@@ -157,7 +157,13 @@ func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWrit
 		return err
 	}
 	n, err := p.ParseNotification(ctx, header, body)
-	s.event(ctx, method, "notify", n.OutTradeNo, err == nil, string(n.Status), errText(err), string(body))
+	ev := eventRow(method, "notify", n.OutTradeNo, err == nil, string(n.Status), errText(err), string(body))
+	if err == nil && n.Status == payment.StatusPaid {
+		return s.notifyPaid(ctx, p, w, ev, n.Result)
+	}
+	// The event log is forensics, not a precondition: a failure to record
+	// must not turn a good notification into an error.
+	_ = s.store.RecordEvent(ctx, ev)
 	if errors.Is(err, payment.ErrIgnored) {
 		p.Acknowledge(w, true)
 		return nil
@@ -174,17 +180,43 @@ func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWrit
 	return nil
 }
 
+// notifyPaid credits a verified notification of a paid trade. Providers
+// repeat a notification until acknowledged, often several copies at once,
+// so the record of this delivery and a read of the order are one statement,
+// and a copy arriving after the credit is answered from that read.
+func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent, res payment.Result) error {
+	var pre *db.Order
+	if o, err := s.store.RecordNotification(ctx, ev); err == nil {
+		pre = &o
+	} else if !errors.Is(err, db.ErrNotFound) {
+		// Not recorded either: keep trying to record it, then credit as
+		// if it had not been read.
+		_ = s.store.RecordEvent(ctx, ev)
+	}
+	if _, err := s.credit(ctx, payment.Method(ev.Method), res, pre); err != nil {
+		p.Acknowledge(w, false)
+		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
+	}
+	p.Acknowledge(w, true)
+	return nil
+}
+
 func (s *Service) event(ctx context.Context, method, kind, no string, verified bool, status, detail, body string) {
+	// The event log is forensics, not a precondition: a failure to record
+	// must not turn a good payment into an error.
+	_ = s.store.RecordEvent(ctx, eventRow(method, kind, no, verified, status, detail, body))
+}
+
+// eventRow is a payment event made storable.
+func eventRow(method, kind, no string, verified bool, status, detail, body string) db.PaymentEvent {
 	if len(body) > 16<<10 {
 		body = body[:16<<10]
 	}
 	// PostgreSQL text refuses NUL and invalid UTF-8; a hostile body must
 	// still be stored, so it is made storable rather than dropped.
 	body = strings.ReplaceAll(strings.ToValidUTF8(body, "\uFFFD"), "\x00", "\uFFFD")
-	// The event log is forensics, not a precondition: a failure to record
-	// must not turn a good payment into an error.
-	_ = s.store.RecordEvent(ctx, db.PaymentEvent{Method: method, Kind: kind, OutTradeNo: no, Verified: verified,
-		Status: status, Detail: detail, Body: body})
+	return db.PaymentEvent{Method: method, Kind: kind, OutTradeNo: no, Verified: verified,
+		Status: status, Detail: detail, Body: body}
 }
 
 func errText(err error) string {

@@ -205,7 +205,7 @@ var ErrMismatch = errors.New("wallet: payment does not match the order")
 func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
 	switch res.Status {
 	case payment.StatusPaid:
-		return s.credit(ctx, method, res)
+		return s.credit(ctx, method, res, nil)
 	case payment.StatusFailed, payment.StatusClosed:
 		o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
 		if err != nil {

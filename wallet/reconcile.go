@@ -10,16 +10,16 @@ import (
 	"im2pay/payment"
 )
 
-// reconcileAfter is how long an order may stay pending before the
+// DefaultReconcileAfter is how long an order may stay pending before the
 // reconciler asks the provider: long enough for the person to pay.
-const reconcileAfter = 2 * time.Minute
+const DefaultReconcileAfter = 2 * time.Minute
 
 // Reconcile resolves orders left pending: it asks the provider about each,
 // credits the paid ones, and closes expired ones at the provider first. A
 // close that finds the order paid credits it after all. It returns how many
 // orders changed state.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	orders, err := s.store.PendingOrders(ctx, s.now().Add(-reconcileAfter), 200)
+	orders, err := s.store.PendingOrders(ctx, s.now().Add(-s.reconcileAfter), 200)
 	if err != nil {
 		return 0, err
 	}

@@ -34,16 +34,17 @@ type Debit struct {
 	Description string // a locale catalog code ("desc.<code>")
 }
 
-// DebitTx posts d inside tx. It locks the wallet first (the same lock
-// db.Post takes, so the lock order is unchanged) and refuses an overdraft
-// as a *Shortfall before posting, so the transaction stays usable; the
-// database's CHECK remains the backstop. Everything here goes through tx:
-// a second pool connection inside a transaction can deadlock the pool.
+// DebitTx posts d inside tx, in one statement that locks the wallet and
+// posts only when the balance covers d (db.Store.PostDebit). An overdraft
+// is refused as a *Shortfall with nothing written, so the transaction
+// stays usable; the database's CHECK remains the backstop. Everything here
+// goes through tx: a second pool connection inside a transaction can
+// deadlock the pool.
 func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted, error) {
 	if d.Amount <= 0 {
 		return db.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
 	}
-	walletID, balance, err := db.LockWallet(ctx, tx, d.UserID)
+	walletID, err := s.store.WalletOf(ctx, tx, d.UserID)
 	if err != nil {
 		return db.Posted{}, err
 	}
@@ -51,17 +52,14 @@ func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted,
 		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
 		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
 	}
-	if Money(balance) < d.Amount {
+	posted, balance, err := s.store.PostDebit(ctx, tx, posting, walletID, int64(d.Amount))
+	if errors.Is(err, db.ErrInsufficientFunds) {
 		// A replay of a key that already moved money is not a shortfall,
 		// and neither is the key reused for another request.
-		posted, err := db.Replay(ctx, tx, posting)
-		if err == nil || errors.Is(err, db.ErrIdempotencyMismatch) {
-			return posted, err
+		posted, rerr := db.Replay(ctx, tx, posting)
+		if rerr == nil || errors.Is(rerr, db.ErrIdempotencyMismatch) {
+			return posted, rerr
 		}
-		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
-	}
-	posted, err := db.Post(ctx, tx, posting)
-	if errors.Is(err, db.ErrInsufficientFunds) {
 		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
 	}
 	return posted, err

@@ -27,6 +27,8 @@ type Service struct {
 	loc       *time.Location
 	providers map[payment.Method]payment.Provider
 	baseURL   string // our public origin, for return and notify URLs
+	// reconcileAfter is the age at which Reconcile asks about a pending order.
+	reconcileAfter time.Duration
 }
 
 // maxConcurrentHashes is the number of password hashes computed at once.
@@ -41,6 +43,9 @@ type Options struct {
 	Location    *time.Location // the zone a "day" of the daily limit is in
 	Providers   map[payment.Method]payment.Provider
 	BaseURL     string
+	// ReconcileAfter is how old a pending order must be before Reconcile
+	// asks its provider (0: DefaultReconcileAfter).
+	ReconcileAfter time.Duration
 }
 
 // NewService builds a Service over a store.
@@ -58,9 +63,13 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
+	if o.ReconcileAfter <= 0 {
+		o.ReconcileAfter = DefaultReconcileAfter
+	}
 	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
-		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL}
+		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
+		reconcileAfter: o.ReconcileAfter}
 }
 
 // withHashSlot runs fn once a hashing slot is free, or gives up with ctx.
@@ -101,48 +110,6 @@ type Overview struct {
 
 // recentRecords is how many lines the account center shows.
 const recentRecords = 5
-
-// Overview loads the account center's data for a user.
-func (s *Service) Overview(ctx context.Context, userID int64) (Overview, error) {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
-	if err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	lines, err := s.store.History(ctx, db.HistoryQuery{AccountID: u.WalletID, Limit: recentRecords})
-	if err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	o := Overview{User: u, Balance: Money(bal), Recent: toRecords(lines), Now: s.now()}
-	owned, err := s.store.OwnedBy(ctx, userID)
-	if err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	o.MembershipUntil = owned.MembershipUntil
-	st, err := s.SettingsOf(ctx, userID)
-	if err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	o.LowBalance = st.LowBalance
-	if o.Events, err = s.RunningEvents(ctx, userID); err != nil {
-		return Overview{}, fmt.Errorf("overview: %w", err)
-	}
-	if len(o.Events) > 0 {
-		// An event bonus may just have been credited: show the new balance.
-		if bal, err = s.store.Balance(ctx, u.WalletID); err != nil {
-			return Overview{}, err
-		}
-		o.Balance = Money(bal)
-		if lines, err = s.store.History(ctx, db.HistoryQuery{AccountID: u.WalletID, Limit: recentRecords}); err != nil {
-			return Overview{}, err
-		}
-		o.Recent = toRecords(lines)
-	}
-	return o, nil
-}
 
 func toRecords(lines []db.HistoryLine) []Record {
 	out := make([]Record, len(lines))

@@ -49,7 +49,8 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		}
 		url = a.cluster.URL()
 	}
-	if a.conn, err = db.Open(ctx, url, cfg.DBMaxConns); err != nil {
+	// A database read never waits longer than a whole request may.
+	if a.conn, err = db.OpenBounded(ctx, url, cfg.DBMaxConns, cfg.RequestTimeout); err != nil {
 		return err
 	}
 	if err := db.Migrate(ctx, a.conn); err != nil {
@@ -63,6 +64,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.formOrigins = origins
 	a.wallet = wallet.NewService(a.store, wallet.Options{
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+		ReconcileAfter: cfg.ReconcileAfter,
 	})
 	return fn(a)
 }

@@ -36,6 +36,13 @@ type config struct {
 	// ServiceToken is the IM backend's bearer token for /api/v1 (empty:
 	// every API call is refused with 401).
 	ServiceToken string
+	// ReconcileInterval is how often the reconciler runs; ReconcileAfter is
+	// how long an order stays pending before it is asked about.
+	ReconcileInterval time.Duration
+	ReconcileAfter    time.Duration
+	// RequestTimeout bounds each request's work (its context), so a
+	// database that hangs cannot hold a request forever.
+	RequestTimeout time.Duration
 }
 
 // settings documents each variable and its default; the README's table is
@@ -58,6 +65,9 @@ var settings = []struct{ name, def, help string }{
 	{"PAYMENT_CONFIG", "", "merchant configuration of the providers (JSON); default DATA_DIR/payment.json"},
 	{"FORM_ACTION_ORIGINS", "", "extra comma-separated origins forms may go to (e.g. https://www.paypal.com)"},
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
+	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
+	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
+	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
 }
 
 // loadConfig reads every variable and reports all bad ones together.
@@ -131,6 +141,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.AbsoluteTimeout, err = time.ParseDuration(get("SESSION_ABSOLUTE_TIMEOUT")); err != nil || c.AbsoluteTimeout <= 0 {
 		bad("SESSION_ABSOLUTE_TIMEOUT", errors.New("must be a positive duration such as 12h"))
+	}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"RECONCILE_INTERVAL", &c.ReconcileInterval}, {"RECONCILE_AFTER", &c.ReconcileAfter}, {"REQUEST_TIMEOUT", &c.RequestTimeout}} {
+		if *d.to, err = time.ParseDuration(get(d.name)); err != nil || *d.to <= 0 {
+			bad(d.name, errors.New("must be a positive duration such as 30s"))
+		}
 	}
 	if c.DBMaxConns, err = strconv.Atoi(get("DB_MAX_CONNS")); err != nil || c.DBMaxConns < 1 {
 		bad("DB_MAX_CONNS", errors.New("must be a positive number"))

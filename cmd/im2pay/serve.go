@@ -49,7 +49,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken,
 		})
 		srv := &http.Server{
-			Handler:           h,
+			Handler:           withDeadline(h, cfg.RequestTimeout),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
 			WriteTimeout:      60 * time.Second,
@@ -61,7 +61,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 		}
 		go sweepSessions(ctx, a.store, cfg, log)
-		go reconcile(ctx, a, log)
+		go reconcile(ctx, a, cfg.ReconcileInterval, log)
 		fmt.Fprintf(stdout, "IM2.0 Pay is serving on http://%s (public origin %s)\n", ln.Addr(), cfg.BaseURL)
 		fmt.Fprintf(stdout, "health check: http://%s/healthz — press Ctrl-C to stop\n", ln.Addr())
 
@@ -106,10 +106,21 @@ func sweepSessions(ctx context.Context, store *db.Store, cfg config, log *slog.L
 	}
 }
 
-// reconcile resolves stale pending orders every minute: it asks providers
+// withDeadline gives every request's context a deadline: the database
+// calls under it give up then, so a hung database answers the person with
+// an error instead of holding the request (and a pool connection) forever.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// reconcile resolves stale pending orders every interval: it asks providers
 // about them, credits the paid ones and closes the expired ones.
-func reconcile(ctx context.Context, a *app, log *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
+func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {

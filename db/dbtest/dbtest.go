@@ -102,7 +102,9 @@ func ServerURL(dbname string) string {
 	}
 	u := *base
 	u.Path, u.RawPath = "/"+dbname, ""
-	return u.String()
+	// The same connection parameters as the app (db.OpenBounded), so tests
+	// send parameters the way production does.
+	return db.WithBinaryParameters(u.String())
 }
 
 // New returns a pool on a fresh, migrated database, closed and dropped when

@@ -1,0 +1,134 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// AccountView is what the account center shows of one person, read in one
+// statement: the balance, the membership, the low-balance threshold, the
+// events running at the time asked, and the newest ledger lines.
+type AccountView struct {
+	Balance         int64
+	MembershipUntil time.Time // zero: never a member
+	LowBalance      int64
+	Events          []RunningEvent // by end time, latest first
+	Recent          []HistoryLine  // newest first
+}
+
+// RunningEvent is an event running at the view's time, with the person's
+// progress: Spent is their spending inside a spend_bonus event's window so
+// far (as SpentBetween counts it, up to a second past the view's time).
+type RunningEvent struct {
+	Event
+	Awarded bool
+	Spent   int64
+}
+
+// eventRow and lineRow are the JSON shapes of the view's two lists.
+type eventRow struct {
+	ID               int64     `json:"id"`
+	Code             string    `json:"code"`
+	Kind             string    `json:"kind"`
+	StartsAt         time.Time `json:"starts_at"`
+	EndsAt           time.Time `json:"ends_at"`
+	Price            int64     `json:"price"`
+	ListPrice        int64     `json:"list_price"`
+	MembershipDays   int       `json:"membership_days"`
+	StickerProductID *int64    `json:"sticker_product_id"`
+	Threshold        int64     `json:"threshold"`
+	Bonus            int64     `json:"bonus"`
+	Awarded          bool      `json:"awarded"`
+	Spent            int64     `json:"spent"`
+}
+
+type lineRow struct {
+	EntryID      int64     `json:"entry_id"`
+	At           time.Time `json:"created_at"`
+	Kind         TxnKind   `json:"kind"`
+	Reference    string    `json:"reference"`
+	Description  string    `json:"description"`
+	Amount       int64     `json:"amount"`
+	BalanceAfter int64     `json:"balance_after"`
+}
+
+const accountViewSQL = `
+		SELECT a.balance,
+		       (SELECT m.expires_at FROM memberships m WHERE m.user_id = $1) AS member_until,
+		       (SELECT st.low_balance FROM user_settings st WHERE st.user_id = $1) AS low_balance,
+		       (SELECT coalesce(json_agg(ev ORDER BY ev.ends_at DESC), '[]')
+		          FROM (SELECT ` + eventColumns + `,
+		                       EXISTS (SELECT 1 FROM event_bonuses b WHERE b.event_id = e.id AND b.user_id = $1) AS awarded,
+		                       CASE WHEN e.kind = 'spend_bonus' THEN (
+		                           SELECT coalesce(-sum(le.amount), 0)
+		                             FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
+		                            WHERE le.account_id = $2 AND le.amount < 0 AND t.kind::text = ANY($4)
+		                              AND le.created_at >= e.starts_at AND le.created_at < $5)
+		                       ELSE 0 END AS spent
+		                  FROM events e
+		                 WHERE e.starts_at <= $3 AND $3 < e.ends_at) ev) AS events,
+		       (SELECT coalesce(json_agg(r ORDER BY r.entry_id DESC), '[]')
+		          FROM (SELECT le.id AS entry_id, le.created_at, t.kind, t.reference, t.description,
+		                       le.amount, le.balance_after
+		                  FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
+		                 WHERE le.account_id = $2
+		                 ORDER BY le.id DESC
+		                 LIMIT $6) r) AS recent
+		  FROM accounts a
+		 WHERE a.id = $2 AND a.user_id = $1`
+
+// AccountView reads the account center of the user owning wallet at time
+// now, with the newest recent ledger lines. The lists travel as JSON so that
+// the whole page is one exchange with the server instead of about twenty.
+func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now time.Time, recent int) (AccountView, error) {
+	const q = accountViewSQL
+	kinds := make([]string, len(SpendingKinds))
+	for i, k := range SpendingKinds {
+		kinds[i] = string(k)
+	}
+	var (
+		v              AccountView
+		balance        sql.NullInt64
+		until          sql.NullTime
+		low            sql.NullInt64
+		events, recRaw []byte
+	)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return v, fmt.Errorf("account view of user %d: %w", userID, err)
+	}
+	err = st.QueryRowxContext(ctx, userID, walletID, now, pq.Array(kinds), now.Add(time.Second), recent).
+		Scan(&balance, &until, &low, &events, &recRaw)
+	if err != nil {
+		return v, notFound(err, "account view of user %d", userID)
+	}
+	v.Balance, v.MembershipUntil, v.LowBalance = balance.Int64, until.Time, DefaultSettings.LowBalance
+	if low.Valid {
+		v.LowBalance = low.Int64
+	}
+	var evs []eventRow
+	var lines []lineRow
+	if err := json.Unmarshal(events, &evs); err != nil {
+		return v, fmt.Errorf("account view of user %d: events: %w", userID, err)
+	}
+	if err := json.Unmarshal(recRaw, &lines); err != nil {
+		return v, fmt.Errorf("account view of user %d: recent: %w", userID, err)
+	}
+	for _, e := range evs {
+		ev := Event{ID: e.ID, Code: e.Code, Kind: e.Kind, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Price: e.Price,
+			ListPrice: e.ListPrice, MembershipDays: e.MembershipDays, Threshold: e.Threshold, Bonus: e.Bonus}
+		if e.StickerProductID != nil {
+			ev.StickerProductID = sql.NullInt64{Int64: *e.StickerProductID, Valid: true}
+		}
+		v.Events = append(v.Events, RunningEvent{Event: ev, Awarded: e.Awarded, Spent: e.Spent})
+	}
+	for _, l := range lines {
+		v.Recent = append(v.Recent, HistoryLine(l))
+	}
+	return v, nil
+}
