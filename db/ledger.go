@@ -152,21 +152,37 @@ const postLockAndInsert = `locked AS (
 		RETURNING transaction_id, account_id, balance_after)`
 
 // debitSQL is postSQL for a payment out of one wallet ($8) that must hold
-// at least $9: the payer's wallet is locked first and read, and when its
-// balance is short nothing is written, so the caller's transaction stays
-// usable for the refusal. Every row carries the payer's balance before the
-// posting; with no entries there is one row of it.
-const debitSQL = `
-	WITH payer AS (
-		SELECT id, balance FROM accounts WHERE id = $8 AND balance IS NOT NULL FOR UPDATE),
+// at least $9. Every wallet of the posting is locked first, in id order
+// like postSQL's, and the payer's balance read from those locked rows; when
+// it is short nothing is written, so the caller's transaction stays usable
+// for the refusal. (Locking the payer alone first would deadlock two
+// payments crossing each other, A to B and B to A.) The join with locked's
+// count holds everything back until every lock is taken. Every row carries
+// the payer's balance before the posting; with no entries there is one row
+// of it, and none when the payer's wallet does not exist.
+const debitSQL = debitCTEs + `
+	SELECT payer.balance, e.transaction_id, e.account_id, e.balance_after
+	  FROM payer LEFT JOIN entries e ON true`
+
+// debitCTEs is debitSQL without its final SELECT, shared with chargeSQL.
+const debitCTEs = `
+	WITH locked AS MATERIALIZED (
+		SELECT id, balance FROM accounts
+		 WHERE id = ANY($6::bigint[]) AND balance IS NOT NULL
+		 ORDER BY id FOR UPDATE),
+	payer AS (
+		SELECT l.balance FROM locked l, (SELECT count(*) FROM locked) c WHERE l.id = $8),
 	txn AS (
 		INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
 		SELECT $1::text, $2::bytea, $3::txn_kind, $4::text, $5::text FROM payer WHERE payer.balance >= $9::bigint
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING id),
-	` + postLockAndInsert + `
-	SELECT payer.balance, e.transaction_id, e.account_id, e.balance_after
-	  FROM payer LEFT JOIN entries e ON true`
+	entries AS (
+		INSERT INTO ledger_entries (transaction_id, account_id, amount)
+		SELECT txn.id, t.a, t.m
+		  FROM txn, unnest($6::bigint[], $7::bigint[]) WITH ORDINALITY AS t(a, m, n)
+		 ORDER BY t.n
+		RETURNING transaction_id, account_id, balance_after)`
 
 // Post records a ledger transaction inside the caller's database transaction
 // (which also changes the order, purchase or gift behind it). Wallets are
@@ -224,13 +240,42 @@ func post(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, p Posting) (Posted, e
 // cover it again: a caller that sees ErrInsufficientFunds should ask
 // Replay).
 func (s *Store) PostDebit(ctx context.Context, tx *sqlx.Tx, p Posting, payer, amount int64) (Posted, int64, error) {
+	return s.debit(ctx, tx, func(args ...any) (*sqlx.Rows, error) { return s.txQueryx(ctx, tx, debitSQL, args...) },
+		p, payer, amount)
+}
+
+// DebitNow is PostDebit as a statement of its own, outside any
+// transaction: one exchange with the server and one commit. It suits a
+// payment with nothing else to write beside it. A deadlock with a payment
+// crossing it (each locks its payer first) is retried, as InTx would.
+func (s *Store) DebitNow(ctx context.Context, p Posting, payer, amount int64) (Posted, int64, error) {
+	st, err := s.prepared(ctx, debitSQL)
+	if err != nil {
+		return Posted{}, 0, fmt.Errorf("debit %q: %w", p.Key, err)
+	}
+	for attempt := 1; ; attempt++ {
+		posted, balance, err := s.debit(ctx, s.db, func(args ...any) (*sqlx.Rows, error) {
+			return st.QueryxContext(ctx, args...)
+		}, p, payer, amount)
+		if !retryable(err) || attempt == maxTxAttempts {
+			return posted, balance, err
+		}
+		if berr := backoff(ctx, attempt); berr != nil {
+			return posted, balance, errors.Join(err, berr)
+		}
+	}
+}
+
+// debit is PostDebit and DebitNow: run executes debitSQL, and q reads a
+// replayed key's first result.
+func (s *Store) debit(ctx context.Context, q sqlx.QueryerContext, run func(args ...any) (*sqlx.Rows, error),
+	p Posting, payer, amount int64) (Posted, int64, error) {
 	if err := p.validate(); err != nil {
 		return Posted{}, 0, err
 	}
 	hash := p.requestHash()
 	ids, amounts := p.columns()
-	rows, err := s.txQueryx(ctx, tx, debitSQL, p.Key, hash, p.Kind, p.Reference, p.Description,
-		pq.Array(ids), pq.Array(amounts), payer, amount)
+	rows, err := run(p.Key, hash, p.Kind, p.Reference, p.Description, pq.Array(ids), pq.Array(amounts), payer, amount)
 	if err != nil {
 		return Posted{}, 0, mapError(fmt.Errorf("debit %q: %w", p.Key, err))
 	}
@@ -243,7 +288,7 @@ func (s *Store) PostDebit(ctx context.Context, tx *sqlx.Tx, p Posting, payer, am
 	case balance < amount:
 		return Posted{}, balance, fmt.Errorf("debit %q: wallet %d holds %d of %d: %w", p.Key, payer, balance, amount, ErrInsufficientFunds)
 	case txnID == 0:
-		posted, err := replay(ctx, tx, p.Key, hash)
+		posted, err := replay(ctx, q, p.Key, hash)
 		return posted, balance, err
 	}
 	return Posted{TransactionID: txnID, Balances: balances}, balance, nil
@@ -302,31 +347,31 @@ func scanPosted(rows *sqlx.Rows) (int64, map[int64]int64, error) {
 
 // Replay returns the first result of p's key when it was posted before
 // (ErrNotFound otherwise), without posting anything.
-func Replay(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
+func Replay(ctx context.Context, q sqlx.QueryerContext, p Posting) (Posted, error) {
 	var exists bool
-	if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)`, p.Key); err != nil {
+	if err := sqlx.GetContext(ctx, q, &exists, `SELECT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)`, p.Key); err != nil {
 		return Posted{}, fmt.Errorf("replay %q: %w", p.Key, err)
 	}
 	if !exists {
 		return Posted{}, fmt.Errorf("replay %q: %w", p.Key, ErrNotFound)
 	}
-	return replay(ctx, tx, p.Key, p.requestHash())
+	return replay(ctx, q, p.Key, p.requestHash())
 }
 
-func replay(ctx context.Context, tx *sqlx.Tx, key string, hash []byte) (Posted, error) {
+func replay(ctx context.Context, q sqlx.QueryerContext, key string, hash []byte) (Posted, error) {
 	var first struct {
 		ID   int64  `db:"id"`
 		Hash []byte `db:"request_hash"`
 	}
-	const q = `SELECT id, request_hash FROM ledger_transactions WHERE idempotency_key = $1`
-	if err := tx.GetContext(ctx, &first, q, key); err != nil {
+	const firstSQL = `SELECT id, request_hash FROM ledger_transactions WHERE idempotency_key = $1`
+	if err := sqlx.GetContext(ctx, q, &first, firstSQL, key); err != nil {
 		return Posted{}, fmt.Errorf("post %q: load first result: %w", key, err)
 	}
 	if string(first.Hash) != string(hash) {
 		return Posted{}, fmt.Errorf("post %q: %w", key, ErrIdempotencyMismatch)
 	}
 	const entries = `SELECT account_id, balance_after FROM ledger_entries WHERE transaction_id = $1 ORDER BY id`
-	rows, err := tx.QueryxContext(ctx, entries, first.ID)
+	rows, err := q.QueryxContext(ctx, entries, first.ID)
 	if err != nil {
 		return Posted{}, fmt.Errorf("post %q: load first entries: %w", key, err)
 	}

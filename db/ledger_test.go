@@ -17,14 +17,14 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // fixture is a fresh database with a store and the grants account.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	conn   *sqlx.DB
 	store  *db.Store
 	grants int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	conn := dbtest.New(t)
 	f := &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}

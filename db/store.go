@@ -102,15 +102,23 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		if !retryable(err) || attempt == maxTxAttempts {
 			return err
 		}
-		// Jittered backoff so colliding transactions do not collide again.
-		pause := time.Duration(attempt*attempt)*time.Millisecond + rand.N(5*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(pause):
+		if berr := backoff(ctx, attempt); berr != nil {
+			return errors.Join(err, berr)
 		}
 	}
 	return err
+}
+
+// backoff waits before retry number attempt+1, jittered so that colliding
+// transactions do not collide again, or until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	pause := time.Duration(attempt*attempt)*time.Millisecond + rand.N(5*time.Millisecond)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(pause):
+		return nil
+	}
 }
 
 func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error {

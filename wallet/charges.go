@@ -109,11 +109,11 @@ func (r ChargeRequest) hash() []byte {
 // the recorded answer are one transaction. Refusals: *Problem for a bad
 // field, ErrUnknownUser.
 //
-// A new key, the common case, costs one transaction of two statements: the
-// posting, then the answer. Nothing is read first. The unique keys decide
+// A new key, the common case, costs one statement (db.Store.ChargeNow):
+// the posting and its answer. Nothing is read first. The unique keys decide
 // every repeat instead: a key that moved money makes the posting replay,
-// and a key answered "insufficient funds" makes the answer's insert find
-// it; either way the transaction is rolled back and the first answer
+// and a key answered "insufficient funds" makes the answer's insert fail
+// the statement; either way nothing is written and the first answer is
 // given, so money moves at most once.
 func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, error) {
 	if err := r.Validate(); err != nil {
@@ -135,13 +135,16 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	if err != nil {
 		return Charge{}, err
 	}
-	s.store.PrepareAPICharges(ctx)
 	row := db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
 		Amount: int64(r.Amount), Reason: r.Reason}
-	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeNowTx(ctx, tx, u, revenue, &row) })
+	_, err = s.store.ChargeNow(ctx, &row, chargePosting(u.WalletID, revenue, &row), u.WalletID)
 	if errors.Is(err, db.ErrInsufficientFunds) {
-		// Rolled back: record the refusal with the balance that was too low.
+		// Nothing was written: record the refusal with the balance that was
+		// too low (or find that a twin answered the key meanwhile).
 		err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeTx(ctx, tx, u, revenue, &row) })
+	}
+	if errors.Is(err, db.ErrChargeKeyUsed) {
+		err = errChargeRaced
 	}
 	if errors.Is(err, errChargeRaced) || errors.Is(err, db.ErrIdempotencyMismatch) {
 		// The key was answered before, or by a twin (with this request or
@@ -152,29 +155,6 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 		return Charge{}, fmt.Errorf("charge %q: %w", r.Key, err)
 	}
 	return toCharge(row, false), nil
-}
-
-// chargeNowTx posts the charge and records its answer. The posting locks
-// the wallet itself; a balance too low fails it with db.ErrInsufficientFunds
-// (the wallets' CHECK), and the caller then takes chargeTx's way.
-func (s *Service) chargeNowTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue int64, row *db.APICharge) error {
-	posted, err := s.store.Post(ctx, tx, chargePosting(u.WalletID, revenue, row))
-	switch {
-	case err != nil:
-		return err
-	case posted.Replayed:
-		return errChargeRaced
-	}
-	row.Outcome = db.ChargeCharged
-	row.TransactionID.Int64, row.TransactionID.Valid = posted.TransactionID, true
-	row.Balance = posted.Balances[u.WalletID]
-	// A twin, or an earlier "insufficient funds", holds this key: roll
-	// back the posting and give that answer.
-	created, err := s.store.InsertAPICharge(ctx, tx, row)
-	if err == nil && !created {
-		return errChargeRaced
-	}
-	return err
 }
 
 // chargePosting is the ledger posting of a charge. Its key is the API key

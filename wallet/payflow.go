@@ -184,7 +184,24 @@ func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWrit
 // repeat a notification until acknowledged, often several copies at once,
 // so the record of this delivery and a read of the order are one statement,
 // and a copy arriving after the credit is answered from that read.
+//
+// Copies of a notification (each verified on its own) that arrive while
+// one saying the same payment is being handled wait for it and give its
+// answer: the crediting depends on nothing else, and they write nothing,
+// since their record would repeat its record.
 func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent, res payment.Result) error {
+	same := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", ev.Method, res.OutTradeNo, res.TradeNo, res.Amount, res.Currency)
+	err, _ := s.notifying.do(same, func() error { return s.creditNotified(ctx, ev, res) })
+	if err != nil {
+		p.Acknowledge(w, false)
+		return err
+	}
+	p.Acknowledge(w, true)
+	return nil
+}
+
+// creditNotified records a delivery of a paid notification and credits it.
+func (s *Service) creditNotified(ctx context.Context, ev db.PaymentEvent, res payment.Result) error {
 	var pre *db.Order
 	if o, err := s.store.RecordNotification(ctx, ev); err == nil {
 		pre = &o
@@ -194,10 +211,8 @@ func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.Res
 		_ = s.store.RecordEvent(ctx, ev)
 	}
 	if _, err := s.credit(ctx, payment.Method(ev.Method), res, pre); err != nil {
-		p.Acknowledge(w, false)
 		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
 	}
-	p.Acknowledge(w, true)
 	return nil
 }
 

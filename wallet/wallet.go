@@ -29,6 +29,8 @@ type Service struct {
 	baseURL   string // our public origin, for return and notify URLs
 	// reconcileAfter is the age at which Reconcile asks about a pending order.
 	reconcileAfter time.Duration
+	// notifying runs identical notifications arriving together once.
+	notifying inflight
 }
 
 // maxConcurrentHashes is the number of password hashes computed at once.

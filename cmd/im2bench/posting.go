@@ -68,9 +68,10 @@ func (b *bench) runPgbench(ctx context.Context) (float64, error) {
 }
 
 // figurePosting is figure 1: spends between distinct wallets through the
-// wallet's debit (the path purchases, gifts and charges share: lock the
-// wallet, db.Post, commit), 8 workers, alternating with pgbench so both see
-// the same machine.
+// wallet's debit (wallet.Service.Debit: the payer's lock, the balance
+// check, the key and the entries in one statement of its own, the debit
+// purchases, gifts and charges make inside their transactions), 8 workers,
+// alternating with pgbench so both see the same machine.
 func (b *bench) figurePosting(ctx context.Context) ([]result, error) {
 	if err := b.initPgbench(ctx); err != nil {
 		return nil, err
@@ -92,12 +93,10 @@ func (b *bench) figurePosting(ctx context.Context) ([]result, error) {
 		pg = append(pg, tps)
 		s := timed(ctx, postingWorkers, b.sz.phase, func(ctx context.Context, w, i int) error {
 			from, to := users[w], users[postingWorkers+w]
-			return b.store.InTx(ctx, func(tx *sqlx.Tx) error {
-				_, err := b.svc.DebitTx(ctx, tx, wallet.Debit{UserID: from.ID, Amount: 1, To: to.WalletID,
-					Key: fmt.Sprintf("bench:%s:%d:%d:%d", b.run, round, w, i), Kind: db.KindTransfer,
-					Reference: "bench:" + b.run, Description: "bench_transfer"})
-				return err
-			})
+			_, err := b.svc.Debit(ctx, wallet.Debit{UserID: from.ID, Amount: 1, To: to.WalletID,
+				Key: fmt.Sprintf("bench:%s:%d:%d:%d", b.run, round, w, i), Kind: db.KindTransfer,
+				Reference: "bench:" + b.run, Description: "bench_transfer"})
+			return err
 		})
 		b.logf("   round %d: pgbench %.0f tps, posting %.0f tps", round+1, tps, s.perSecond())
 		posting = posting.merge(s)
