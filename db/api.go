@@ -62,7 +62,7 @@ var ErrChargeKeyUsed = errors.New("db: charge key answered before")
 // "insufficient funds") fails the whole statement on api_charges' unique
 // key, the posting with it. Parameters: debitSQL's, then $10 the API key,
 // $11 the request hash, $12 the user, $13 the reason.
-const chargeSQL = debitCTEs + `,
+var chargeSQL = debitCTEs + `,
 	answer AS (
 		INSERT INTO api_charges (idempotency_key, request_hash, user_id, amount, reason, outcome,
 		                         transaction_id, balance, shortfall)

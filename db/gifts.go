@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // GiftItem is one gift of the catalog. Its name is the locale key
@@ -124,6 +125,64 @@ func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool
 		return Gift{}, false, mapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
 	}
 	return out.Gift, out.Created, nil
+}
+
+// giftSQL is a gift sent in one statement: debitSQL's payment, posted
+// only while the item is on offer at the unit price given, then the gift
+// row from the posting's transaction. A gift already recorded under the
+// sender's key fails the whole statement on the gifts' unique key, the
+// payment with it, so money never moves without its gift. Parameters:
+// debitSQL's, then $10 the recipient, $11 the item, $12 the unit price,
+// $13 the quantity, $14 the message, $15 the sender's request key; the
+// sender is the payer's user, read from the wallet.
+var giftSQL = debitCTEsWhere(`AND EXISTS (SELECT 1 FROM gift_items i
+			WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint)`) + `,
+	gift AS (
+		INSERT INTO gifts (sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
+		                   request_key, transaction_id)
+		SELECT a.user_id, $10::bigint, $11::bigint, $13::integer, $12::bigint, $9::bigint, $14::text, $15::text, txn.id
+		  FROM txn, accounts a WHERE a.id = $8
+		RETURNING ` + giftColumns + `)
+	SELECT (SELECT e.balance_after FROM entries e WHERE e.account_id = $8) AS balance_after, ` + giftColumns + `
+	  FROM gift`
+
+// GiftNow sends g, paid by the posting p out of wallet, in one statement
+// of its own: one exchange and one commit. sent is false when it wrote
+// nothing: a short balance, a key used before, an item retired or
+// repriced; the caller then takes the transaction path, which tells these
+// apart. balance is the wallet's balance after the gift.
+func (s *Store) GiftNow(ctx context.Context, g Gift, p Posting, wallet int64) (out Gift, balance int64, sent bool, err error) {
+	if err := p.validate(); err != nil {
+		return out, 0, false, err
+	}
+	st, err := s.prepared(ctx, giftSQL)
+	if err != nil {
+		return out, 0, false, fmt.Errorf("send gift %q: %w", g.RequestKey, err)
+	}
+	ids, amounts := p.columns()
+	var row struct {
+		BalanceAfter int64 `db:"balance_after"`
+		Gift
+	}
+	for attempt := 1; ; attempt++ {
+		err = st.GetContext(ctx, &row, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
+			pq.Array(ids), pq.Array(amounts), wallet, g.Amount,
+			g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey)
+		if !retryable(err) || attempt == maxTxAttempts {
+			break
+		}
+		if berr := backoff(ctx, attempt); berr != nil {
+			return out, 0, false, errors.Join(err, berr)
+		}
+	}
+	err = mapError(err)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), errors.Is(err, ErrDuplicate):
+		return out, 0, false, nil
+	case err != nil:
+		return out, 0, false, fmt.Errorf("send gift %q: %w", g.RequestKey, err)
+	}
+	return row.Gift, row.BalanceAfter, true, nil
 }
 
 // GiftByKey finds the gift a sender recorded under a request key.

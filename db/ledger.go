@@ -160,12 +160,17 @@ const postLockAndInsert = `locked AS (
 // count holds everything back until every lock is taken. Every row carries
 // the payer's balance before the posting; with no entries there is one row
 // of it, and none when the payer's wallet does not exist.
-const debitSQL = debitCTEs + `
+var debitSQL = debitCTEs + `
 	SELECT payer.balance, e.transaction_id, e.account_id, e.balance_after
 	  FROM payer LEFT JOIN entries e ON true`
 
 // debitCTEs is debitSQL without its final SELECT, shared with chargeSQL.
-const debitCTEs = `
+var debitCTEs = debitCTEsWhere("")
+
+// debitCTEsWhere is debitCTEs posting only when cond (SQL: "AND ...") holds
+// as well as the balance.
+func debitCTEsWhere(cond string) string {
+	return `
 	WITH locked AS MATERIALIZED (
 		SELECT id, balance FROM accounts
 		 WHERE id = ANY($6::bigint[]) AND balance IS NOT NULL
@@ -174,7 +179,7 @@ const debitCTEs = `
 		SELECT l.balance FROM locked l, (SELECT count(*) FROM locked) c WHERE l.id = $8),
 	txn AS (
 		INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description)
-		SELECT $1::text, $2::bytea, $3::txn_kind, $4::text, $5::text FROM payer WHERE payer.balance >= $9::bigint
+		SELECT $1::text, $2::bytea, $3::txn_kind, $4::text, $5::text FROM payer WHERE payer.balance >= $9::bigint ` + cond + `
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING id),
 	entries AS (
@@ -183,6 +188,7 @@ const debitCTEs = `
 		  FROM txn, unnest($6::bigint[], $7::bigint[]) WITH ORDINALITY AS t(a, m, n)
 		 ORDER BY t.n
 		RETURNING transaction_id, account_id, balance_after)`
+}
 
 // Post records a ledger transaction inside the caller's database transaction
 // (which also changes the order, purchase or gift behind it). Wallets are

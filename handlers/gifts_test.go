@@ -357,3 +357,29 @@ func TestAScriptInAGiftMessageIsShownAsText(t *testing.T) {
 		expectLacks(t, page, `<script>alert`, `<img src=x`, `<b hx-get`)
 	}
 }
+
+// The server remembers the catalog; a gift retired or repriced since it was
+// remembered is refused in the statement that would pay for it, nothing
+// moves, and the next send reads the catalog afresh.
+func TestAGiftRepricedSinceItWasRememberedIsRefusedThenSoldAtItsNewPrice(t *testing.T) {
+	s := newSite(t)
+	sender, senderID := giftPerson(t, s, "early", 100_00)
+	giftPerson(t, s, "later", 0)
+	expectRedirect(t, giftSendOne(t, sender, "later", "cake", "1", ""), "/gifts") // ¥6.60, now remembered
+	if _, err := s.store.DB().Exec(`UPDATE gift_items SET price = price * 2 WHERE code = 'cake'`); err != nil {
+		t.Fatal(err)
+	}
+	a := giftSendOne(t, sender, "later", "cake", "1", "")
+	expectStatus(t, a, http.StatusUnprocessableEntity)
+	expectContains(t, a, `data-testid="gift-error"`, "这件礼物不存在或已下架")
+	if got := giftBalance(t, s, senderID); got != 93_40 {
+		t.Fatalf("balance = %s after the refused gift, want ¥93.40", got)
+	}
+	expectRedirect(t, giftSendOne(t, sender, "later", "cake", "1", ""), "/gifts")
+	if got := giftBalance(t, s, senderID); got != 80_20 {
+		t.Fatalf("balance = %s after the gift at its new price, want ¥80.20", got)
+	}
+	if n := giftCount(t, s, `SELECT count(*) FROM gifts WHERE sender_id = $1`, senderID); n != 2 {
+		t.Fatalf("%d gifts recorded, want 2", n)
+	}
+}

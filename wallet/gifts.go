@@ -166,6 +166,12 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 		return SentGift{}, err
 	}
 	amount := Money(o.item.Price) * Money(o.quantity)
+	// The common case, a new gift its sender can afford, is one statement;
+	// anything else (a short balance, a retry, a catalog change) writes
+	// nothing there and takes the transaction, which tells them apart.
+	if sent, ok, err := s.sendGiftNow(ctx, o, income, amount); err != nil || ok {
+		return sent, err
+	}
 	var out SentGift
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var txErr error
@@ -178,13 +184,35 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	return out, nil
 }
 
+// sendGiftNow sends a gift in one statement (db.Store.GiftNow); ok is
+// false when that wrote nothing.
+func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount Money) (SentGift, bool, error) {
+	walletID, err := s.store.WalletOf(ctx, s.store.DB(), o.senderID)
+	if err != nil {
+		return SentGift{}, false, nil
+	}
+	d := giftDebit(o, income, amount)
+	g, balance, ok, err := s.store.GiftNow(ctx, db.Gift{RecipientID: o.recipient.ID, ItemID: o.item.ID,
+		Quantity: o.quantity, UnitPrice: o.item.Price, Amount: int64(amount), Message: o.message, RequestKey: o.key},
+		d.posting(walletID), walletID)
+	if err != nil || !ok {
+		return SentGift{}, false, err
+	}
+	return SentGift{Gift: g, Balance: Money(balance)}, true, nil
+}
+
+// giftDebit is the payment for a gift. The scoped key names the gift
+// (sender, form key) in the ledger, and the gift row points back at the
+// transaction.
+func giftDebit(o giftOrder, income int64, amount Money) Debit {
+	key := ScopedKey("gift", o.senderID, o.key)
+	return Debit{UserID: o.senderID, Amount: amount, To: income, Key: key, Kind: db.KindGift, Reference: key,
+		Description: "gift_sent"}
+}
+
 // recordGift pays for the gift and records it inside tx.
 func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, income int64, amount Money) (SentGift, error) {
-	// The scoped key names the gift (sender, form key) in the ledger, and
-	// the gift row points back at the transaction.
-	key := ScopedKey("gift", o.senderID, o.key)
-	posted, err := s.DebitTx(ctx, tx, Debit{UserID: o.senderID, Amount: amount, To: income,
-		Key: key, Kind: db.KindGift, Reference: key, Description: "gift_sent"})
+	posted, err := s.DebitTx(ctx, tx, giftDebit(o, income, amount))
 	if errors.Is(err, db.ErrIdempotencyMismatch) {
 		return SentGift{}, NewProblem("", "gift.key_reused")
 	}

@@ -66,10 +66,7 @@ func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit,
 	if err != nil {
 		return db.Posted{}, err
 	}
-	posting := db.Posting{
-		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
-		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
-	}
+	posting := d.posting(walletID)
 	posted, balance, err := post(posting, walletID)
 	if errors.Is(err, db.ErrInsufficientFunds) {
 		// A replay of a key that already moved money is not a shortfall,
@@ -81,6 +78,14 @@ func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit,
 		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
 	}
 	return posted, err
+}
+
+// posting is d as a ledger posting out of wallet walletID.
+func (d Debit) posting(walletID int64) db.Posting {
+	return db.Posting{
+		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
+		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
+	}
 }
 
 // ScopedKey namespaces a key that came from a person's form, so two people
