@@ -43,13 +43,14 @@ var (
 	tplErr  error
 )
 
-// Main is called from a package's TestMain. With TEST_DATABASE_URL set it
-// uses that server (the URL's role must be a superuser or have CREATEDB);
-// otherwise it runs a throwaway cluster for the duration of the tests. It
-// exits with the tests' code.
+// Main is called from a package's TestMain. With TEST_DATABASE_URL set the
+// tests use that server (the URL's role must be a superuser or have
+// CREATEDB); otherwise a throwaway cluster runs from the first test that
+// needs it to the end of the tests. It exits with the tests' code.
 func Main(m *testing.M) {
-	code, err := run(m)
-	if err != nil {
+	mainCalled = true
+	code := m.Run()
+	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "dbtest:", err)
 		if code == 0 {
 			code = 1
@@ -58,47 +59,82 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-func run(m *testing.M) (code int, err error) {
+var (
+	mainCalled bool
+	startOnce  sync.Once
+	startErr   error
+	clusterDir string // the throwaway cluster's directory, "" when none runs
+)
+
+// server starts the tests' server on first use rather than in Main, so a
+// test binary whose tests never touch the database starts none. That
+// matters for fuzzing: each fuzz worker is a copy of the test binary, and
+// a cluster started by a worker that the fuzzing engine then kills outlives
+// it, holding the engine's pipes (inherited file descriptors): the engine
+// then waits for ever for them to close.
+func server() error {
+	if !mainCalled {
+		return errors.New("call dbtest.Main(m) from TestMain")
+	}
+	startOnce.Do(func() { startErr = start() })
+	return startErr
+}
+
+func start() error {
 	if raw := os.Getenv("TEST_DATABASE_URL"); raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return 1, errors.New("TEST_DATABASE_URL must be a postgres:// URL")
+			return errors.New("TEST_DATABASE_URL must be a postgres:// URL")
 		}
 		base = u
 	} else {
-		dir, startErr := startCluster()
-		if startErr != nil {
-			return 1, startErr
+		dir, err := startCluster()
+		clusterDir = dir // "" when nothing was left running
+		if err != nil {
+			return err
 		}
-		defer func() {
-			if stopErr := stopCluster(dir); err == nil {
-				err = stopErr
-			}
-		}()
 	}
+	var err error
 	admin, err = sqlx.Connect("postgres", ServerURL("postgres"))
 	if err != nil {
-		return 1, fmt.Errorf("connect to test server: %w", err)
+		return fmt.Errorf("connect to test server: %w", err)
 	}
-	defer admin.Close()
 	var version int
 	if err := admin.Get(&version, `SELECT current_setting('server_version_num')::int`); err != nil {
-		return 1, fmt.Errorf("server version: %w", err)
+		return fmt.Errorf("server version: %w", err)
 	}
 	if version >= 150000 {
 		strategy = " STRATEGY = FILE_COPY"
 	}
-	return m.Run(), nil
+	return nil
 }
 
-// Cluster is the throwaway cluster Main started, for tests that stop or
-// inspect it; nil when TEST_DATABASE_URL is used.
-func Cluster() *pgcluster.Cluster { return cluster }
+// stop closes what server started.
+func stop() error {
+	if admin != nil {
+		admin.Close()
+	}
+	if clusterDir == "" {
+		return nil
+	}
+	return stopCluster(clusterDir)
+}
+
+// Cluster is the throwaway cluster the tests run on, started if need be,
+// for tests that stop or inspect it; nil when TEST_DATABASE_URL is used.
+func Cluster() *pgcluster.Cluster {
+	if err := server(); err != nil {
+		panic("dbtest: " + err.Error())
+	}
+	return cluster
+}
 
 // ServerURL is the URL of database dbname on the test server.
 func ServerURL(dbname string) string {
 	if base == nil {
-		panic("dbtest: call dbtest.Main(m) from TestMain")
+		if err := server(); err != nil {
+			panic("dbtest: " + err.Error())
+		}
 	}
 	u := *base
 	u.Path, u.RawPath = "/"+dbname, ""
@@ -126,8 +162,8 @@ func New(t testing.TB) *sqlx.DB {
 // as a subprocess.
 func NewURL(t testing.TB) string {
 	t.Helper()
-	if admin == nil {
-		t.Fatal("dbtest: call dbtest.Main(m) from TestMain")
+	if err := server(); err != nil {
+		t.Fatalf("dbtest: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
