@@ -117,3 +117,16 @@ func BenchmarkDebitNow(b *testing.B) {
 		}
 	})
 }
+
+// The app's connections plan prepared statements once (WithAppSettings);
+// the queries that must see their parameters plan them per run.
+func TestConnectionsPlanPreparedStatementsOnce(t *testing.T) {
+	f := newFixture(t)
+	var mode string
+	if err := f.conn.Get(&mode, `SHOW plan_cache_mode`); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_generic_plan" {
+		t.Fatalf("plan_cache_mode = %q, want force_generic_plan", mode)
+	}
+}

@@ -19,7 +19,7 @@ import (
 // forever. The deadline closes such a connection instead; the pool then
 // discards it and dials afresh.
 func OpenBounded(ctx context.Context, url string, maxConns int, readTimeout time.Duration) (*sqlx.DB, error) {
-	connector, err := pq.NewConnector(WithBinaryParameters(url))
+	connector, err := pq.NewConnector(WithAppSettings(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

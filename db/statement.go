@@ -36,7 +36,7 @@ func (s *Store) StatementPage(ctx context.Context, q StatementQuery) ([]HistoryL
 		 ORDER BY e.id
 		 LIMIT $7`
 	var lines []HistoryLine
-	err := s.db.SelectContext(ctx, &lines, sql, q.AccountID, q.AfterID, q.UpToID,
+	err := s.selectCustom(ctx, &lines, sql, q.AccountID, q.AfterID, q.UpToID,
 		pq.Array(kindStrings(q.Kinds)), nullTime(q.From), nullTime(q.To), q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("statement page of account %d after entry %d: %w", q.AccountID, q.AfterID, err)

@@ -140,7 +140,7 @@ func ServerURL(dbname string) string {
 	u.Path, u.RawPath = "/"+dbname, ""
 	// The same connection parameters as the app (db.OpenBounded), so tests
 	// send parameters the way production does.
-	return db.WithBinaryParameters(u.String())
+	return db.WithAppSettings(u.String())
 }
 
 // New returns a pool on a fresh, migrated database, closed and dropped when
