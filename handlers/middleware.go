@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -134,7 +135,8 @@ func (s *Server) accessLog() echo.MiddlewareFunc {
 			attrs := []any{"method", v.Method, "path", v.URIPath, "status", v.Status,
 				"latency_ms", v.Latency.Milliseconds(), "ip", v.RemoteIP, "request_id", v.RequestID}
 			var he *echo.HTTPError
-			if v.Error != nil && !(errors.As(v.Error, &he) && he.Code < 500) {
+			// A 4xx and a client that went away are not our failures.
+			if v.Error != nil && !(errors.As(v.Error, &he) && he.Code < 500) && !errors.Is(v.Error, context.Canceled) {
 				s.log.Error("request", append(attrs, "err", v.Error)...)
 				return nil
 			}

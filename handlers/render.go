@@ -94,6 +94,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away (htmx drops a preview that newer input
+		// replaced; a tab was closed): nobody reads an answer, and nothing
+		// failed on our side. 499 is how nginx logs it.
+		c.Response().WriteHeader(statusClientClosed)
+		return
+	}
 	status, key := http.StatusInternalServerError, "error.500"
 	var he *echo.HTTPError
 	switch {
@@ -130,6 +137,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("render error page", "err", rerr)
 	}
 }
+
+// statusClientClosed is the status logged for a request its client gave up.
+const statusClientClosed = 499
 
 func errorKey(he *echo.HTTPError) string {
 	if msg, ok := he.Message.(string); ok && msg == "error.csrf" {

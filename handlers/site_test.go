@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,5 +263,49 @@ func TestARequestPastItsDeadlineGetsTheUnavailablePage(t *testing.T) {
 		a := answer{status: res.StatusCode, header: res.Header, body: string(body)}
 		expectStatus(t, a, http.StatusServiceUnavailable)
 		expectContains(t, a, "服务暂时不可用，请稍后再试。")
+	}
+}
+
+// errorCounter is a slog handler that counts records at level Error.
+type errorCounter struct{ n atomic.Int64 }
+
+func (h *errorCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (h *errorCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h *errorCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *errorCounter) WithGroup(string) slog.Handler      { return h }
+
+// A request its client gave up (htmx cancels a preview that newer input
+// replaced) is no failure of ours: it is logged as 499, not as an error.
+func TestARequestItsClientGaveUpIsNotAServerError(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	expectStatus(t, b.register("gaveup", "correct horse battery"), http.StatusSeeOther)
+	errs := &errorCounter{}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	h := handlers.New(s.wallet, s.store, handlers.Config{
+		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: s.clock.Now,
+		Logger: slog.New(errs),
+	})
+	for _, path := range []string{"/account", "/recharge/preview?method=alipay&amount=50", "/history"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		u, _ := url.Parse(s.srv.URL + path)
+		for _, c := range b.client.Jar.Cookies(u) {
+			req.AddCookie(c)
+		}
+		ctx, cancel := context.WithCancel(req.Context())
+		cancel()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req.WithContext(ctx))
+		if rec.Code != 499 {
+			t.Errorf("%s with its client gone: status %d, want 499", path, rec.Code)
+		}
+	}
+	if n := errs.n.Load(); n != 0 {
+		t.Fatalf("%d errors logged for requests their clients gave up", n)
 	}
 }
