@@ -127,7 +127,7 @@ func newEnv(t *testing.T, o options) *env {
 	if o.dbVia != nil {
 		e.dbURL = withHost(e.dbURL, o.dbVia(net.JoinHostPort("127.0.0.1", strconv.Itoa(e.pgPort))))
 	}
-	e.gw = startGateway(t, filepath.Join(dir, "sandbox"), e.baseURL, o.silence)
+	e.gw = startGateway(t, filepath.Join(dir, "sandbox"), e.baseURL)
 	reqTimeout := o.requestTimeout
 	if reqTimeout == "" {
 		reqTimeout = "60s"

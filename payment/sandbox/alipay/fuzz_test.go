@@ -6,30 +6,13 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"im2pay/payment/alipay"
-	"im2pay/payment/sandbox/sim"
 )
 
 // FuzzParseNotification feeds random bodies to the merchant side: it must
 // never panic, and whatever verifies must carry exactly the parameters
 // Alipay signed.
 func FuzzParseNotification(f *testing.F) {
-	dir := f.TempDir()
-	cfg, err := Provision(dir, "http://127.0.0.1:9")
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := alipay.New(cfg, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n := sim.NewNotifier(nil, 0.001, nil)
-	f.Cleanup(n.Close)
-	sb, err := New(dir, n, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, p, sb := offlinePair(f)
 	now := time.Now()
 	genuine := sb.notifyParams(trade{outTradeNo: "T1234567890123456", tradeNo: "2026010122001000000000000001",
 		amount: 6800, subject: "IM2.0 Pay 余额充值 ¥68.00", status: statusSuccess, created: now, paidAt: now}, "n1")

@@ -191,3 +191,26 @@ func alnum(n int) string {
 	}
 	return string(b)
 }
+
+// offlinePair is the merchant side's provider and the sandbox over freshly
+// provisioned keys, with no server between them: for fuzz targets that
+// feed the one what the other signed.
+func offlinePair(t testing.TB) (alipay.Config, *alipay.Provider, *Sandbox) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := Provision(dir, "http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := alipay.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := sim.NewNotifier(nil, 0.001, nil)
+	t.Cleanup(n.Close)
+	sb, err := New(dir, n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, p, sb
+}

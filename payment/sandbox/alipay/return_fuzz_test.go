@@ -9,7 +9,6 @@ import (
 
 	"im2pay/payment"
 	"im2pay/payment/alipay"
-	"im2pay/payment/sandbox/sim"
 )
 
 // FuzzParseReturn feeds the merchant side arbitrary return queries and
@@ -18,21 +17,7 @@ import (
 // anything else may at most say the person came back (cancelled when the
 // quit marker says so), never which order or payment.
 func FuzzParseReturn(f *testing.F) {
-	dir := f.TempDir()
-	cfg, err := Provision(dir, "http://127.0.0.1:9")
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := alipay.New(cfg, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n := sim.NewNotifier(nil, 0.001, nil)
-	f.Cleanup(n.Close)
-	sb, err := New(dir, n, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, p, sb := offlinePair(f)
 	now := time.Now()
 	paid := trade{outTradeNo: "T1234567890123456", tradeNo: "2026010122001000000000000001", amount: 6800,
 		status: statusSuccess, created: now, paidAt: now, returnURL: "https://pay.example/recharge/orders/T1234567890123456/return"}

@@ -6,8 +6,10 @@ package sandboxtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,26 +42,52 @@ type Gateway struct {
 	// Dir holds the provisioned keys and ids of both sides, for tests that
 	// sign messages themselves (forgeries, replays).
 	Dir string
+	// Config is the merchant side's configuration of each provider, as the
+	// app reads it from PAYMENT_CONFIG, for tests that run the app itself.
+	Config Config
+}
+
+// Config is PAYMENT_CONFIG: each provider's merchant configuration, under
+// the names cmd/im2pay reads.
+type Config struct {
+	Alipay alipay.Config   `json:"alipay"`
+	WeChat wechat.Config   `json:"wechat"`
+	Card   unionpay.Config `json:"card"`
+	PayPal paypal.Config   `json:"paypal"`
+}
+
+// Options changes how the sandbox runs.
+type Options struct {
+	TimeFactor float64      // scales every provider delay; 0: TimeFactor
+	Log        *slog.Logger // the notifier's log of deliveries; nil: none
 }
 
 // Start runs the sandbox for the app at appURL (PayPal's webhook goes to
 // appURL/pay/notify/paypal) and stops it when the test ends.
-func Start(t testing.TB, appURL string) *Gateway {
+func Start(t testing.TB, appURL string) *Gateway { return StartWith(t, appURL, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	t.Helper()
+	if o.TimeFactor == 0 {
+		o.TimeFactor = TimeFactor
+	}
 	dir := t.TempDir()
-	n := sim.NewNotifier(&http.Client{Timeout: 10 * time.Second}, TimeFactor, nil)
+	n := sim.NewNotifier(&http.Client{Timeout: 10 * time.Second}, o.TimeFactor, o.Log)
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	client := &http.Client{Timeout: 10 * time.Second}
 	g := &Gateway{URL: base, Providers: map[payment.Method]payment.Provider{}, Notifier: n, Dir: dir}
 
-	aliCfg, err := alipaysandbox.Provision(dir, base)
+	var err error
+	c := &g.Config
+	c.Alipay, err = alipaysandbox.Provision(dir, base)
 	must(t, err)
-	wxCfg, err := wechatsandbox.Provision(dir, base)
+	c.WeChat, err = wechatsandbox.Provision(dir, base)
 	must(t, err)
-	cardCfg, err := unionpaysandbox.Provision(dir, base)
+	c.Card, err = unionpaysandbox.Provision(dir, base)
 	must(t, err)
-	ppCfg, err := paypalsandbox.Provision(dir, base, appURL+"/pay/notify/paypal")
+	c.PayPal, err = paypalsandbox.Provision(dir, base, appURL+"/pay/notify/paypal")
 	must(t, err)
 
 	ali, err := alipaysandbox.New(dir, n, nil)
@@ -74,16 +102,16 @@ func Start(t testing.TB, appURL string) *Gateway {
 	srv.Start()
 	t.Cleanup(func() { n.Close(); srv.Close() })
 
-	a, err := alipay.New(aliCfg, client)
+	a, err := alipay.New(c.Alipay, client)
 	must(t, err)
-	w, err := wechat.New(wxCfg, client)
+	w, err := wechat.New(c.WeChat, client)
 	must(t, err)
-	c, err := unionpay.New(cardCfg, client)
+	cp, err := unionpay.New(c.Card, client)
 	must(t, err)
-	p, err := paypal.New(ppCfg, client)
+	p, err := paypal.New(c.PayPal, client)
 	must(t, err)
 	g.Providers[payment.Alipay], g.Providers[payment.WeChat] = a, w
-	g.Providers[payment.Card], g.Providers[payment.PayPal] = c, p
+	g.Providers[payment.Card], g.Providers[payment.PayPal] = cp, p
 	return g
 }
 
@@ -102,6 +130,9 @@ func (g *Gateway) Simulate(ctx context.Context, outTradeNo string, outcome sim.O
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusNotFound {
+		return "", fmt.Errorf("simulate %s: %w", outTradeNo, ErrUnknownOrder)
+	}
 	if res.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("simulate %s %s: %d %s", outTradeNo, outcome, res.StatusCode, body)
 	}
@@ -113,6 +144,10 @@ func (g *Gateway) Simulate(ctx context.Context, outTradeNo string, outcome sim.O
 	}
 	return out.Redirect, nil
 }
+
+// ErrUnknownOrder is Simulate's answer for an order the provider has not
+// heard of (yet).
+var ErrUnknownOrder = errors.New("sandboxtest: the provider knows no such order")
 
 // ScanURL is the sandbox page a phone would open for a WeChat code_url.
 func (g *Gateway) ScanURL(codeURL string) string { return wechatsandbox.ScanURL(g.URL, codeURL) }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"net/http"
 	"testing"
-
-	"im2pay/payment/sandbox/sim"
-	"im2pay/payment/unionpay"
 )
 
 // FuzzParseNotification: no body may panic the parser, and none verifies,
@@ -15,21 +12,7 @@ import (
 // the signature check itself; their signatures cover another order, far
 // more than a few mutated bytes away.
 func FuzzParseNotification(f *testing.F) {
-	dir := provisionDir(f)
-	cfg, err := Provision(dir, "http://127.0.0.1:9")
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := unionpay.New(cfg, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n := sim.NewNotifier(nil, 0.001, nil)
-	defer n.Close()
-	sb, err := New(dir, n, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	cfg, p, sb := offlinePair(f)
 	e := &env{sb: sb}
 	signedElsewhere := e.genuine(cfg.MerID, "00")
 	forged := e.swap(e.swap(e.swap(signedElsewhere, "orderId", "UPFUZZ0000000000000000099"), "txnAmt", "999999"), "queryId", "1")

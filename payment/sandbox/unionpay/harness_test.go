@@ -253,3 +253,26 @@ func frontForm(page string) (string, url.Values) {
 	}
 	return html.UnescapeString(m[1]), v
 }
+
+// offlinePair is the merchant side's provider and the sandbox over freshly
+// provisioned keys, with no server between them: for fuzz targets that
+// feed the one what the other signed.
+func offlinePair(t testing.TB) (unionpay.Config, *unionpay.Provider, *Sandbox) {
+	t.Helper()
+	dir := provisionDir(t)
+	cfg, err := Provision(dir, "http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := unionpay.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := sim.NewNotifier(nil, 0.001, nil)
+	t.Cleanup(n.Close)
+	sb, err := New(dir, n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, p, sb
+}

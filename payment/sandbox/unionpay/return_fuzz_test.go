@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"im2pay/payment"
-	"im2pay/payment/sandbox/sim"
 	"im2pay/payment/unionpay"
 )
 
@@ -17,21 +16,7 @@ import (
 // Return that verifies must carry exactly the fields the sandbox signed,
 // in the form or in the query, and read as that genuine one does.
 func FuzzParseReturn(f *testing.F) {
-	dir := provisionDir(f)
-	cfg, err := Provision(dir, "http://127.0.0.1:9")
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := unionpay.New(cfg, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n := sim.NewNotifier(nil, 0.001, nil)
-	f.Cleanup(n.Close)
-	sb, err := New(dir, n, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	cfg, p, sb := offlinePair(f)
 	e := &env{sb: sb}
 	var genuine []url.Values
 	for _, code := range []string{unionpay.CodeSuccess, unionpay.CodeTimedOut} {
