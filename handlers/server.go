@@ -82,10 +82,10 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		wallet:   w,
-		cfg:      cfg,
-		log:      cfg.Logger,
-		csp:      contentSecurityPolicy(cfg.FormActionOrigins),
+		wallet: w,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		csp:    contentSecurityPolicy(cfg.FormActionOrigins),
 	}
 	s.sessions = NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()
