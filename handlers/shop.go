@@ -49,7 +49,10 @@ func (s *Server) buyProduct(c echo.Context) error {
 	if err := strictForm(c, "product", "key", "confirmed", "price"); err != nil {
 		return err
 	}
-	p := s.purchaseFrom(c, "product")
+	p, err := s.purchaseFrom(c, "product")
+	if err != nil {
+		return err
+	}
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
@@ -89,7 +92,10 @@ func (s *Server) buyBundle(c echo.Context) error {
 	if err := strictForm(c, "event", "key", "confirmed", "price"); err != nil {
 		return err
 	}
-	p := s.purchaseFrom(c, "event")
+	p, err := s.purchaseFrom(c, "event")
+	if err != nil {
+		return err
+	}
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
@@ -101,13 +107,17 @@ func (s *Server) buyBundle(c echo.Context) error {
 	return redirect(c, "/events")
 }
 
-func (s *Server) purchaseFrom(c echo.Context, field string) wallet.Purchase {
+func (s *Server) purchaseFrom(c echo.Context, field string) (wallet.Purchase, error) {
 	u, _ := currentUser(c)
 	p := wallet.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1",
 		Session: sessionHash(c)}
-	// A price that does not parse quotes nothing: a confirmation without a
-	// quote is asked again.
-	if quoted, err := wallet.ParseMoney(c.FormValue("price")); err == nil {
+	// A confirmation without a quote is asked again (Buy); a quote that is
+	// not an amount no page of ours sent.
+	if price := c.FormValue("price"); price != "" {
+		quoted, err := wallet.ParseMoney(price)
+		if err != nil {
+			return p, echo.NewHTTPError(http.StatusBadRequest)
+		}
 		p.Quoted = quoted
 	}
 	if field == "event" {
@@ -115,7 +125,7 @@ func (s *Server) purchaseFrom(c echo.Context, field string) wallet.Purchase {
 	} else {
 		p.Product = c.FormValue("product")
 	}
-	return p
+	return p, nil
 }
 
 // pending turns a purchase and what stopped it into the box that lets the
