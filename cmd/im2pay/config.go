@@ -105,7 +105,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.PGPort, err = strconv.Atoi(get("PG_PORT")); err != nil || c.PGPort < 1 || c.PGPort > 65535 {
 		bad("PG_PORT", errors.New("must be a port number"))
 	}
-	switch get("APP_ENV") {
+	// Case and spaces are forgiven ("Production", " production") so that a
+	// production box is never mistaken for a development one; any other
+	// value stops the start rather than falling back to development.
+	switch strings.ToLower(get("APP_ENV")) {
 	case "development":
 	case "production":
 		c.Production = true
