@@ -6,11 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	unionpaysandbox "im2pay/payment/sandbox/unionpay"
 )
 
 func TestTheChecklistFindsNothingInAGoodConfiguration(t *testing.T) {
@@ -42,8 +45,9 @@ func TestTheChecklistNamesEveryProblemOfABrokenConfigurationInPlainWords(t *test
 	editPayment(t, env, "alipay", "alipay_public_key_file", filepath.Join(dir, "missing.pem"))
 	editPayment(t, env, "wechat", "merchant_private_key_file", pkcs1File)
 	editPayment(t, env, "wechat", "apiv3_key_file", shortKey)
-	editPayment(t, env, "card", "middle_cert_file", nil)
-	editPayment(t, env, "card", "verify_cert_cn", "中国银联股份有限公司 测试")
+	editPayment(t, env, "card", "verify_middle_cert_file", env["PAYMENT_CONFIG"]) // a file with no certificate
+	editPayment(t, env, "card", "verify_cert_owner", "中国银联股份有限公司 测试")
+	editPayment(t, env, "card", "verify_cert_cn", "中国银联股份有限公司")
 	editPayment(t, env, "paypal", "currency", "RMB")
 	editPayment(t, env, "paypal", "rate", -1)
 	editPayment(t, env, "paypal", "api_base", "https://api-m.sandbox.paypal.com")
@@ -60,8 +64,9 @@ func TestTheChecklistNamesEveryProblemOfABrokenConfigurationInPlainWords(t *test
 		"alipay_public_key_file " + filepath.Join(dir, "missing.pem") + " cannot be read",
 		`holds a "RSA PRIVATE KEY" block; a PKCS#8 "PRIVATE KEY" is expected.`,
 		"apiv3_key_file holds 31 bytes; the APIv3 key is exactly 32.",
-		"no middle certificate is configured",
-		`verify_cert_cn expects UnionPay to sign as "中国银联股份有限公司 测试"`,
+		"verify_middle_cert_file " + env["PAYMENT_CONFIG"] + " holds no PEM certificate.",
+		`verify_cert_owner expects UnionPay to sign as "中国银联股份有限公司 测试"`,
+		"verify_cert_cn is no longer read: verify_cert_owner",
 		`currency "RMB" is not one PayPal takes`,
 		"rate -1 is not a positive number",
 		"api_base https://api-m.sandbox.paypal.com is the provider's own sandbox",
@@ -110,5 +115,40 @@ func TestNoCommandAndHelpPrintUsageAndStartNothing(t *testing.T) {
 		if _, err := os.Stat(dataDir); err == nil {
 			t.Errorf("im2pay %v created %s: it started something", args, dataDir)
 		}
+	}
+}
+
+// UnionPay's root and middle are checked link by link by the app's own rule:
+// a swapped pair is named, and the sandbox's SHA-1 chain (like CFCA's)
+// is refused only for being the sandbox's, never as a broken chain.
+func TestTheChecklistChecksUnionPaysRootAndMiddle(t *testing.T) {
+	env := liveSetup(t)
+	raw, _ := os.ReadFile(env["PAYMENT_CONFIG"])
+	var pc map[string]map[string]any
+	if err := json.Unmarshal(raw, &pc); err != nil {
+		t.Fatal(err)
+	}
+	editPayment(t, env, "card", "verify_root_cert_file", pc["card"]["verify_middle_cert_file"])
+	editPayment(t, env, "card", "verify_middle_cert_file", pc["card"]["verify_root_cert_file"])
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check"}, envOf(env), &out); err == nil ||
+		!strings.Contains(out.String(), "verify_root_cert_file and verify_middle_cert_file are not UnionPay's chain") {
+		t.Fatalf("a swapped root and middle: %v\n%s", err, out.String())
+	}
+
+	env = liveSetup(t)
+	card, err := unionpaysandbox.Provision(t.TempDir(), "http://127.0.0.1:8090")
+	if err != nil {
+		t.Fatal(err)
+	}
+	editPayment(t, env, "card", "verify_root_cert_file", copyOut(t, card.VerifyRootCertFile, false))
+	editPayment(t, env, "card", "verify_middle_cert_file", copyOut(t, card.VerifyMiddleCertFile, false))
+	out.Reset()
+	if err := run(context.Background(), []string{"check"}, envOf(env), &out); err == nil {
+		t.Fatal("the sandbox's root and middle passed the checklist")
+	}
+	if strings.Contains(out.String(), "not UnionPay's chain") || strings.Contains(out.String(), "cannot load") ||
+		strings.Count(out.String(), "is the sandbox's certificate") != 2 {
+		t.Fatalf("the sandbox's SHA-1 root and middle:\n%s", out.String())
 	}
 }

@@ -3,17 +3,16 @@ package main
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"slices"
 	"strings"
 	"time"
 
 	"im2pay/payment/unionpay"
 )
 
-// unionpay checks the card section. It reads the certificate fields by name
-// pattern as well as through unionpay.Config, so a trust-anchor file added
-// beside verify_cert_file (a separate middle certificate) is checked too
-// without this file changing with the provider's package.
+// unionpay checks the card section: the merchant's key and certificate,
+// UnionPay's root and middle certificates (one each, the middle issued by
+// the root, by the rule the app itself applies: unionpay.CheckChain), and
+// the owner UnionPay's signing certificate must name.
 func (c *checklist) unionpay(cfg unionpay.Config) {
 	const a = "card"
 	if len(cfg.MerID) != 15 {
@@ -29,88 +28,59 @@ func (c *checklist) unionpay(cfg unionpay.Config) {
 		}
 		c.validNow(a, "sign_cert_file", leaf)
 	}
-	var anchors []*x509.Certificate
-	for _, field := range c.anchorFields(cfg) {
-		path, _ := c.sections[a][field].(string)
-		anchors = append(anchors, c.certificates(a, field, path)...)
-	}
-	c.chain(a, anchors)
-	name := cfg.VerifyCertCN
-	if parts := strings.Split(name, "@"); len(parts) >= 3 {
-		name = parts[2] // the SDKs compare the third @-field of the CN
-	}
-	if name != "" && name != unionpay.ProductionCN {
-		c.note(a, "verify_cert_cn expects UnionPay to sign as %q, but UnionPay signs as %s.", cfg.VerifyCertCN, unionpay.ProductionCN)
-	}
-}
-
-// anchorFields are verify_cert_file and any other certificate file the
-// section names, except our own signing certificate.
-func (c *checklist) anchorFields(cfg unionpay.Config) []string {
-	fields := []string{"verify_cert_file"}
-	for k, v := range c.sections["card"] {
-		if s, ok := v.(string); ok && s != "" && strings.HasSuffix(k, "_file") && strings.Contains(k, "cert") &&
-			k != "sign_cert_file" && k != "verify_cert_file" {
-			fields = append(fields, k)
+	root := c.anchor(a, "verify_root_cert_file", cfg.VerifyRootCertFile)
+	middle := c.anchor(a, "verify_middle_cert_file", cfg.VerifyMiddleCertFile)
+	if root != nil && middle != nil {
+		if err := unionpay.CheckChain(root, middle); err != nil {
+			c.note(a, "verify_root_cert_file and verify_middle_cert_file are not UnionPay's chain (root CFCA CS CA → middle CFCA OCA1): %v.", err)
 		}
 	}
-	slices.Sort(fields[1:])
-	return fields
+	c.owner(cfg.VerifyCertOwner)
+	// The app ignores these once the new fields are set; say so, lest
+	// someone edit them expecting an effect.
+	for _, f := range [][2]string{
+		{"verify_cert_file", "verify_root_cert_file and verify_middle_cert_file"},
+		{"verify_cert_cn", "verify_cert_owner (the third @-field of the CN alone)"},
+	} {
+		if _, ok := c.sections[a][f[0]]; ok {
+			c.note(a, "%s is no longer read: %s replaced it. Remove it.", f[0], f[1])
+		}
+	}
 }
 
-// chain checks UnionPay's trust anchors link by link with the parent's key
-// (CheckSignature, not x509.Verify: CFCA's real root and middle are signed
-// with SHA-1, which Verify refuses since Go 1.24). Production ships a root
-// and a middle certificate (CFCA CS CA → CFCA OCA1).
-func (c *checklist) chain(a string, certs []*x509.Certificate) {
+// anchor reads a root or middle certificate file: one certificate, a CA,
+// valid today, not UnionPay's test chain.
+func (c *checklist) anchor(a, field, path string) *x509.Certificate {
+	certs := c.certificates(a, field, path)
 	if len(certs) == 0 {
-		return
+		return nil
 	}
-	roots, middles := 0, 0
-	for _, cert := range certs {
-		c.validNow(a, "UnionPay's certificate", cert)
-		if strings.Contains(strings.ToUpper(cert.Subject.String()), "CFCA TEST") {
-			c.note(a, "the certificate %s is UnionPay's test chain, not production.", describe(cert))
-		}
-		if !cert.IsCA {
-			c.note(a, "the certificate %s is not a CA certificate; configure UnionPay's root and middle certificates.", describe(cert))
-			continue
-		}
-		parent := issuerOf(cert, certs)
-		switch {
-		case parent == cert:
-			roots++
-		case parent == nil:
-			c.note(a, "the certificate %s is issued by %q, which is not configured.", describe(cert), cert.Issuer.String())
-		case parent.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) != nil:
-			c.note(a, "the certificate %s does not carry a valid signature of %s.", describe(cert), describe(parent))
-		case !parent.IsCA:
-			c.note(a, "the certificate %s is issued by %s, which is not a CA.", describe(cert), describe(parent))
-		default:
-			middles++
-		}
+	if len(certs) > 1 {
+		c.note(a, "%s %s holds %d certificates; it must hold exactly one.", field, path, len(certs))
+		return nil
 	}
-	if roots == 0 {
-		c.note(a, "no root certificate is configured: UnionPay's chain starts at CFCA's root.")
+	cert := certs[0]
+	c.validNow(a, field, cert)
+	if strings.Contains(strings.ToUpper(cert.Subject.String()), "CFCA TEST") {
+		c.note(a, "%s %s is UnionPay's test chain, not production.", field, describe(cert))
 	}
-	if middles == 0 {
-		c.note(a, "no middle certificate is configured: UnionPay signs with a certificate issued by CFCA's middle certificate (OCA1), so add it beside the root.")
-	}
+	return cert
 }
 
-// issuerOf finds cert's issuer among certs by name; a self-signed
-// certificate is its own issuer only if its own key signed it.
-func issuerOf(cert *x509.Certificate, certs []*x509.Certificate) *x509.Certificate {
-	for _, p := range certs {
-		if !slices.Equal(p.RawSubject, cert.RawIssuer) {
-			continue
-		}
-		if p == cert && cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) != nil {
-			continue
-		}
-		return p
+// owner checks verify_cert_owner, which the app compares with the third
+// @-field of the CN of UnionPay's signing certificate (empty means
+// unionpay.ProductionOwner).
+func (c *checklist) owner(owner string) {
+	const a = "card"
+	switch {
+	case owner == "" || owner == unionpay.ProductionOwner:
+	case owner == "00040000:SIGN":
+		c.note(a, "verify_cert_owner %s is the owner of UnionPay's test-environment certificates; production's is %s.", owner, unionpay.ProductionOwner)
+	case strings.Contains(owner, "@"):
+		c.note(a, "verify_cert_owner %q holds an @: it is compared with the third @-field of the CN alone (%s), so no certificate could match.", owner, unionpay.ProductionOwner)
+	default:
+		c.note(a, "verify_cert_owner expects UnionPay to sign as %q, but UnionPay's production certificate belongs to %s.", owner, unionpay.ProductionOwner)
 	}
-	return nil
 }
 
 func (c *checklist) validNow(a, what string, cert *x509.Certificate) {

@@ -94,8 +94,11 @@ func TestProductionRefusesToStartOnEachPlayMoneySwitch(t *testing.T) {
 			editPayment(t, env, "paypal", "secret_file", copyOut(t, pp.SecretFile, false))
 		}, "sandbox's generated secret"},
 		{"the sandbox's UnionPay root is copied elsewhere", func(t *testing.T, env map[string]string) {
-			editPayment(t, env, "card", "verify_cert_file", copyOut(t, card.VerifyCertFile, false))
-		}, "sandbox's certificate"},
+			editPayment(t, env, "card", "verify_root_cert_file", copyOut(t, card.VerifyRootCertFile, false))
+		}, `is the sandbox's certificate "UnionPay Sandbox Root`},
+		{"the sandbox's UnionPay middle is copied elsewhere", func(t *testing.T, env map[string]string) {
+			editPayment(t, env, "card", "verify_middle_cert_file", copyOut(t, card.VerifyMiddleCertFile, false))
+		}, `is the sandbox's certificate "UnionPay Sandbox OCA1`},
 		{"a provider URL is plain http", func(t *testing.T, env map[string]string) {
 			editPayment(t, env, "alipay", "gateway_url", "http://openapi.alipay.com/gateway.do")
 		}, "gateway_url http://openapi.alipay.com/gateway.do is not https"},
