@@ -22,8 +22,7 @@ const requiredBits = 2048
 // sandboxFiles recognises files the sandbox wrote. The mark inside keys and
 // secrets (package sandboxmark) is the main test and survives any copy; the
 // path and the byte-for-byte comparison with what lies under the sandbox's
-// directory also catch keys provisioned before the mark existed, and the
-// UnionPay certificates, whose sandbox this branch does not change.
+// directory also catch keys provisioned before the mark existed.
 type sandboxFiles struct {
 	dir    string
 	hashes map[[32]byte]bool // nil until first needed

@@ -99,6 +99,9 @@ func TestProductionRefusesToStartOnEachPlayMoneySwitch(t *testing.T) {
 		{"the sandbox's UnionPay middle is copied elsewhere", func(t *testing.T, env map[string]string) {
 			editPayment(t, env, "card", "verify_middle_cert_file", copyOut(t, card.VerifyMiddleCertFile, false))
 		}, `is the sandbox's certificate "UnionPay Sandbox OCA1`},
+		{"the sandbox's UnionPay merchant key is copied elsewhere", func(t *testing.T, env map[string]string) {
+			editPayment(t, env, "card", "sign_key_file", copyOut(t, card.SignKeyFile, false))
+		}, "is the sandbox's generated key: generate your own"},
 		{"a provider URL is plain http", func(t *testing.T, env map[string]string) {
 			editPayment(t, env, "alipay", "gateway_url", "http://openapi.alipay.com/gateway.do")
 		}, "gateway_url http://openapi.alipay.com/gateway.do is not https"},

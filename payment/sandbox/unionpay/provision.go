@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"im2pay/payment/sandbox/sandboxmark"
 	"im2pay/payment/unionpay"
 )
 
@@ -187,7 +188,8 @@ func generate(dir string) error {
 // issue makes a key and a certificate signed by parent (self-signed when
 // parent is nil), with SHA-1 when useSHA1 is set, and writes both as PEM.
 func issue(dir, certFile, keyFile string, tmpl, parent *x509.Certificate, parentKey *rsa.PrivateKey, useSHA1 bool) (*x509.Certificate, *rsa.PrivateKey, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	// Marked, so production recognises these keys wherever they are copied.
+	key, err := sandboxmark.Key()
 	if err != nil {
 		return nil, nil, fmt.Errorf("unionpay sandbox: key: %w", err)
 	}

@@ -1,12 +1,14 @@
 package unionpaysandbox
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"im2pay/payment/sandbox/sandboxmark"
 	"im2pay/payment/sandbox/sim"
 	"im2pay/payment/unionpay"
 )
@@ -87,6 +89,12 @@ func TestSandboxCertificateIsShapedLikeUnionPays(t *testing.T) {
 	mer := load(cfg.SignCertFile)
 	if err := mer.CheckSignatureFrom(middle); err != nil {
 		t.Fatalf("merchant certificate under middle: %v", err)
+	}
+	// Every key carries the sandbox's mark, so production recognises it.
+	for name, c := range map[string]*x509.Certificate{"root": root, "middle": middle, "UnionPay's": leaf, "merchant's": mer} {
+		if pub, ok := c.PublicKey.(*rsa.PublicKey); !ok || !sandboxmark.IsKey(pub) {
+			t.Errorf("the %s certificate's key carries no sandbox mark", name)
+		}
 	}
 }
 
