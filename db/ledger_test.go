@@ -27,6 +27,10 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	conn := dbtest.New(t)
+	// As in production (DB_MAX_CONNS): a hundred goroutines queue for
+	// twenty connections instead of forking a hundred backends at once,
+	// whose start-up on a busy machine outlasts connect_timeout.
+	conn.SetMaxOpenConns(20)
 	f := &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}
 	var err error
 	if f.grants, err = f.store.SystemAccountID(f.ctx, "grants"); err != nil {

@@ -52,6 +52,7 @@ func TestJourneys(t *testing.T) {
 		{"signup", signupJourney},
 		{"wrong-password", wrongPasswordJourney},
 		{"login-next", loginNextJourney},
+		{"sessions", sessionsJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
