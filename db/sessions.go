@@ -3,20 +3,31 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
+
+// ErrSessionEnded is a session that was logged out, ended from another
+// device, or outlived by a password change while a request still held it.
+var ErrSessionEnded = errors.New("db: session ended")
 
 // SessionRow is a server-side session. TokenHash is the SHA-256 of the
 // cookie's token; the token itself is never stored.
 type SessionRow struct {
 	TokenHash  []byte        `db:"token_hash"`
+	PublicID   int64         `db:"public_id"` // names the session on the settings page
 	UserID     sql.NullInt64 `db:"user_id"`
+	Generation int           `db:"generation"` // the user's session generation at login
 	Data       []byte        `db:"data"`
 	CreatedAt  time.Time     `db:"created_at"`
 	LastSeenAt time.Time     `db:"last_seen_at"`
+	UserAgent  string        `db:"user_agent"`
+	ClientIP   string        `db:"client_ip"`
 	// User is the session's user as SessionByHash found it, nil when the
-	// session has none (or the user is gone). SaveSession ignores it.
+	// session has none (or the user is gone). InsertSession ignores it.
 	User *User `db:"-"`
 }
 
@@ -27,7 +38,11 @@ type sessionUser struct {
 	PasswordHash sql.NullString `db:"u_password_hash"`
 	CreatedAt    sql.NullTime   `db:"u_created_at"`
 	WalletID     sql.NullInt64  `db:"u_wallet_id"`
+	Generation   sql.NullInt64  `db:"u_generation"`
 }
+
+const sessionColumns = `s.token_hash, s.public_id, s.user_id, s.generation, s.data, s.created_at, s.last_seen_at,
+		       s.user_agent, s.client_ip`
 
 // SessionByHash loads a session and, in the same query, its user: every
 // page a logged-in person opens needs both, and one exchange is cheaper
@@ -38,9 +53,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (SessionRow, err
 		sessionUser
 	}
 	const q = `
-		SELECT s.token_hash, s.user_id, s.data, s.created_at, s.last_seen_at,
+		SELECT ` + sessionColumns + `,
 		       u.id AS u_id, u.username AS u_username, u.password_hash AS u_password_hash,
-		       u.created_at AS u_created_at, a.id AS u_wallet_id
+		       u.created_at AS u_created_at, a.id AS u_wallet_id, u.session_generation AS u_generation
 		  FROM sessions s
 		  LEFT JOIN (users u JOIN accounts a ON a.user_id = u.id) ON u.id = s.user_id
 		 WHERE s.token_hash = $1`
@@ -53,30 +68,45 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (SessionRow, err
 	}
 	if su := row.sessionUser; su.ID.Valid {
 		row.User = &User{ID: su.ID.Int64, Username: su.Username.String, PasswordHash: su.PasswordHash.String,
-			CreatedAt: su.CreatedAt.Time, WalletID: su.WalletID.Int64}
+			CreatedAt: su.CreatedAt.Time, WalletID: su.WalletID.Int64, SessionGeneration: int(su.Generation.Int64)}
 	}
 	return row.SessionRow, nil
 }
 
-// SaveSession inserts or replaces a session. created_at never changes after
-// the insert: it anchors the absolute timeout.
-func (s *Store) SaveSession(ctx context.Context, row SessionRow) error {
+// InsertSession stores a session started now (a fresh token). It never
+// replaces a row: a token is issued once.
+func (s *Store) InsertSession(ctx context.Context, row SessionRow) error {
 	const q = `
-		INSERT INTO sessions (token_hash, user_id, data, created_at, last_seen_at)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (token_hash) DO UPDATE
-		   SET user_id = EXCLUDED.user_id, data = EXCLUDED.data, last_seen_at = EXCLUDED.last_seen_at`
-	_, err := s.db.ExecContext(ctx, q, row.TokenHash, row.UserID, row.Data, row.CreatedAt, row.LastSeenAt)
+		INSERT INTO sessions (token_hash, user_id, generation, data, created_at, last_seen_at, user_agent, client_ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	_, err := s.db.ExecContext(ctx, q, row.TokenHash, row.UserID, row.Generation, row.Data, row.CreatedAt,
+		row.LastSeenAt, row.UserAgent, row.ClientIP)
 	if err != nil {
-		return mapError(fmt.Errorf("save session: %w", err))
+		return mapError(fmt.Errorf("insert session: %w", err))
 	}
 	return nil
 }
 
-// TouchSession records activity, which pushes the idle timeout back.
-func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1`, hash, at)
+// UpdateSession writes a loaded session's data back, and reports whether
+// its row still exists. It never creates one: a request that loaded the
+// session before a logout or a password change must not bring it back
+// when it saves at its end. created_at is never touched; it anchors the
+// absolute timeout.
+func (s *Store) UpdateSession(ctx context.Context, hash, data []byte, at time.Time) (bool, error) {
+	const q = `UPDATE sessions SET data = $2, last_seen_at = $3 WHERE token_hash = $1`
+	res, err := s.db.ExecContext(ctx, q, hash, data, at)
 	if err != nil {
+		return false, fmt.Errorf("update session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// TouchSession records activity, which pushes the idle timeout back, and
+// the address it came from.
+func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time, clientIP string) error {
+	const q = `UPDATE sessions SET last_seen_at = $2, client_ip = $3 WHERE token_hash = $1`
+	if _, err := s.db.ExecContext(ctx, q, hash, at, clientIP); err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil
@@ -90,10 +120,94 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	return nil
 }
 
-// DeleteUserSessions ends every session of a user (after a password change).
-func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("delete sessions of user %d: %w", userID, err)
+// SessionsOf lists a user's sessions, the most recently used first.
+func (s *Store) SessionsOf(ctx context.Context, userID int64) ([]SessionRow, error) {
+	const q = `
+		SELECT ` + sessionColumns + `
+		  FROM sessions s
+		 WHERE s.user_id = $1
+		 ORDER BY s.last_seen_at DESC, s.public_id DESC
+		 LIMIT 100`
+	var rows []SessionRow
+	if err := s.db.SelectContext(ctx, &rows, q, userID); err != nil {
+		return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
+	}
+	return rows, nil
+}
+
+// EndSessionOf ends one of a user's sessions by its public id; a session
+// of someone else is ErrNotFound, as is one already gone.
+func (s *Store) EndSessionOf(ctx context.Context, userID, publicID int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND public_id = $2`, userID, publicID)
+	if err != nil {
+		return fmt.Errorf("end session %d of user %d: %w", publicID, userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return notFound(errors.Join(err, sql.ErrNoRows), "session %d of user %d", publicID, userID)
+	}
+	return nil
+}
+
+// endOthersSQL bumps the user's session generation and ends every session
+// but keep, which moves to the new generation: one statement, so no
+// session can slip in between under the old generation and survive.
+const endOthersSQL = `
+	WITH u AS (
+		UPDATE users SET session_generation = session_generation + 1 WHERE id = $1
+		RETURNING session_generation),
+	gone AS (
+		DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2),
+	kept AS (
+		UPDATE sessions SET generation = u.session_generation FROM u WHERE token_hash = $2 AND user_id = $1)
+	SELECT session_generation FROM u`
+
+// EndOtherSessions logs the user out everywhere but the session keep (nil
+// keeps none) and returns the new generation.
+func (s *Store) EndOtherSessions(ctx context.Context, userID int64, keep []byte) (int, error) {
+	var gen int
+	err := s.db.GetContext(ctx, &gen, endOthersSQL, userID, keep)
+	return gen, notFound(err, "end sessions of user %d", userID)
+}
+
+// setPasswordSQL replaces the password and, in the same statement, ends
+// every session of the user under a new generation.
+const setPasswordSQL = `
+	WITH u AS (
+		UPDATE users SET password_hash = $2, session_generation = session_generation + 1 WHERE id = $1
+		RETURNING session_generation),
+	gone AS (
+		DELETE FROM sessions WHERE user_id = $1)
+	SELECT session_generation FROM u`
+
+// SetPassword gives a user a new password and ends all their sessions; it
+// returns the new generation, for the session the caller starts next.
+func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) (int, error) {
+	var gen int
+	err := s.db.GetContext(ctx, &gen, setPasswordSQL, userID, hash)
+	return gen, notFound(err, "set password of user %d", userID)
+}
+
+// HoldSession proves, inside tx, that the session behind a request that
+// moves money is still alive under its user's generation, and holds a
+// share lock on its row until tx ends. A logout, a password change or
+// "log out everywhere" deletes the row: one that comes first makes this
+// ErrSessionEnded; one that comes later waits for tx, so the payment is
+// ordered before it. Only the session row is locked (not the user's), so
+// this and a password change cannot deadlock over the order of two locks,
+// and only as a key share, so the same session's other requests can still
+// write their data and last-seen time.
+func HoldSession(ctx context.Context, tx *sqlx.Tx, hash []byte) error {
+	const q = `
+		SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+		 WHERE s.token_hash = $1 AND s.generation = u.session_generation
+		   FOR KEY SHARE OF s`
+	var one int
+	err := tx.GetContext(ctx, &one, q, hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrSessionEnded
+	}
+	if err != nil {
+		return fmt.Errorf("hold session: %w", err)
 	}
 	return nil
 }

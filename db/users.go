@@ -17,10 +17,13 @@ type User struct {
 	PasswordHash string    `db:"password_hash"`
 	CreatedAt    time.Time `db:"created_at"`
 	WalletID     int64     `db:"wallet_id"`
+	// SessionGeneration is bumped by a password change and by "log out
+	// everywhere"; a session started under an older one is dead.
+	SessionGeneration int `db:"session_generation"`
 }
 
 const selectUser = `
-	SELECT u.id, u.username, u.password_hash, u.created_at, a.id AS wallet_id
+	SELECT u.id, u.username, u.password_hash, u.created_at, a.id AS wallet_id, u.session_generation
 	  FROM users u JOIN accounts a ON a.user_id = u.id`
 
 // CreateUser stores a user and opens their wallet in one transaction. A name
@@ -81,7 +84,8 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return u, notFound(err, "user %d", id)
 }
 
-// SetPasswordHash replaces a user's hash (used to upgrade old parameters).
+// SetPasswordHash replaces a user's hash with an upgraded one of the same
+// password (new hashing parameters): every session stays valid.
 func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
 	if err != nil {

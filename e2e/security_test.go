@@ -96,7 +96,7 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 	// is refused as a name, so none can reach a page that way.
 	refused := 0
 	for _, pl := range payloads {
-		if _, err := s.wallet.Register(ctx, pl, password); err != nil {
+		if _, err := s.wallet.Register(ctx, pl, password, "test:"+pl); err != nil {
 			refused++
 		}
 	}

@@ -98,7 +98,7 @@ func newSite(t *testing.T) *site {
 
 func (s *site) register(t *testing.T, name string) {
 	t.Helper()
-	if _, err := s.wallet.Register(context.Background(), name, password); err != nil {
+	if _, err := s.wallet.Register(context.Background(), name, password, "test:"+name); err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}
 }

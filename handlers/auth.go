@@ -13,6 +13,7 @@ import (
 	"im2pay/views/components"
 	"im2pay/views/layout"
 	"im2pay/views/pages"
+	"im2pay/wallet"
 )
 
 const sessionCookie = "im2pay_session"
@@ -23,11 +24,13 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if skipsSession(c) {
 			return next(c)
 		}
-		sess, user, err := s.sessions.load(c.Request(), sessionCookie)
+		l, err := s.sessions.load(c.Request(), sessionCookie)
 		if err != nil {
 			return err
 		}
+		sess, user := l.sess, l.user
 		c.Set("session", sess)
+		c.Set("session_public_id", l.publicID)
 		if uid, ok := sess.Values[sessUserID].(int64); ok {
 			// The session's query brought its user along; a session whose
 			// row and data disagree is read the slow way.
@@ -50,6 +53,17 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 func session(c echo.Context) *sessions.Session {
 	sess, _ := c.Get("session").(*sessions.Session)
 	return sess
+}
+
+// sessionHash is the hash of the request's session token, which a payment
+// holds while it commits (wallet.Purchase.Session); nil without a session.
+func sessionHash(c echo.Context) []byte {
+	sess := session(c)
+	if sess == nil || sess.IsNew {
+		return nil
+	}
+	hash, _ := tokenHash(sess.ID)
+	return hash
 }
 
 func currentUser(c echo.Context) (db.User, bool) {
@@ -92,9 +106,15 @@ func (s *Server) loginPage(c echo.Context) error {
 
 func (s *Server) login(c echo.Context) error {
 	f := pages.AuthForm{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
-	u, err := s.wallet.Authenticate(c.Request().Context(), f.Username, c.FormValue("password"), c.RealIP())
+	device := s.deviceToken(c)
+	deviceHash, _ := tokenHash(device)
+	u, err := s.wallet.Authenticate(c.Request().Context(), wallet.Attempt{Username: f.Username,
+		Password: c.FormValue("password"), ClientIP: c.RealIP(), DeviceHash: deviceHash})
 	if err != nil {
 		return s.refuseAuth(c, err, f, pages.Login, pages.LoginForm, "login.title")
+	}
+	if err := s.trustDevice(c, device, u); err != nil {
+		return err
 	}
 	if err := s.startSession(c, u, ""); err != nil {
 		return err
@@ -109,7 +129,7 @@ func (s *Server) registerPage(c echo.Context) error {
 
 func (s *Server) register(c echo.Context) error {
 	f := pages.AuthForm{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
-	u, err := s.wallet.Register(c.Request().Context(), f.Username, c.FormValue("password"))
+	u, err := s.wallet.Register(c.Request().Context(), f.Username, c.FormValue("password"), c.RealIP())
 	if err != nil {
 		return s.refuseAuth(c, err, f, pages.Register, pages.RegisterForm, "register.title")
 	}
@@ -133,7 +153,7 @@ func (s *Server) refuseAuth(c echo.Context, err error, f pages.AuthForm, page au
 	}
 	f.Problems = problems
 	status := http.StatusUnprocessableEntity
-	if p := problems[""]; p != nil && p.Code == "login.throttled" {
+	if p := problems[""]; p != nil && (p.Code == "login.throttled" || p.Code == "register.throttled") {
 		status = http.StatusTooManyRequests
 	}
 	sh := s.shell(c, title, "")
@@ -146,7 +166,7 @@ func (s *Server) startSession(c echo.Context, u db.User, flash string) error {
 	if err := s.sessions.Renew(c.Request(), sess); err != nil {
 		return err
 	}
-	sess.Values = map[any]any{sessUserID: u.ID}
+	sess.Values = map[any]any{sessUserID: u.ID, sessGeneration: int64(u.SessionGeneration)}
 	if flash != "" {
 		sess.AddFlash(flash, sessFlash)
 	}
@@ -174,19 +194,26 @@ func (s *Server) passwordPage(c echo.Context) error {
 	return render(c, http.StatusOK, pages.Password(s.shell(c, "password.title", "account"), nil), nil)
 }
 
-// changePassword ends every session of the user (the store does that) and
-// gives the person who changed it a fresh one.
+// changePassword checks the current password under the login limits, ends
+// every session of the user (the store does that, under a new generation)
+// and gives the person who changed it a fresh one.
 func (s *Server) changePassword(c echo.Context) error {
 	u, _ := currentUser(c)
-	err := s.wallet.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"), c.FormValue("password"))
+	gen, err := s.wallet.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"),
+		c.FormValue("password"), wallet.Attempt{ClientIP: c.RealIP()})
 	if err != nil {
 		problems, ok := components.ProblemsOf(err)
 		if !ok {
 			return err
 		}
+		status := http.StatusUnprocessableEntity
+		if p := problems["current_password"]; p != nil && p.Code == "password.throttled" {
+			status = http.StatusTooManyRequests
+		}
 		sh := s.shell(c, "password.title", "account")
-		return render(c, http.StatusUnprocessableEntity, pages.Password(sh, problems), pages.PasswordForm(sh.CSRF, problems))
+		return render(c, status, pages.Password(sh, problems), pages.PasswordForm(sh.CSRF, problems))
 	}
+	u.SessionGeneration = gen
 	if err := s.startSession(c, u, "password.changed"); err != nil {
 		return err
 	}

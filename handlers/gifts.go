@@ -32,7 +32,7 @@ func (s *Server) sendGift(c echo.Context) error {
 	f := pages.GiftFormView{To: c.FormValue("to"), Gift: c.FormValue("gift"), Quantity: c.FormValue("quantity"),
 		Message: c.FormValue("message"), Key: c.FormValue("key")}
 	_, err := s.wallet.SendGift(c.Request().Context(), wallet.GiftRequest{SenderID: u.ID,
-		To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message, Key: f.Key})
+		To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message, Key: f.Key, Session: sessionHash(c)})
 	var short *wallet.Shortfall
 	switch {
 	case errors.As(err, &short):

@@ -20,7 +20,7 @@ import (
 func giftPerson(t *testing.T, s *site, name string, amount wallet.Money) (*browser, int64) {
 	t.Helper()
 	ctx := context.Background()
-	u, err := s.wallet.Register(ctx, name, goodPassword)
+	u, err := s.wallet.Register(ctx, name, goodPassword, "test:"+name)
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}

@@ -47,7 +47,7 @@ type site struct {
 	clock  *clock
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	t.Helper()
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
@@ -55,10 +55,14 @@ func newSite(t *testing.T) *site {
 	clk := &clock{now: time.Now()}
 	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(w, store, handlers.Config{
+	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
 		Logger: discardLogger(),
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	h := handlers.New(w, store, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &site{t: t, srv: srv, store: store, wallet: w, clock: clk}

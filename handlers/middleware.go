@@ -158,3 +158,30 @@ func (s *Server) ipExtractor() echo.IPExtractor {
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
+
+// proxyHeaders name a request that came through a reverse proxy.
+var proxyHeaders = []string{echo.HeaderXForwardedFor, echo.HeaderXRealIP, "Forwarded"}
+
+// warnUntrustedProxy says once, in the log, that requests arrive through a
+// proxy while TRUSTED_PROXIES is unset: every client behind it then counts
+// as the proxy's one address, and 300 failed logins from anyone there
+// would lock everyone there out of logging in.
+func (s *Server) warnUntrustedProxy(next echo.HandlerFunc) echo.HandlerFunc {
+	if len(s.cfg.TrustedProxies) > 0 {
+		return next
+	}
+	return func(c echo.Context) error {
+		r := c.Request()
+		for _, h := range proxyHeaders {
+			if r.Header.Get(h) != "" {
+				s.proxyWarning.Do(func() {
+					s.log.Warn("requests arrive through a proxy but TRUSTED_PROXIES is unset: every client behind it "+
+						"counts as one address for the login and sign-up limits; set TRUSTED_PROXIES to the proxy's "+
+						"addresses (CIDR)", "proxy", c.RealIP(), "header", h)
+				})
+				break
+			}
+		}
+		return next(c)
+	}
+}

@@ -108,7 +108,7 @@ func benchSite(b *testing.B, token string) (*httptest.Server, *db.Store, *wallet
 // benchUser registers name with 1,000,000.00 and returns its id.
 func benchUser(b *testing.B, w *wallet.Service, name string) int64 {
 	ctx := context.Background()
-	u, err := w.Register(ctx, name, goodPassword)
+	u, err := w.Register(ctx, name, goodPassword, "bench:"+name)
 	if err != nil {
 		b.Fatal(err)
 	}

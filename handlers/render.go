@@ -13,6 +13,7 @@ import (
 
 	"im2pay/views/layout"
 	"im2pay/views/pages"
+	"im2pay/wallet"
 )
 
 // isPartial reports whether htmx asked for a fragment: an htmx request that
@@ -101,6 +102,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().WriteHeader(statusClientClosed)
 		return
 	}
+	if errors.Is(err, wallet.ErrSessionEnded) {
+		// The session was ended (a logout, a password change elsewhere)
+		// while this request was under way: nothing moved, and the
+		// browser is logged out like any other holder of a dead cookie.
+		c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.cfg.Secure,
+			SameSite: http.SameSiteLaxMode})
+		if rerr := redirect(c, "/login"); rerr != nil {
+			s.log.Error("redirect ended session", "err", rerr)
+		}
+		return
+	}
 	status, key := http.StatusInternalServerError, "error.500"
 	var he *echo.HTTPError
 	switch {
@@ -142,7 +154,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 const statusClientClosed = 499
 
 func errorKey(he *echo.HTTPError) string {
-	if msg, ok := he.Message.(string); ok && msg == "error.csrf" {
+	if msg, ok := he.Message.(string); ok && (msg == "error.csrf" || msg == "error.text_invalid") {
 		return msg
 	}
 	switch he.Code {

@@ -25,10 +25,12 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog())
+	e.Use(s.warnUntrustedProxy)
 	e.Use(s.securityHeaders)
 	e.Use(middleware.BodyLimit(maxBody))
 	e.Use(s.sameOrigin)
 	e.Use(s.locale)
+	e.Use(s.refuseBadText)
 	e.Use(s.loadSession)
 	e.Use(s.csrf())
 

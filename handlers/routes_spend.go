@@ -10,4 +10,6 @@ func (s *Server) spendRoutes(e *echo.Echo) {
 	e.POST("/events/buy", s.buyBundle, s.requireLogin)
 	e.GET("/account/settings", s.settingsPage, s.requireLogin)
 	e.POST("/account/settings", s.saveSettings, s.requireLogin)
+	e.POST("/account/sessions/end-others", s.endOtherSessions, s.requireLogin)
+	e.POST("/account/sessions/:id/end", s.endSession, s.requireLogin)
 }

@@ -46,12 +46,15 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/account/password":                     {"current_password": {goodPassword}, "password": {"planted-password-9"}},
 		"/account/settings":                     {"confirm_above": {"0"}, "low_balance": {"0"}},
 		"/gifts":                                {"to": {v.carol}, "gift": {"rose"}, "quantity": {"1"}, "key": {"csrf-gift-key-00000001"}},
-		"/shop/buy":                             {"product": {"stickers_cat"}, "confirmed": {"1"}, "key": {"csrf-buy-key-000000001"}},
+		"/shop/buy":                             {"product": {"stickers_cat"}, "confirmed": {"1"}, "price": {"6.00"}, "key": {"csrf-buy-key-000000001"}},
 		"/events/buy":                           {"event": {"none"}, "confirmed": {"1"}, "key": {"csrf-event-key-0000001"}},
 		"/recharge/orders":                      {"method": {"alipay"}, "amount": {"30"}, "key": {"csrf-order-key-0000001"}},
 		"/recharge/orders/" + v.paid + "/check": {},
+		"/account/sessions/end-others":          {},
+		"/account/sessions/" + v.session + "/end": {},
 	}
-	routeOf := map[string]string{"/recharge/orders/" + v.paid + "/check": "POST /recharge/orders/:no/check"}
+	routeOf := map[string]string{"/recharge/orders/" + v.paid + "/check": "POST /recharge/orders/:no/check",
+		"/account/sessions/" + v.session + "/end": "POST /account/sessions/:id/end"}
 	users := countRows(t, p.site, `SELECT count(*) FROM users`)
 	before := fingerprint(t, p.site, v.id)
 	for _, way := range crossSiteWays {

@@ -151,7 +151,7 @@ func TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit(t *testing.
 	for _, c := range []struct {
 		name string
 		site func(t *testing.T) *site
-	}{{"no trusted proxy", newSite}, {"a trusted proxy on loopback", newProxiedSite}} {
+	}{{"no trusted proxy", func(t *testing.T) *site { return newSite(t) }}, {"a trusted proxy on loopback", newProxiedSite}} {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.site(t)
 			s.browser().register("alice", goodPassword)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -58,6 +59,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	csp      string
+	// proxyWarning logs the missing TRUSTED_PROXIES once per process.
+	proxyWarning sync.Once
 }
 
 // pinger is what /healthz needs.
@@ -79,11 +82,11 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		wallet:   w,
-		sessions: NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
-		cfg:      cfg,
-		log:      cfg.Logger,
-		csp:      contentSecurityPolicy(cfg.FormActionOrigins),
+		wallet: w,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		csp:    contentSecurityPolicy(cfg.FormActionOrigins),
 	}
+	s.sessions = NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()
 }

@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
 
@@ -24,16 +26,23 @@ import (
 // sessionRows is the persistence the session store needs.
 type sessionRows interface {
 	SessionByHash(ctx context.Context, hash []byte) (db.SessionRow, error)
-	SaveSession(ctx context.Context, row db.SessionRow) error
-	TouchSession(ctx context.Context, hash []byte, at time.Time) error
+	InsertSession(ctx context.Context, row db.SessionRow) error
+	UpdateSession(ctx context.Context, hash, data []byte, at time.Time) (bool, error)
+	TouchSession(ctx context.Context, hash []byte, at time.Time, clientIP string) error
 	DeleteSession(ctx context.Context, hash []byte) error
 }
 
-// Session value keys.
+// Session value keys. sessGeneration is the user's session generation when
+// they logged in: the row keeps it, and a session whose user has moved on
+// (a password change, "log out everywhere") is dead.
 const (
-	sessUserID = "uid"
-	sessFlash  = "flash"
+	sessUserID     = "uid"
+	sessGeneration = "gen"
+	sessFlash      = "flash"
 )
+
+// maxUserAgent bounds what a session remembers of the browser's User-Agent.
+const maxUserAgent = 512
 
 // touchEvery limits last-seen writes to one per minute per session: the idle
 // timeout is 30 minutes, so a minute of slack costs nothing and saves a
@@ -49,6 +58,9 @@ type SessionStore struct {
 	idle     time.Duration
 	absolute time.Duration
 	now      func() time.Time
+	// clientIP is the request's client address, as the router decides it
+	// (TRUSTED_PROXIES); the session list shows it.
+	clientIP func(*http.Request) string
 	// decoded remembers session data already decoded, by its bytes (see decode).
 	decoded      sync.Map
 	decodedCount atomic.Int64
@@ -88,9 +100,10 @@ func (s *SessionStore) decode(data []byte) (map[any]any, error) {
 
 // NewSessionStore sets every cookie option explicitly: gorilla's defaults
 // (SameSite unset, HttpOnly false) are not what a wallet wants.
-func NewSessionStore(rows sessionRows, secure bool, idle, absolute time.Duration, now func() time.Time) *SessionStore {
+func NewSessionStore(rows sessionRows, secure bool, idle, absolute time.Duration, now func() time.Time,
+	clientIP func(*http.Request) string) *SessionStore {
 	return &SessionStore{
-		rows: rows, idle: idle, absolute: absolute, now: now,
+		rows: rows, idle: idle, absolute: absolute, now: now, clientIP: clientIP,
 		options: sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
 	}
 }
@@ -104,51 +117,65 @@ func (s *SessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 // New loads the session named by the request's cookie, or starts an empty
 // one when there is none, it is unknown, or it has timed out.
 func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
-	sess, _, err := s.load(r, name)
-	return sess, err
+	l, err := s.load(r, name)
+	return l.sess, err
 }
 
-// load is New that also returns the session's user, read in the same
-// query as the session (nil when there is none).
-func (s *SessionStore) load(r *http.Request, name string) (*sessions.Session, *db.User, error) {
+// loaded is a request's session with what its row said: the user, read in
+// the same query (nil when there is none), and the session's public id.
+type loaded struct {
+	sess     *sessions.Session
+	user     *db.User
+	publicID int64
+}
+
+// load is New that also returns the session's user and public id. A
+// session past a timeout, or started under an older generation of its
+// user's sessions, is deleted and the request starts an empty one.
+func (s *SessionStore) load(r *http.Request, name string) (loaded, error) {
 	sess := sessions.NewSession(s, name)
 	opts := s.options
 	sess.Options = &opts
 	sess.IsNew = true
+	l := loaded{sess: sess}
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" {
-		return sess, nil, nil
+		return l, nil
 	}
 	hash, ok := tokenHash(c.Value)
 	if !ok {
-		return sess, nil, nil
+		return l, nil
 	}
 	ctx := r.Context()
 	row, err := s.rows.SessionByHash(ctx, hash)
 	if errors.Is(err, db.ErrNotFound) {
-		return sess, nil, nil
+		return l, nil
 	}
 	if err != nil {
-		return sess, nil, fmt.Errorf("load session: %w", err)
+		return l, fmt.Errorf("load session: %w", err)
 	}
 	now := s.now()
-	if now.Sub(row.LastSeenAt) > s.idle || now.Sub(row.CreatedAt) > s.absolute {
-		return sess, nil, s.rows.DeleteSession(ctx, hash)
+	stale := row.User != nil && row.Generation != row.User.SessionGeneration
+	if stale || now.Sub(row.LastSeenAt) > s.idle || now.Sub(row.CreatedAt) > s.absolute {
+		return l, s.rows.DeleteSession(ctx, hash)
 	}
 	if sess.Values, err = s.decode(row.Data); err != nil {
-		return sess, nil, fmt.Errorf("decode session: %w", err)
+		return l, fmt.Errorf("decode session: %w", err)
 	}
 	if now.Sub(row.LastSeenAt) > touchEvery {
-		if err := s.rows.TouchSession(ctx, hash, now); err != nil {
-			return sess, nil, err
+		if err := s.rows.TouchSession(ctx, hash, now, s.clientIP(r)); err != nil {
+			return l, err
 		}
 	}
 	sess.ID = c.Value
 	sess.IsNew = false
-	return sess, row.User, nil
+	return loaded{sess: sess, user: row.User, publicID: row.PublicID}, nil
 }
 
-// Save writes the session and its cookie; MaxAge < 0 deletes both.
+// Save writes the session and its cookie; MaxAge < 0 deletes both. A new
+// session is inserted under a fresh token; a loaded one is only updated,
+// never re-created: when its row is gone (a logout or a password change
+// while this request ran), it stays gone and its cookie is cleared.
 func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	ctx := r.Context()
 	if sess.Options.MaxAge < 0 {
@@ -160,27 +187,26 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
 	}
-	if sess.ID == "" {
-		token, err := newToken()
-		if err != nil {
-			return err
-		}
-		sess.ID = token
-	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
-	hash, _ := tokenHash(sess.ID)
-	// created_at only counts for a new row: the upsert keeps an existing
-	// row's, which anchors the absolute timeout.
 	now := s.now()
-	row := db.SessionRow{TokenHash: hash, Data: buf.Bytes(), CreatedAt: now, LastSeenAt: now}
-	if uid, ok := sess.Values[sessUserID].(int64); ok {
-		row.UserID = sql.NullInt64{Int64: uid, Valid: true}
-	}
-	if err := s.rows.SaveSession(ctx, row); err != nil {
-		return err
+	if sess.IsNew || sess.ID == "" {
+		if err := s.insert(r, sess, buf.Bytes(), now); err != nil {
+			return err
+		}
+	} else {
+		hash, _ := tokenHash(sess.ID)
+		alive, err := s.rows.UpdateSession(ctx, hash, buf.Bytes(), now)
+		if err != nil {
+			return err
+		}
+		if !alive {
+			sess.Options.MaxAge = -1
+			http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+			return nil
+		}
 	}
 	// The cookie lives as long as the absolute timeout; the server enforces
 	// both timeouts whatever the browser keeps.
@@ -188,6 +214,38 @@ func (s *SessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	opts.MaxAge = int(s.absolute / time.Second)
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, &opts))
 	return nil
+}
+
+// insert stores a session started by this request under a fresh token.
+func (s *SessionStore) insert(r *http.Request, sess *sessions.Session, data []byte, now time.Time) error {
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	hash, _ := tokenHash(token)
+	row := db.SessionRow{TokenHash: hash, Data: data, CreatedAt: now, LastSeenAt: now,
+		UserAgent: clip(r.UserAgent(), maxUserAgent), ClientIP: s.clientIP(r)}
+	if uid, ok := sess.Values[sessUserID].(int64); ok {
+		row.UserID = sql.NullInt64{Int64: uid, Valid: true}
+		gen, _ := sess.Values[sessGeneration].(int64)
+		row.Generation = int(gen)
+	}
+	if err := s.rows.InsertSession(r.Context(), row); err != nil {
+		return err
+	}
+	sess.ID, sess.IsNew = token, false
+	return nil
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 character, and
+// drops invalid bytes (PostgreSQL refuses them in text).
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // Renew gives the session a new token and deletes the old row, so an id

@@ -13,13 +13,22 @@ import (
 )
 
 // shop shows the catalog; ?product=code reopens a purchase the person
-// started (after topping up a shortfall), still unconfirmed.
+// started (after topping up a shortfall), still unconfirmed. An unknown
+// code is refused with 404 and never written into the page: a link must
+// not make our page say what its author wants.
 func (s *Server) shop(c echo.Context) error {
 	var pending *pages.PendingView
 	if code := c.QueryParam("product"); code != "" {
-		pending = s.pending(c, wallet.Purchase{Product: code, Key: newRequestKey()}, nil)
+		if pending = s.pending(c, wallet.Purchase{Product: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
+			return echo.NewHTTPError(http.StatusNotFound)
+		}
 	}
 	return s.renderShop(c, http.StatusOK, pending)
+}
+
+// unknownOffer reports a reopened purchase the catalog does not have.
+func unknownOffer(p *pages.PendingView) bool {
+	return p != nil && p.Problems[""] != nil && p.Problems[""].Code == "shop.unknown"
 }
 
 func (s *Server) renderShop(c echo.Context, status int, pending *pages.PendingView) error {
@@ -37,10 +46,13 @@ func (s *Server) renderShop(c echo.Context, status int, pending *pages.PendingVi
 }
 
 func (s *Server) buyProduct(c echo.Context) error {
-	if err := strictForm(c, "product", "key", "confirmed"); err != nil {
+	if err := strictForm(c, "product", "key", "confirmed", "price"); err != nil {
 		return err
 	}
-	p := s.purchaseFrom(c, "product")
+	p, err := s.purchaseFrom(c, "product")
+	if err != nil {
+		return err
+	}
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
@@ -55,7 +67,9 @@ func (s *Server) buyProduct(c echo.Context) error {
 func (s *Server) events(c echo.Context) error {
 	var pending *pages.PendingView
 	if code := c.QueryParam("event"); code != "" {
-		pending = s.pending(c, wallet.Purchase{Event: code, Key: newRequestKey()}, nil)
+		if pending = s.pending(c, wallet.Purchase{Event: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
+			return echo.NewHTTPError(http.StatusNotFound)
+		}
 	}
 	return s.renderEvents(c, http.StatusOK, pending)
 }
@@ -75,10 +89,13 @@ func (s *Server) renderEvents(c echo.Context, status int, pending *pages.Pending
 }
 
 func (s *Server) buyBundle(c echo.Context) error {
-	if err := strictForm(c, "event", "key", "confirmed"); err != nil {
+	if err := strictForm(c, "event", "key", "confirmed", "price"); err != nil {
 		return err
 	}
-	p := s.purchaseFrom(c, "event")
+	p, err := s.purchaseFrom(c, "event")
+	if err != nil {
+		return err
+	}
 	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
@@ -90,15 +107,25 @@ func (s *Server) buyBundle(c echo.Context) error {
 	return redirect(c, "/events")
 }
 
-func (s *Server) purchaseFrom(c echo.Context, field string) wallet.Purchase {
+func (s *Server) purchaseFrom(c echo.Context, field string) (wallet.Purchase, error) {
 	u, _ := currentUser(c)
-	p := wallet.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1"}
+	p := wallet.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1",
+		Session: sessionHash(c)}
+	// A confirmation without a quote is asked again (Buy); a quote that is
+	// not an amount no page of ours sent.
+	if price := c.FormValue("price"); price != "" {
+		quoted, err := wallet.ParseMoney(price)
+		if err != nil {
+			return p, echo.NewHTTPError(http.StatusBadRequest)
+		}
+		p.Quoted = quoted
+	}
 	if field == "event" {
 		p.Event = c.FormValue("event")
 	} else {
 		p.Product = c.FormValue("product")
 	}
-	return p
+	return p, nil
 }
 
 // pending turns a purchase and what stopped it into the box that lets the
@@ -121,7 +148,7 @@ func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.Pe
 	var short *wallet.Shortfall
 	switch {
 	case errors.As(err, &need):
-		v.Price, v.BalanceAfter = need.Price, need.BalanceAfter
+		v.Price, v.BalanceAfter, v.Repriced = need.Price, need.BalanceAfter, need.Repriced
 	case errors.As(err, &short):
 		v.Price, v.Shortfall, v.Preset = short.Price, short, s.wallet.RoundUpToPreset(short.Missing())
 	default:
@@ -137,6 +164,10 @@ func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.Pe
 func statusFor(err error) int {
 	var need *wallet.NeedsConfirmation
 	if errors.As(err, &need) {
+		if need.Repriced {
+			// 409: the price the request carried is not the price now.
+			return http.StatusConflict
+		}
 		return http.StatusOK
 	}
 	return http.StatusUnprocessableEntity
@@ -148,8 +179,12 @@ func (s *Server) settingsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	sessions, err := s.sessionsView(c)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, pages.Settings(s.shell(c, "account.settings", "account"),
-		st.ConfirmAbove.Yuan(), st.LowBalance.Yuan(), nil), nil)
+		st.ConfirmAbove.Yuan(), st.LowBalance.Yuan(), nil, sessions), nil)
 }
 
 func (s *Server) saveSettings(c echo.Context) error {
@@ -160,8 +195,12 @@ func (s *Server) saveSettings(c echo.Context) error {
 	confirm, low := c.FormValue("confirm_above"), c.FormValue("low_balance")
 	err := s.wallet.SaveSettings(c.Request().Context(), u.ID, confirm, low)
 	if problems, ok := components.ProblemsOf(err); ok {
+		sessions, err := s.sessionsView(c)
+		if err != nil {
+			return err
+		}
 		return render(c, http.StatusUnprocessableEntity, pages.Settings(s.shell(c, "account.settings", "account"),
-			confirm, low, problems), nil)
+			confirm, low, problems, sessions), nil)
 	}
 	if err != nil {
 		return err

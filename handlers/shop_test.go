@@ -73,7 +73,7 @@ func TestAPurchaseAboveTheThresholdAsksForConfirmation(t *testing.T) {
 	expectStatus(t, ask, http.StatusOK)
 	expectContains(t, ask, `data-testid="confirm-purchase"`, "¥92.00") // balance after
 	expectContains(t, b.get("/account"), `data-fen="20000"`)
-	expectRedirect(t, buy(b, "premium_12m", "key-confirm-00001", "confirmed", "1"), "/shop")
+	expectRedirect(t, buy(b, "premium_12m", "key-confirm-00001", "confirmed", "1", "price", "108.00"), "/shop")
 	expectContains(t, b.get("/account"), `data-fen="9200"`)
 	// A person may raise their threshold; then no confirmation is asked.
 	expectRedirect(t, b.post("/account/settings", "/account/settings", url.Values{"confirm_above": {"500"}, "low_balance": {"1"}}), "/account")

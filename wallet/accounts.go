@@ -11,18 +11,41 @@ import (
 	"im2pay/db"
 )
 
-// Login throttling: failures counted over a sliding window, per account and
-// per client address. The per-account cap holds however the attacker rotates
-// addresses; the per-address cap slows one machine guessing many names.
+// Guess limits: failures counted over a sliding window, per account, per
+// client address, and per trusted device. The per-account cap holds however
+// the attacker rotates addresses; the per-address cap slows one machine
+// guessing many names. A browser that once logged in to the account (its
+// device cookie, OWASP's "device cookies") is held to its own cap instead,
+// so an attacker who locks the account does not lock its owner out.
 const (
 	ThrottleWindow     = time.Hour
 	MaxFailsPerAccount = 100
 	MaxFailsPerClient  = 300
+	MaxFailsPerDevice  = 10
 )
 
+// Sign-up limit per client address.
+const (
+	SignupWindow        = time.Hour
+	MaxSignupsPerClient = 10
+)
+
+var guessLimits = db.GuessLimits{Account: MaxFailsPerAccount, Client: MaxFailsPerClient, Device: MaxFailsPerDevice,
+	Window: ThrottleWindow}
+
+// Attempt is a login or a password check as the request brings it:
+// DeviceHash is the SHA-256 of the browser's device cookie, nil without one.
+type Attempt struct {
+	Username   string
+	Password   string
+	ClientIP   string
+	DeviceHash []byte
+}
+
 // Register validates and creates an account with its wallet, and grants the
-// configured sign-up credit in the same database transaction.
-func (s *Service) Register(ctx context.Context, username, password string) (db.User, error) {
+// configured sign-up credit in the same database transaction. At most
+// MaxSignupsPerClient accounts are made from one address per SignupWindow.
+func (s *Service) Register(ctx context.Context, username, password, clientIP string) (db.User, error) {
 	username = NormalizeUsername(username)
 	if err := errors.Join(ValidateUsername(username), ValidatePassword(password, username)); err != nil {
 		return db.User{}, err
@@ -41,18 +64,24 @@ func (s *Service) Register(ctx context.Context, username, password string) (db.U
 		return db.User{}, err
 	}
 	var u db.User
+	var wait time.Duration
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
+		if wait, err = db.AdmitSignup(ctx, tx, clientIP, s.now(), MaxSignupsPerClient, SignupWindow); err != nil || wait > 0 {
+			return err
+		}
 		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {
 			return err
 		}
 		return s.postSignupGrant(ctx, tx, u, grants)
 	})
-	if errors.Is(err, db.ErrDuplicate) {
+	switch {
+	case errors.Is(err, db.ErrDuplicate):
 		return db.User{}, NewProblem("username", "username.taken")
-	}
-	if err != nil {
+	case err != nil:
 		return db.User{}, fmt.Errorf("register %q: %w", username, err)
+	case wait > 0:
+		return db.User{}, NewProblem("", "register.throttled", minutesCeil(wait))
 	}
 	return u, nil
 }
@@ -69,65 +98,75 @@ func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, g
 	return err
 }
 
-// Authenticate checks a username and password from clientIP. It refuses
-// before checking the password once the throttle is reached, answers the same
-// for an unknown name and a wrong password, and spends the same time on both.
-func (s *Service) Authenticate(ctx context.Context, username, password, clientIP string) (db.User, error) {
-	username = NormalizeUsername(username)
-	now := s.now()
-	if wait, err := s.throttled(ctx, username, clientIP, now); err != nil {
-		return db.User{}, err
-	} else if wait > 0 {
-		return db.User{}, NewProblem("", "login.throttled", minutesCeil(wait))
-	}
-	u, err := s.store.UserByName(ctx, username)
+// Authenticate checks a login attempt. The attempt is counted as a failure
+// before the password is checked (and forgiven when it was right), so
+// guesses sent together cannot overshoot the limits; over a limit it is
+// refused unchecked. An unknown name and a wrong password get the same
+// answer after the same work.
+func (s *Service) Authenticate(ctx context.Context, a Attempt) (db.User, error) {
+	a.Username = NormalizeUsername(a.Username)
+	u, err := s.store.UserByName(ctx, a.Username)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return db.User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	known := err == nil
-	ok := false
-	slotErr := s.withHashSlot(ctx, func() {
-		if known {
-			ok, err = s.hasher.Verify(u.PasswordHash, password)
-		} else {
-			s.hasher.DummyVerify(password)
+	ok, err := s.checkGuess(ctx, a, "login.throttled", func() (bool, error) {
+		if !known {
+			s.hasher.DummyVerify(a.Password)
+			return false, nil
 		}
+		return s.hasher.Verify(u.PasswordHash, a.Password)
 	})
-	if slotErr != nil {
-		return db.User{}, slotErr
-	}
-	if known && err != nil {
-		return db.User{}, fmt.Errorf("authenticate user %d: %w", u.ID, err)
+	if err != nil {
+		return db.User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if !ok {
-		if err := s.store.RecordLoginFailure(ctx, username, clientIP, now); err != nil {
-			return db.User{}, fmt.Errorf("authenticate: %w", err)
-		}
 		return db.User{}, NewProblem("", "login.invalid")
 	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		// Best effort: the login is valid whether or not the upgrade lands.
-		if h, err := s.hasher.Hash(password); err == nil {
+		if h, err := s.hasher.Hash(a.Password); err == nil {
 			_ = s.store.SetPasswordHash(ctx, u.ID, h)
 		}
 	}
 	return u, nil
 }
 
-// throttled returns how long the caller must wait, or 0.
-func (s *Service) throttled(ctx context.Context, username, clientIP string, now time.Time) (time.Duration, error) {
-	c, err := s.store.LoginFailures(ctx, username, clientIP, now.Add(-ThrottleWindow))
+// checkGuess runs verify under the guess limits: counted first, refused
+// with throttledCode while over a limit, forgiven when verify says yes. A
+// device cookie counts only when its browser once logged in to the account.
+func (s *Service) checkGuess(ctx context.Context, a Attempt, throttledCode string, verify func() (bool, error)) (bool, error) {
+	g := db.Guess{Username: a.Username, ClientIP: a.ClientIP, At: s.now()}
+	if a.DeviceHash != nil {
+		trusted, err := s.store.DeviceTrusted(ctx, a.DeviceHash, a.Username)
+		if err != nil {
+			return false, err
+		}
+		if trusted {
+			g.Device = a.DeviceHash
+		}
+	}
+	adm, err := s.store.AdmitGuess(ctx, g, guessLimits)
 	if err != nil {
-		return 0, fmt.Errorf("authenticate: %w", err)
+		return false, err
 	}
-	var wait time.Duration
-	if c.ByAccount >= MaxFailsPerAccount && c.OldestAccount.Valid {
-		wait = max(wait, c.OldestAccount.Time.Add(ThrottleWindow).Sub(now))
+	if adm.Wait > 0 {
+		return false, NewProblem("", throttledCode, minutesCeil(adm.Wait))
 	}
-	if c.ByClient >= MaxFailsPerClient && c.OldestClient.Valid {
-		wait = max(wait, c.OldestClient.Time.Add(ThrottleWindow).Sub(now))
+	var ok bool
+	if slotErr := s.withHashSlot(ctx, func() { ok, err = verify() }); slotErr != nil {
+		return false, slotErr
 	}
-	return wait, nil
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, s.store.ForgiveGuess(ctx, adm.ID)
+}
+
+// TrustDevice remembers that the browser whose device cookie hashes to
+// deviceHash has logged in to userID.
+func (s *Service) TrustDevice(ctx context.Context, deviceHash []byte, userID int64) error {
+	return s.store.TrustDevice(ctx, deviceHash, userID, s.now())
 }
 
 // minutesCeil rounds a wait up to whole minutes for people. It ignores
@@ -154,42 +193,45 @@ func (s *Service) EnsureUser(ctx context.Context, username, password string) (db
 	if !errors.Is(err, db.ErrNotFound) {
 		return db.User{}, err
 	}
-	return s.Register(ctx, username, password)
+	return s.Register(ctx, username, password, "seed")
 }
 
-// ChangePassword replaces a user's password after checking the current one,
-// and ends every session of the user: whoever knew the old password, or
-// holds an old cookie, is out. The caller starts a fresh session for the
-// person who made the change.
-func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string) error {
+// ChangePassword replaces a user's password after checking the current one
+// under the login limits (the guess counts against the account and the
+// client's address, as a login would), ends every session of the user and
+// bumps their session generation, and returns the new generation for the
+// fresh session the caller starts for the person who made the change.
+func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string, a Attempt) (int, error) {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("change password: %w", err)
+		return 0, fmt.Errorf("change password: %w", err)
 	}
-	var ok bool
-	if slotErr := s.withHashSlot(ctx, func() { ok, err = s.hasher.Verify(u.PasswordHash, current) }); slotErr != nil {
-		return slotErr
+	a.Username, a.Password = u.Username, current
+	ok, err := s.checkGuess(ctx, a, "password.throttled", func() (bool, error) {
+		return s.hasher.Verify(u.PasswordHash, current)
+	})
+	var p *Problem
+	if errors.As(err, &p) {
+		p.Field = "current_password"
+		return 0, p
 	}
 	if err != nil {
-		return fmt.Errorf("change password of user %d: %w", u.ID, err)
+		return 0, fmt.Errorf("change password of user %d: %w", u.ID, err)
 	}
 	if !ok {
-		return NewProblem("current_password", "password.current_wrong")
+		return 0, NewProblem("current_password", "password.current_wrong")
 	}
 	if err := ValidatePassword(next, u.Username); err != nil {
-		return err
+		return 0, err
 	}
 	var hash string
 	if slotErr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(next) }); slotErr != nil {
-		return slotErr
+		return 0, slotErr
 	}
 	if err != nil {
-		return fmt.Errorf("change password of user %d: %w", u.ID, err)
+		return 0, fmt.Errorf("change password of user %d: %w", u.ID, err)
 	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
-		return err
-	}
-	return s.store.DeleteUserSessions(ctx, u.ID)
+	return s.store.SetPassword(ctx, u.ID, hash)
 }
 
 // AccountCenter loads the account center of a user the session has already

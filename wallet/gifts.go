@@ -78,6 +78,10 @@ type GiftRequest struct {
 	SenderID                    int64
 	To, Gift, Quantity, Message string
 	Key                         string // the form's idempotency key
+	// Session is the hash of the session token the request came with;
+	// the gift is sent only while that session is alive (see
+	// db.HoldSession). Nil for callers without a session.
+	Session []byte
 }
 
 // SentGift is the outcome of SendGift; for a repeated key it is the first
@@ -168,12 +172,19 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	amount := Money(o.item.Price) * Money(o.quantity)
 	// The common case, a new gift its sender can afford, is one statement;
 	// anything else (a short balance, a retry, a catalog change) writes
-	// nothing there and takes the transaction, which tells them apart.
-	if sent, ok, err := s.sendGiftNow(ctx, o, income, amount); err != nil || ok {
-		return sent, err
+	// nothing there and takes the transaction, which tells them apart. A
+	// gift sent from a session takes the transaction too: it must hold
+	// the session while it pays.
+	if r.Session == nil {
+		if sent, ok, err := s.sendGiftNow(ctx, o, income, amount); err != nil || ok {
+			return sent, err
+		}
 	}
 	var out SentGift
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := holdSession(ctx, tx, r.Session); err != nil {
+			return err
+		}
 		var txErr error
 		out, txErr = s.recordGift(ctx, tx, o, income, amount)
 		return txErr

@@ -60,6 +60,8 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 // threshold; it carries what the confirmation shows.
 type NeedsConfirmation struct {
 	Price, BalanceAfter Money
+	// Repriced: the person confirmed another price than this one.
+	Repriced bool
 }
 
 func (n *NeedsConfirmation) Error() string {
@@ -73,6 +75,13 @@ type Purchase struct {
 	Event     string // bundle event code
 	Key       string // the form's idempotency key
 	Confirmed bool
+	// Quoted is the price the person was shown and confirmed; a purchase
+	// whose price has changed since asks again instead of charging another.
+	Quoted Money
+	// Session is the hash of the session token the request came with;
+	// the purchase commits only while that session is alive (see
+	// db.HoldSession). Nil for callers without a session.
+	Session []byte
 }
 
 // Bought is a completed purchase.
@@ -115,6 +124,9 @@ func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 	var out Bought
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		out = Bought{Price: offer.price}
+		if err := holdSession(ctx, tx, p.Session); err != nil {
+			return err
+		}
 		id, created, err := db.InsertPurchase(ctx, tx, p.UserID, offer.productID, offer.eventID, int64(offer.price), p.Key)
 		if err != nil || !created {
 			out.Replayed = true
@@ -216,6 +228,12 @@ func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price Money) 
 	}
 	if Money(bal) < price {
 		return &Shortfall{Price: price, Balance: Money(bal)}
+	}
+	if p.Quoted != price && (p.Confirmed || p.Quoted != 0) {
+		// Shown or confirmed at another price (the catalog changed, or
+		// the form was forged), or confirmed without one: ask again at
+		// this price rather than charge one the person did not see.
+		return &NeedsConfirmation{Price: price, BalanceAfter: Money(bal) - price, Repriced: p.Quoted != 0}
 	}
 	if p.Confirmed || price <= Money(st.ConfirmAbove) {
 		return nil

@@ -80,6 +80,19 @@ func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit,
 	return posted, err
 }
 
+// ErrSessionEnded refuses a payment whose session was ended (a logout, a
+// password change, "log out everywhere") while its request was under way.
+var ErrSessionEnded = db.ErrSessionEnded
+
+// holdSession keeps the session whose token hashes to hash alive until tx
+// ends, or refuses with ErrSessionEnded; nil hash (no session) passes.
+func holdSession(ctx context.Context, tx *sqlx.Tx, hash []byte) error {
+	if hash == nil {
+		return nil
+	}
+	return db.HoldSession(ctx, tx, hash)
+}
+
 // posting is d as a ledger posting out of wallet walletID.
 func (d Debit) posting(walletID int64) db.Posting {
 	return db.Posting{

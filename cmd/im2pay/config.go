@@ -52,7 +52,7 @@ var settings = []struct{ name, def, help string }{
 	{"DATABASE_URL", "", "PostgreSQL URL; empty starts a private cluster under DATA_DIR/pg"},
 	{"DATA_DIR", ".data", "where the private cluster and generated keys live"},
 	{"PG_PORT", "54329", "port of the private cluster"},
-	{"APP_ENV", "development", "development or production (production requires an https BASE_URL)"},
+	{"APP_ENV", "development", "development or production, in any case (production requires an https BASE_URL and refuses play money: see Going live in the README)"},
 	{"BASE_URL", "", "public origin, e.g. https://pay.example.com; empty: http://LISTEN_ADDR"},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"TIME_ZONE", "Asia/Shanghai", "time zone dates are shown in"},
@@ -105,7 +105,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.PGPort, err = strconv.Atoi(get("PG_PORT")); err != nil || c.PGPort < 1 || c.PGPort > 65535 {
 		bad("PG_PORT", errors.New("must be a port number"))
 	}
-	switch get("APP_ENV") {
+	// Case and spaces are forgiven ("Production", " production") so that a
+	// production box is never mistaken for a development one; any other
+	// value stops the start rather than falling back to development.
+	switch strings.ToLower(get("APP_ENV")) {
 	case "development":
 	case "production":
 		c.Production = true

@@ -1,12 +1,15 @@
-// Command im2pay is IM2.0 Pay: `serve` (the web server), `migrate`, `seed`.
+// Command im2pay is IM2.0 Pay: `serve` (the web server), `migrate`, `seed`,
+// `sandbox`, `maintenance`, `check` (the go-live checklist) and `env`.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // TIME_ZONE works on machines without a zoneinfo database
 )
@@ -23,24 +26,34 @@ func main() {
 const usage = `usage: im2pay <command>
 
 commands:
-  serve     migrate, then serve the web site (the default)
+  serve     migrate, then serve the web site
   migrate   apply database migrations and exit
   seed      create the demo account and exit
   sandbox   run the sandbox payment gateway alone (SANDBOX_ADDR, default 127.0.0.1:8090)
   maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--until YYYY-MM-DDTHH:MM]
             close or reopen payment methods, without a restart
+  check     the go-live checklist: everything a real provider would refuse in the
+            payment configuration and the environment; exits non-zero if it finds any
   env       list the environment variables and their defaults
+
+With APP_ENV=production every command refuses to start on play money (the
+sandbox, the demo seed, the sandbox's keys, a private database, provider
+URLs that are not public https) and names every problem at once.
 `
 
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+	// No command, or a request for help anywhere a command reads its
+	// arguments, prints the usage and starts nothing: an operator who types
+	// "im2pay" or "im2pay sandbox -h" to learn must not start a server.
+	if len(args) == 0 || isHelp(args[0]) || (len(args) > 1 && isHelp(args[1])) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	cmd := args[0]
 	if cmd == "env" {
 		for _, s := range settings {
 			fmt.Fprintf(stdout, "%-26s %-16q %s\n", s.name, s.def, s.help)
@@ -48,6 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	}
 	cfg, err := loadConfig(getenv)
+	if cmd == "check" {
+		return printChecklist(stdout, cfg, append(configFindings(err), goLive(cfg)...))
+	}
+	if cfg.Production {
+		err = errors.Join(err, productionCommand(cmd), refusals(goLive(cfg)))
+	}
 	if err != nil {
 		return err
 	}
@@ -64,4 +83,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return maintenance(ctx, a, args[1:], stdout) })
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// productionCommand refuses the commands that only make play money.
+func productionCommand(cmd string) error {
+	switch cmd {
+	case "seed":
+		return errors.New("production refuses seed: it creates demo accounts with a published password and free credit")
+	case "sandbox":
+		return errors.New("production refuses sandbox: it runs the play-money gateway")
+	}
+	return nil
+}
+
+// configFindings turns loadConfig's report (a heading, then one line per
+// variable) into checklist lines, so `im2pay check` still says everything
+// else when a variable is bad.
+func configFindings(err error) []finding {
+	if err == nil {
+		return nil
+	}
+	var out []finding
+	lines := strings.Split(err.Error(), "\n")
+	for _, l := range lines[min(1, len(lines)-1):] {
+		out = append(out, finding{area: "environment", text: l + ".", refusesStart: true})
+	}
+	return out
 }

@@ -80,9 +80,9 @@ func (p *Provider) verify(f map[string]string) error {
 	return nil
 }
 
-// trustedKey accepts the certificate a message carries only if it is one of
-// the configured anchors (same public key) or chains to them and names
-// UnionPay; it must be valid now either way.
+// trustedKey returns the key of the certificate a message carries, if
+// UnionPay's configured root and middle issued it to UnionPay (see chain),
+// checked at the provider's clock.
 func (p *Provider) trustedKey(certPEM string) (*rsa.PublicKey, error) {
 	block, _ := pem.Decode([]byte(certPEM))
 	if block == nil || block.Type != "CERTIFICATE" {
@@ -96,33 +96,14 @@ func (p *Provider) trustedKey(certPEM string) (*rsa.PublicKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("unionpay: signPubKeyCert is not RSA: %w", payment.ErrBadSignature)
 	}
-	now := p.now()
-	for _, a := range p.anchors {
-		if ap, ok := a.PublicKey.(*rsa.PublicKey); ok && ap.Equal(pub) {
-			if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-				return nil, fmt.Errorf("unionpay: signPubKeyCert expired: %w", payment.ErrBadSignature)
-			}
-			return pub, nil
-		}
-	}
-	pool := x509.NewCertPool()
-	for _, a := range p.anchors {
-		pool.AddCert(a)
-	}
-	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, Intermediates: pool, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	if err != nil {
+	if err := p.chain.verify(cert, p.now()); err != nil {
 		return nil, fmt.Errorf("unionpay: signPubKeyCert not trusted: %v: %w", err, payment.ErrBadSignature)
-	}
-	if cert.IsCA || cert.Subject.CommonName != p.cn {
-		return nil, fmt.Errorf("unionpay: signPubKeyCert names %q, not %q: %w",
-			cert.Subject.CommonName, p.cn, payment.ErrBadSignature)
 	}
 	return pub, nil
 }
 
 // loadKeys reads the merchant key and certificate (which must match) and
-// UnionPay's anchors.
+// UnionPay's root and middle certificates (one each).
 func (p *Provider) loadKeys() error {
 	key, err := LoadPrivateKey(p.cfg.SignKeyFile)
 	if err != nil {
@@ -135,11 +116,36 @@ func (p *Provider) loadKeys() error {
 	if pub, ok := certs[0].PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
 		return fmt.Errorf("unionpay: %s does not certify the key in %s", p.cfg.SignCertFile, p.cfg.SignKeyFile)
 	}
-	if p.anchors, err = LoadCertificates(p.cfg.VerifyCertFile); err != nil {
+	root, err := loadOne(p.cfg.VerifyRootCertFile)
+	if err != nil {
 		return err
+	}
+	middle, err := loadOne(p.cfg.VerifyMiddleCertFile)
+	if err != nil {
+		return err
+	}
+	owner := p.cfg.VerifyCertOwner
+	if owner == "" {
+		owner = ProductionOwner
+	}
+	if p.chain, err = newChain(root, middle, owner); err != nil {
+		return fmt.Errorf("unionpay: %s and %s: %w", p.cfg.VerifyRootCertFile, p.cfg.VerifyMiddleCertFile, err)
 	}
 	p.key, p.certID = key, certs[0].SerialNumber.String()
 	return nil
+}
+
+// loadOne reads a file that must hold exactly one certificate: a root or
+// middle file with two would leave it unclear which one is trusted.
+func loadOne(path string) (*x509.Certificate, error) {
+	certs, err := LoadCertificates(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) != 1 {
+		return nil, fmt.Errorf("unionpay: %s holds %d certificates, want 1", path, len(certs))
+	}
+	return certs[0], nil
 }
 
 // LoadPrivateKey reads an RSA private key from a PEM file (PKCS#1 or PKCS#8).

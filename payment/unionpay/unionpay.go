@@ -8,13 +8,13 @@
 // signMethod 01 (see sign.go). The merchant signs with its own RSA key and
 // names its certificate by serial number (certId); UnionPay signs with its
 // key and ships its certificate in every message (signPubKeyCert), which we
-// accept only if it is the configured certificate or chains to it.
+// accept only if UnionPay's configured root and middle issued it to
+// UnionPay (chain.go).
 package unionpay
 
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,14 +45,20 @@ type Config struct {
 	// SignCertFile is the merchant's signing certificate (PEM); its serial
 	// number, in decimal, is the certId every request carries.
 	SignCertFile string `json:"sign_cert_file"`
-	// VerifyCertFile holds UnionPay's trust anchors (PEM, one or more
-	// certificates): in production the CFCA root and intermediate; a
-	// message's signPubKeyCert must chain to them or be one of them.
-	VerifyCertFile string `json:"verify_cert_file"`
-	// VerifyCertCN is the subject common name a chained signPubKeyCert must
-	// carry; without it any certificate the CA issued to anyone would do.
-	// Empty means UnionPay's production name, 中国银联股份有限公司.
-	VerifyCertCN string `json:"verify_cert_cn,omitempty"`
+	// VerifyRootCertFile and VerifyMiddleCertFile are UnionPay's root and
+	// middle certificates (PEM, one each; production ships them as
+	// acp_prod_root.cer and acp_prod_middle.cer). A message's
+	// signPubKeyCert must be issued by the middle, which the root issued.
+	VerifyRootCertFile   string `json:"verify_root_cert_file"`
+	VerifyMiddleCertFile string `json:"verify_middle_cert_file"`
+	// VerifyCertOwner is the name the third @-field of signPubKeyCert's CN
+	// must equal; without it any certificate the CA issued to anyone would
+	// do. Empty means ProductionOwner; UnionPay's test environment uses
+	// 00040000:SIGN (see certOwner).
+	VerifyCertOwner string `json:"verify_cert_owner,omitempty"`
+	// LegacyVerifyCertFile is the single anchors file of earlier versions,
+	// read only to say what replaced it.
+	LegacyVerifyCertFile string `json:"verify_cert_file,omitempty"`
 	// OrderLifetime (a Go duration, default "30m") is how long before
 	// Order.ExpiresAt our orders are created. txnTime is derived from it so
 	// that a second Start of the same order signs the same form (see txnTime).
@@ -65,17 +71,12 @@ type Provider struct {
 	client   *http.Client
 	key      *rsa.PrivateKey
 	certID   string
-	anchors  []*x509.Certificate
-	cn       string
+	chain    *chain
 	lifetime time.Duration
 	now      func() time.Time
 }
 
 var _ payment.Provider = (*Provider)(nil)
-
-// ProductionCN is the subject common name of UnionPay's production signing
-// certificate.
-const ProductionCN = "中国银联股份有限公司"
 
 // ACP constants every message repeats.
 const (
@@ -110,10 +111,14 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	var missing []string
 	for name, v := range map[string]string{"mer_id": cfg.MerID, "front_trans_url": cfg.FrontTransURL,
 		"query_url": cfg.QueryURL, "sign_key_file": cfg.SignKeyFile, "sign_cert_file": cfg.SignCertFile,
-		"verify_cert_file": cfg.VerifyCertFile} {
+		"verify_root_cert_file": cfg.VerifyRootCertFile, "verify_middle_cert_file": cfg.VerifyMiddleCertFile} {
 		if strings.TrimSpace(v) == "" {
 			missing = append(missing, name)
 		}
+	}
+	if len(missing) > 0 && cfg.LegacyVerifyCertFile != "" {
+		return nil, fmt.Errorf("unionpay: config is missing %s (verify_cert_file was replaced by "+
+			"verify_root_cert_file and verify_middle_cert_file)", strings.Join(sortedCopy(missing), ", "))
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("unionpay: config is missing %s", strings.Join(sortedCopy(missing), ", "))
@@ -126,10 +131,7 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 			return nil, fmt.Errorf("unionpay: %q is not an http(s) URL", u)
 		}
 	}
-	p := &Provider{cfg: cfg, client: client, cn: cfg.VerifyCertCN, now: time.Now, lifetime: 30 * time.Minute}
-	if p.cn == "" {
-		p.cn = ProductionCN
-	}
+	p := &Provider{cfg: cfg, client: client, now: time.Now, lifetime: 30 * time.Minute}
 	if cfg.OrderLifetime != "" {
 		d, err := time.ParseDuration(cfg.OrderLifetime)
 		if err != nil || d <= 0 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"im2pay/payment/paypal"
+	"im2pay/payment/sandbox/sandboxmark"
 )
 
 // Files under dir/paypal/. The client secret is what PayPal's dashboard
@@ -103,7 +104,12 @@ func ensureSecret(d string) error {
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	return writeFile(p, []byte(randomString(idAlphabet+"abcdefghijklmnopqrstuvwxyz_-", 80)+"\n"))
+	// Tagged, so production recognises this secret wherever it is copied.
+	secret, err := sandboxmark.Secret(idAlphabet+"abcdefghijklmnopqrstuvwxyz_-", 80)
+	if err != nil {
+		return fmt.Errorf("paypal sandbox: client secret: %w", err)
+	}
+	return writeFile(p, []byte(secret+"\n"))
 }
 
 // ensureSigningKey makes the RSA 2048 key PayPal signs webhooks with and a

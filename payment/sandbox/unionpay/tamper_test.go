@@ -72,9 +72,12 @@ func TestTamperedNotificationsAreRefused(t *testing.T) {
 	kd := filepath.Join(e.dir, keyDirName)
 	rootKey, err1 := unionpay.LoadPrivateKey(filepath.Join(kd, rootKeyFile))
 	roots, err2 := unionpay.LoadCertificates(filepath.Join(kd, rootCertFile))
-	if err := errors.Join(err1, err2); err != nil {
+	middleKey, err3 := unionpay.LoadPrivateKey(filepath.Join(kd, middleKeyFile))
+	middles, err4 := unionpay.LoadCertificates(filepath.Join(kd, middleCertFile))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		t.Fatal(err)
 	}
+	byMiddle := func(cn string) []byte { return certFor(t, other, cn, middles[0], middleKey) }
 	with := func(k, v string) map[string]string { f := maps.Clone(good); f[k] = v; return f }
 	without := func(k string) map[string]string { f := maps.Clone(good); delete(f, k); return f }
 	refund := with("txnType", "04")
@@ -90,8 +93,16 @@ func TestTamperedNotificationsAreRefused(t *testing.T) {
 			enc(signAs(t, good, other, certFor(t, other, SandboxCN, nil, nil))), payment.ErrBadSignature},
 		{"a signature from another key under UnionPay's certificate is refused",
 			enc(e.swap(signAs(t, good, other, certFor(t, other, SandboxCN, nil, nil)), "signPubKeyCert", e.sb.certPEM)), payment.ErrBadSignature},
-		{"a certificate from the same CA for someone else is refused",
-			enc(signAs(t, good, other, certFor(t, other, "某商户 SIGN", roots[0], rootKey))), payment.ErrBadSignature},
+		{"a certificate from the same middle for someone else is refused",
+			enc(signAs(t, good, other, byMiddle("某商户 SIGN"))), payment.ErrBadSignature},
+		{"a certificate from the same middle whose third @-field names someone else is refused",
+			enc(signAs(t, good, other, byMiddle("041@Z12@某商户@00000001"))), payment.ErrBadSignature},
+		{"UnionPay's CN signed by the root directly, skipping the middle, is refused",
+			enc(signAs(t, good, other, certFor(t, other, SandboxCN, roots[0], rootKey))), payment.ErrBadSignature},
+		{"a CN that is just the name, without @-fields, is refused",
+			enc(signAs(t, good, other, byMiddle(unionpay.ProductionOwner))), payment.ErrBadSignature},
+		{"a new UnionPay certificate from the same middle verifies (a key rotation needs no configuration)",
+			enc(signAs(t, good, other, byMiddle(SandboxCN))), nil},
 		{"a missing signature is refused", enc(without("signature")), payment.ErrBadSignature},
 		{"a missing certificate is refused", enc(without("signPubKeyCert")), payment.ErrBadSignature},
 		{"another signMethod is refused", enc(with("signMethod", "11")), payment.ErrBadSignature},

@@ -1,0 +1,51 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"im2pay/db"
+)
+
+// deviceCookie is OWASP's device cookie ("Slow Down Online Guessing
+// Attacks with Device Cookies"): issued at each successful login, it lets
+// this browser keep logging in to the accounts it logged in to while
+// someone else's guesses hold those accounts locked. Like the session, it
+// carries a random token whose SHA-256 the database keeps.
+const deviceCookie = "im2pay_device"
+
+// deviceLifetime is how long a browser stays known without logging in.
+const deviceLifetime = 180 * 24 * time.Hour
+
+// deviceToken is the request's device token, "" without a well-formed one.
+func (s *Server) deviceToken(c echo.Context) string {
+	ck, err := c.Cookie(deviceCookie)
+	if err != nil {
+		return ""
+	}
+	if _, ok := tokenHash(ck.Value); !ok {
+		return ""
+	}
+	return ck.Value
+}
+
+// trustDevice remembers that this browser logged in to u, issuing its
+// device cookie first when it has none. The cookie goes only to /login:
+// no other page has any use for it.
+func (s *Server) trustDevice(c echo.Context, token string, u db.User) error {
+	if token == "" {
+		var err error
+		if token, err = newToken(); err != nil {
+			return err
+		}
+	}
+	hash, _ := tokenHash(token)
+	if err := s.wallet.TrustDevice(c.Request().Context(), hash, u.ID); err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: deviceCookie, Value: token, Path: "/login", MaxAge: int(deviceLifetime / time.Second),
+		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
