@@ -47,9 +47,11 @@ func loadMigrations() ([]migration, error) {
 		out = append(out, migration{version: version, name: base, sql: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := range out {
-		if out[i].version != i+1 {
-			return nil, fmt.Errorf("migration %q: expected version %d (no gaps, no duplicates)", out[i].name, i+1)
+	// Gaps are allowed: branches number their migrations apart (one takes
+	// 0008, another 0009) and merge in either order. Duplicates are not.
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q: same version %d", out[i-1].name, out[i].name, out[i].version)
 		}
 	}
 	return out, nil
@@ -81,19 +83,45 @@ func Migrate(ctx context.Context, conn *sqlx.DB) error {
 	if _, err := c.ExecContext(ctx, createTable); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
-	var current int
-	if err := c.GetContext(ctx, &current, `SELECT coalesce(max(version), 0) FROM schema_migrations`); err != nil {
-		return fmt.Errorf("migrate: read version: %w", err)
+	var applied []int
+	if err := c.SelectContext(ctx, &applied, `SELECT version FROM schema_migrations ORDER BY version`); err != nil {
+		return fmt.Errorf("migrate: read applied versions: %w", err)
 	}
-	if current > len(all) {
-		return fmt.Errorf("migrate: database schema is at version %d but this binary knows only %d: refusing to serve it", current, len(all))
+	todo, err := pending(all, applied)
+	if err != nil {
+		return err
 	}
-	for _, m := range all[current:] {
+	for _, m := range todo {
 		if err := applyMigration(ctx, c, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pending lists the migrations not applied yet, in version order. A version
+// applied but unknown to this binary means a newer schema: serving it could
+// corrupt data. A known version missing below an applied one (a branch's
+// migration merged after another's) is applied like any other.
+func pending(all []migration, applied []int) ([]migration, error) {
+	known := make(map[int]bool, len(all))
+	for _, m := range all {
+		known[m.version] = true
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("migrate: database schema has version %d, which this binary does not know: refusing to serve it", v)
+		}
+		done[v] = true
+	}
+	var out []migration
+	for _, m := range all {
+		if !done[m.version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 func applyMigration(ctx context.Context, c *sqlx.Conn, m migration) error {

@@ -240,17 +240,6 @@ func (s *Store) MarkOrderChecked(ctx context.Context, id int64, at time.Time) er
 	return nil
 }
 
-// PendingOrders lists orders still pending that were created before a moment.
-func (s *Store) PendingOrders(ctx context.Context, createdBefore time.Time, limit int) ([]Order, error) {
-	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
-		WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`
-	var out []Order
-	if err := s.db.SelectContext(ctx, &out, q, createdBefore, limit); err != nil {
-		return nil, fmt.Errorf("pending orders: %w", err)
-	}
-	return out, nil
-}
-
 // RechargedSince sums a user's paid orders and live pending ones since a
 // moment: what counts against the daily limit.
 func RechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {

@@ -13,6 +13,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/payment"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/payment/sandbox/sim"
 	"im2pay/wallet"
@@ -25,7 +26,15 @@ type paySite struct {
 	gw *sandboxtest.Gateway
 }
 
-func newPaySite(t *testing.T) *paySite {
+func newPaySite(t *testing.T) *paySite { t.Helper(); return newPaySiteWith(t, paySiteOptions{}) }
+
+// paySiteOptions changes the wallet behind a paySite.
+type paySiteOptions struct {
+	now  func() time.Time // the wallet's clock; nil: time.Now
+	wrap func(map[payment.Method]payment.Provider) map[payment.Method]payment.Provider
+}
+
+func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	t.Helper()
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
@@ -34,7 +43,12 @@ func newPaySite(t *testing.T) *paySite {
 	appURL := "http://" + srv.Listener.Addr().String()
 	gw := sandboxtest.Start(t, appURL)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers, BaseURL: appURL})
+	providers := gw.Providers
+	if o.wrap != nil {
+		providers = o.wrap(providers)
+	}
+	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: providers, BaseURL: appURL,
+		Now: o.now, Logger: discardLogger()})
 	srv.Config.Handler = handlers.New(w, store, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 		FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL,

@@ -241,7 +241,13 @@ func (s *Server) notify(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	method := c.Param("method")
-	if err := s.wallet.Notify(c.Request().Context(), method, c.Response(), c.Request().Header, body); err != nil {
+	err = s.wallet.Notify(c.Request().Context(), method, c.Response(), c.Request().Header, body)
+	switch {
+	case errors.Is(err, wallet.ErrUnknownOrder):
+		// Genuine, yet no order of ours: acknowledged so the provider stops
+		// retrying, and worth a person's look.
+		s.log.Warn("verified notification for an unknown order", "method", method, "err", err, "ip", c.RealIP())
+	case err != nil:
 		s.log.Warn("notification not accepted", "method", method, "err", err, "ip", c.RealIP())
 	}
 	return nil

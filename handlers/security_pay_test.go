@@ -100,8 +100,11 @@ func (p *paySite) money() int {
 	return p.ledgerCount(`SELECT (SELECT count(*) FROM ledger_transactions) + (SELECT count(*) FROM recharge_orders WHERE state = 'paid')`)
 }
 
+// events counts the notifications logged: recorded whole once verified,
+// counted (with a bounded sample) when refused.
 func (p *paySite) events() int {
-	return p.ledgerCount(`SELECT count(*) FROM payment_events WHERE kind = 'notify'`)
+	return p.ledgerCount(`SELECT (SELECT count(*) FROM payment_events WHERE kind = 'notify')
+		+ (SELECT coalesce(sum(refused), 0) FROM callback_refusals WHERE kind = 'notify')`)
 }
 
 // runProbes sends each probe's notices repeat times, one at a time, and

@@ -151,6 +151,15 @@ type Provider interface {
 	Close(ctx context.Context, outTradeNo, ref string) error
 }
 
+// RemoteVerifier is a provider whose ParseNotification calls the provider
+// itself (PayPal verifies a webhook through its API). NamedOrder reads,
+// without verifying anything, which of our orders a notification claims to
+// be about, so that the caller can ration those calls per order: anyone may
+// post to a notify URL.
+type RemoteVerifier interface {
+	NamedOrder(body []byte) string
+}
+
 // Errors providers return.
 var (
 	// ErrBadSignature means the message failed verification: refuse it.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -92,17 +91,28 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 }
 
 // Check asks the provider about a pending order of the person and settles
-// what it says. Unless forced, it asks at most every few seconds per order.
+// what it says. Unless forced, it asks at most every few seconds per order,
+// across every instance and however many pages ask at once.
 func (s *Service) Check(ctx context.Context, o db.Order, force bool) (db.Order, error) {
 	if o.State != db.OrderPending {
 		return o, nil
 	}
-	if !force && o.CheckedAt.Valid && s.now().Sub(o.CheckedAt.Time) < checkEvery {
-		return o, nil
+	if force {
+		if err := s.store.MarkOrderChecked(ctx, o.ID, s.now()); err != nil {
+			return o, err
+		}
+		return s.ask(ctx, o)
 	}
-	if err := s.store.MarkOrderChecked(ctx, o.ID, s.now()); err != nil {
+	turn, err := s.store.ClaimCheck(ctx, o.ID, s.now(), checkEvery)
+	if err != nil || !turn {
 		return o, err
 	}
+	return s.ask(ctx, o)
+}
+
+// ask asks the provider about a pending order and settles what it says;
+// the caller has stamped the order as checked.
+func (s *Service) ask(ctx context.Context, o db.Order) (db.Order, error) {
 	p, err := s.provider(o.Method)
 	if err != nil {
 		return o, err
@@ -131,89 +141,36 @@ func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values
 		return o, payment.Return{}, err
 	}
 	ret, err := p.ParseReturn(ctx, query, form)
-	s.event(ctx, o.Method, "return", o.OutTradeNo, err == nil, "", errText(err), query.Encode())
+	switch {
+	case err != nil:
+		err = fmt.Errorf("return for order %s: %w", o.OutTradeNo, err)
+	case ret.OutTradeNo != "" && ret.OutTradeNo != o.OutTradeNo:
+		err = fmt.Errorf("return for order %s names order %s: %w", o.OutTradeNo, ret.OutTradeNo, payment.ErrWrongMerchant)
+	case ret.ProviderRef != "" && o.ProviderRef != "" && ret.ProviderRef != o.ProviderRef:
+		err = fmt.Errorf("return for order %s names payment %s: %w", o.OutTradeNo, ret.ProviderRef, payment.ErrWrongMerchant)
+	}
 	if err != nil {
-		return o, ret, fmt.Errorf("return for order %s: %w", o.OutTradeNo, err)
+		// Counted, not stored: anyone may send returns.
+		s.refused(ctx, o.Method, "return", err, query.Encode())
+		return o, ret, err
 	}
-	if ret.OutTradeNo != "" && ret.OutTradeNo != o.OutTradeNo {
-		return o, ret, fmt.Errorf("return for order %s names order %s: %w", o.OutTradeNo, ret.OutTradeNo, payment.ErrWrongMerchant)
+	if o.State != db.OrderPending {
+		return o, ret, nil
 	}
-	if ret.ProviderRef != "" && o.ProviderRef != "" && ret.ProviderRef != o.ProviderRef {
-		return o, ret, fmt.Errorf("return for order %s names payment %s: %w", o.OutTradeNo, ret.ProviderRef, payment.ErrWrongMerchant)
+	// A return needs no login, and where the provider signs nothing anyone
+	// may send one: reloading or forging returns must neither make us call
+	// the provider nor grow the event log more than once per order every
+	// few seconds.
+	turn, err := s.store.ClaimCheck(ctx, o.ID, s.now(), checkEvery)
+	if err != nil || !turn {
+		return o, ret, err
 	}
+	s.event(ctx, o.Method, "return", o.OutTradeNo, true, "", "", query.Encode())
 	if ret.Cancelled {
 		return o, ret, nil
 	}
-	o, err = s.Check(ctx, o, true)
+	o, err = s.ask(ctx, o)
 	return o, ret, err
-}
-
-// Notify handles a provider's asynchronous notification and writes the
-// provider's acknowledgement: ok only after the credit committed, so a
-// crash in between makes the provider send it again.
-func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWriter, header http.Header, body []byte) error {
-	p, err := s.provider(method)
-	if err != nil {
-		return err
-	}
-	n, err := p.ParseNotification(ctx, header, body)
-	ev := eventRow(method, "notify", n.OutTradeNo, err == nil, string(n.Status), errText(err), string(body))
-	if err == nil && n.Status == payment.StatusPaid {
-		return s.notifyPaid(ctx, p, w, ev, n.Result)
-	}
-	// The event log is forensics, not a precondition: a failure to record
-	// must not turn a good notification into an error.
-	_ = s.store.RecordEvent(ctx, ev)
-	if errors.Is(err, payment.ErrIgnored) {
-		p.Acknowledge(w, true)
-		return nil
-	}
-	if err != nil {
-		p.Acknowledge(w, false)
-		return fmt.Errorf("%s notification refused: %w", method, err)
-	}
-	if _, err := s.Settle(ctx, payment.Method(method), n.Result); err != nil {
-		p.Acknowledge(w, false)
-		return fmt.Errorf("%s notification for %s: %w", method, n.OutTradeNo, err)
-	}
-	p.Acknowledge(w, true)
-	return nil
-}
-
-// notifyPaid credits a verified notification of a paid trade. Providers
-// repeat a notification until acknowledged, often several copies at once,
-// so the record of this delivery and a read of the order are one statement,
-// and a copy arriving after the credit is answered from that read.
-//
-// Copies of a notification (each verified on its own) that arrive while
-// one saying the same payment is being handled wait for it and give its
-// answer: the crediting depends on nothing else, and they write nothing,
-// since their record would repeat its record.
-func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent, res payment.Result) error {
-	same := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", ev.Method, res.OutTradeNo, res.TradeNo, res.Amount, res.Currency)
-	err, _ := s.notifying.do(same, func() error { return s.creditNotified(ctx, ev, res) })
-	if err != nil {
-		p.Acknowledge(w, false)
-		return err
-	}
-	p.Acknowledge(w, true)
-	return nil
-}
-
-// creditNotified records a delivery of a paid notification and credits it.
-func (s *Service) creditNotified(ctx context.Context, ev db.PaymentEvent, res payment.Result) error {
-	var pre *db.Order
-	if o, err := s.store.RecordNotification(ctx, ev); err == nil {
-		pre = &o
-	} else if !errors.Is(err, db.ErrNotFound) {
-		// Not recorded either: keep trying to record it, then credit as
-		// if it had not been read.
-		_ = s.store.RecordEvent(ctx, ev)
-	}
-	if _, err := s.credit(ctx, payment.Method(ev.Method), res, pre); err != nil {
-		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
-	}
-	return nil
 }
 
 func (s *Service) event(ctx context.Context, method, kind, no string, verified bool, status, detail, body string) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"im2pay/db"
@@ -31,6 +32,7 @@ type Service struct {
 	reconcileAfter time.Duration
 	// notifying runs identical notifications arriving together once.
 	notifying inflight
+	log       *slog.Logger
 }
 
 // maxConcurrentHashes is the number of password hashes computed at once.
@@ -48,6 +50,9 @@ type Options struct {
 	// ReconcileAfter is how old a pending order must be before Reconcile
 	// asks its provider (0: DefaultReconcileAfter).
 	ReconcileAfter time.Duration
+	// Logger receives the reconciler's passes and warnings about
+	// notifications (nil: slog.Default()).
+	Logger *slog.Logger
 }
 
 // NewService builds a Service over a store.
@@ -68,10 +73,13 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.ReconcileAfter <= 0 {
 		o.ReconcileAfter = DefaultReconcileAfter
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
 		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter}
+		reconcileAfter: o.ReconcileAfter, log: o.Logger}
 }
 
 // withHashSlot runs fn once a hashing slot is free, or gives up with ctx.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -65,6 +67,8 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.wallet = wallet.NewService(a.store, wallet.Options{
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter,
+		// The reconciler's passes go to stderr in the server log's format.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	return fn(a)
 }

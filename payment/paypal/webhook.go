@@ -75,6 +75,17 @@ func (p *Provider) ParseNotification(ctx context.Context, header http.Header, bo
 	return n, nil
 }
 
+// NamedOrder is the custom_id of the capture a webhook body names, unverified
+// (payment.RemoteVerifier): every delivery costs a call to PayPal, so the
+// caller rations them per order.
+func (p *Provider) NamedOrder(body []byte) string {
+	var ev webhookEvent
+	if json.Unmarshal(body, &ev) != nil {
+		return ""
+	}
+	return ev.Resource.CustomID
+}
+
 // verifyWebhook asks PayPal whether the delivery is genuine. A 4xx answer
 // means PayPal found the headers unusable (not ours); any other failure is
 // an error the caller turns into a retryable refusal.
