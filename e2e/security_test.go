@@ -128,6 +128,11 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 	p.probs.expect("422 for a refused hostile parameter", 100, func(pr problem) bool {
 		return pr.kind == "log.network" && strings.Contains(pr.text, "status of 422")
 	})
+	// An offer code that is no product or event is a 404, never echoed.
+	p.probs.expect("404 for an unknown offer code", 100, func(pr problem) bool {
+		return pr.kind == "log.network" && strings.Contains(pr.text, "status of 404") &&
+			(strings.Contains(pr.text, "/shop?product=") || strings.Contains(pr.text, "/events?event="))
+	})
 	p.visit("/login")
 	p.fill(byID("username"), "xss_victim")
 	p.fill(byID("password"), password)

@@ -67,7 +67,7 @@ func (s *Service) Register(ctx context.Context, username, password, clientIP str
 	var wait time.Duration
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if wait, err = db.AdmitSignup(ctx, tx, clientIP, s.now(), MaxSignupsPerClient, SignupWindow); err != nil || wait > 0 {
+		if wait, err = db.AdmitSignup(ctx, tx, clientIP, s.now(), s.signups, SignupWindow); err != nil || wait > 0 {
 			return err
 		}
 		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {

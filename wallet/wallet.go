@@ -20,6 +20,8 @@ type Service struct {
 	now    func() time.Time
 	// signupGrant is credited to each new account from the grants account (0 = none).
 	signupGrant Money
+	// signups is the sign-up limit per client address and window.
+	signups int
 	// hashSlots bounds concurrent argon2id work: each hash holds ~19 MiB, so
 	// a burst of logins must queue rather than exhaust memory.
 	hashSlots chan struct{}
@@ -50,6 +52,9 @@ type Options struct {
 	// ReconcileAfter is how old a pending order must be before Reconcile
 	// asks its provider (0: DefaultReconcileAfter).
 	ReconcileAfter time.Duration
+	// SignupsPerClient is how many accounts one address may create per
+	// SignupWindow (0: MaxSignupsPerClient).
+	SignupsPerClient int
 	// Logger receives the reconciler's passes and warnings about
 	// notifications (nil: slog.Default()).
 	Logger *slog.Logger
@@ -76,10 +81,13 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.SignupsPerClient <= 0 {
+		o.SignupsPerClient = MaxSignupsPerClient
+	}
 	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
 		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter, log: o.Logger}
+		reconcileAfter: o.ReconcileAfter, log: o.Logger, signups: o.SignupsPerClient}
 }
 
 // withHashSlot runs fn once a hashing slot is free, or gives up with ctx.
