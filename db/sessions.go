@@ -176,10 +176,13 @@ const setPasswordSQL = `
 		UPDATE users SET password_hash = $2, session_generation = session_generation + 1 WHERE id = $1
 		RETURNING session_generation),
 	gone AS (
-		DELETE FROM sessions WHERE user_id = $1)
+		DELETE FROM sessions WHERE user_id = $1),
+	devices AS (
+		DELETE FROM login_devices WHERE user_id = $1)
 	SELECT session_generation FROM u`
 
-// SetPassword gives a user a new password and ends all their sessions; it
+// SetPassword gives a user a new password, ends all their sessions and
+// forgets every browser trusted under the old password; it
 // returns the new generation, for the session the caller starts next.
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) (int, error) {
 	var gen int

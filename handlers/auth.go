@@ -133,6 +133,9 @@ func (s *Server) register(c echo.Context) error {
 	if err != nil {
 		return s.refuseAuth(c, err, f, pages.Register, pages.RegisterForm, "register.title")
 	}
+	if err := s.trustDevice(c, s.deviceToken(c), u); err != nil {
+		return err
+	}
 	if err := s.startSession(c, u, "register.welcome"); err != nil {
 		return err
 	}
