@@ -46,10 +46,12 @@ func newPaySite(t *testing.T) *paySite {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	svc := wallet.NewService(store, wallet.Options{
-		Hasher:    wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
-		Location:  loc,
-		Providers: gw.Providers,
-		BaseURL:   appURL,
+		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
+		// Every journey signs up from 127.0.0.1; the limit has its own test.
+		SignupsPerClient: 1000,
+		Location:         loc,
+		Providers:        gw.Providers,
+		BaseURL:          appURL,
 	})
 	sl := &serverLog{}
 	srv.Config.Handler = handlers.New(svc, store, handlers.Config{

@@ -131,7 +131,7 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 	// An offer code that is no product or event is a 404, never echoed.
 	p.probs.expect("404 for an unknown offer code", 100, func(pr problem) bool {
 		return pr.kind == "log.network" && strings.Contains(pr.text, "status of 404") &&
-			(strings.Contains(pr.text, "/shop?product=") || strings.Contains(pr.text, "/events?event="))
+			(strings.Contains(pr.url, "/shop?product=") || strings.Contains(pr.url, "/events?event="))
 	})
 	p.visit("/login")
 	p.fill(byID("username"), "xss_victim")
