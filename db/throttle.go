@@ -83,7 +83,7 @@ func (s *Store) AdmitGuess(ctx context.Context, g Guess, l GuessLimits) (Admissi
 				return err
 			}
 		} else {
-			if err := advisoryLock(ctx, tx, lockClassAccount, normalizedName(g.Username)); err != nil {
+			if err := advisoryLock(ctx, tx, lockClassAccount, g.Username); err != nil {
 				return err
 			}
 			if err := advisoryLock(ctx, tx, lockClassClient, g.ClientIP); err != nil {
@@ -127,20 +127,11 @@ func (s *Store) ForgiveGuess(ctx context.Context, id int64) error {
 	return nil
 }
 
-// normalizedName is the lock key of an account name. lower() in SQL and
-// here may differ for exotic letters, but usernames are ASCII by a CHECK.
-func normalizedName(username string) string {
-	b := []byte(username)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
+// advisoryLock takes the transaction-scoped lock of key in class. The key is
+// folded with PostgreSQL's own lower(), the function the counts match
+// usernames with, so two spellings counted together share one lock.
 func advisoryLock(ctx context.Context, tx *sqlx.Tx, class int, key string) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, class, key); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(lower($2)))`, class, key); err != nil {
 		return fmt.Errorf("lock %d/%q: %w", class, key, err)
 	}
 	return nil
