@@ -145,19 +145,34 @@ func AdmitSignup(ctx context.Context, tx *sqlx.Tx, clientIP string, at time.Time
 	if err := advisoryLock(ctx, tx, lockClassSignup, clientIP); err != nil {
 		return 0, err
 	}
+	wait, err := signupWait(ctx, tx, clientIP, at, limit, window)
+	if err != nil || wait > 0 {
+		return wait, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO registrations (client_ip, created_at) VALUES ($1, $2)`, clientIP, at); err != nil {
+		return 0, fmt.Errorf("record sign-up from %q: %w", clientIP, err)
+	}
+	return 0, nil
+}
+
+// SignupWait is how long clientIP must wait before another sign-up (0: it
+// may try now). It only reads, without the lock: a hint that spares the
+// password hash of a sign-up AdmitSignup would refuse anyway.
+func (s *Store) SignupWait(ctx context.Context, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
+	return signupWait(ctx, s.db, clientIP, at, limit, window)
+}
+
+func signupWait(ctx context.Context, q sqlx.QueryerContext, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
 	var c struct {
 		N      int          `db:"n"`
 		Oldest sql.NullTime `db:"oldest"`
 	}
 	const count = `SELECT count(*) AS n, min(created_at) AS oldest FROM registrations WHERE client_ip = $1 AND created_at > $2`
-	if err := tx.GetContext(ctx, &c, count, clientIP, at.Add(-window)); err != nil {
+	if err := sqlx.GetContext(ctx, q, &c, count, clientIP, at.Add(-window)); err != nil {
 		return 0, fmt.Errorf("count sign-ups from %q: %w", clientIP, err)
 	}
 	if c.N >= limit && c.Oldest.Valid {
 		return c.Oldest.Time.Add(window).Sub(at), nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO registrations (client_ip, created_at) VALUES ($1, $2)`, clientIP, at); err != nil {
-		return 0, fmt.Errorf("record sign-up from %q: %w", clientIP, err)
 	}
 	return 0, nil
 }

@@ -202,8 +202,9 @@ func (s *Server) passwordPage(c echo.Context) error {
 // and gives the person who changed it a fresh one.
 func (s *Server) changePassword(c echo.Context) error {
 	u, _ := currentUser(c)
+	deviceHash, _ := tokenHash(s.deviceToken(c))
 	gen, err := s.wallet.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"),
-		c.FormValue("password"), wallet.Attempt{ClientIP: c.RealIP()})
+		c.FormValue("password"), wallet.Attempt{ClientIP: c.RealIP(), DeviceHash: deviceHash})
 	if err != nil {
 		problems, ok := components.ProblemsOf(err)
 		if !ok {

@@ -31,9 +31,13 @@ func (s *Server) deviceToken(c echo.Context) string {
 	return ck.Value
 }
 
+// devicePaths are the only pages the device cookie goes to: the two that
+// check a password. On /account/password it lets the owner change their
+// password while strangers' guesses hold the account locked.
+var devicePaths = []string{"/login", "/account/password"}
+
 // trustDevice remembers that this browser logged in to u, issuing its
-// device cookie first when it has none. The cookie goes only to /login:
-// no other page has any use for it.
+// device cookie first when it has none.
 func (s *Server) trustDevice(c echo.Context, token string, u db.User) error {
 	if token == "" {
 		var err error
@@ -45,7 +49,9 @@ func (s *Server) trustDevice(c echo.Context, token string, u db.User) error {
 	if err := s.wallet.TrustDevice(c.Request().Context(), hash, u.ID); err != nil {
 		return err
 	}
-	c.SetCookie(&http.Cookie{Name: deviceCookie, Value: token, Path: "/login", MaxAge: int(deviceLifetime / time.Second),
-		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	for _, path := range devicePaths {
+		c.SetCookie(&http.Cookie{Name: deviceCookie, Value: token, Path: path, MaxAge: int(deviceLifetime / time.Second),
+			HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
+	}
 	return nil
 }

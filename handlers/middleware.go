@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -162,26 +164,45 @@ func (s *Server) ipExtractor() echo.IPExtractor {
 // proxyHeaders name a request that came through a reverse proxy.
 var proxyHeaders = []string{echo.HeaderXForwardedFor, echo.HeaderXRealIP, "Forwarded"}
 
-// warnUntrustedProxy says once, in the log, that requests arrive through a
-// proxy while TRUSTED_PROXIES is unset: every client behind it then counts
-// as the proxy's one address, and 300 failed logins from anyone there
-// would lock everyone there out of logging in.
+// warnUntrustedProxy says once, in the log, that requests seem to arrive
+// through a proxy while TRUSTED_PROXIES is unset: every client behind it
+// then counts as the proxy's one address, and 300 failed logins from
+// anyone there would lock everyone there out of logging in. A request
+// seems proxied when it carries a forwarding header, or, in production
+// (where people come from the internet), when its peer is a loopback or
+// private address, as a reverse proxy on the same host or network is.
 func (s *Server) warnUntrustedProxy(next echo.HandlerFunc) echo.HandlerFunc {
 	if len(s.cfg.TrustedProxies) > 0 {
 		return next
 	}
 	return func(c echo.Context) error {
-		r := c.Request()
-		for _, h := range proxyHeaders {
-			if r.Header.Get(h) != "" {
-				s.proxyWarning.Do(func() {
-					s.log.Warn("requests arrive through a proxy but TRUSTED_PROXIES is unset: every client behind it "+
-						"counts as one address for the login and sign-up limits; set TRUSTED_PROXIES to the proxy's "+
-						"addresses (CIDR)", "proxy", c.RealIP(), "header", h)
-				})
-				break
-			}
+		if why := s.proxySign(c.Request()); why != "" {
+			s.proxyWarning.Do(func() {
+				s.log.Warn("requests arrive through a proxy but TRUSTED_PROXIES is unset: every client behind it "+
+					"counts as one address for the login and sign-up limits; set TRUSTED_PROXIES to the proxy's "+
+					"addresses (CIDR)", "proxy", c.RealIP(), "sign", why)
+			})
 		}
 		return next(c)
 	}
+}
+
+// proxySign names what makes r look proxied, "" when nothing does.
+func (s *Server) proxySign(r *http.Request) string {
+	for _, h := range proxyHeaders {
+		if r.Header.Get(h) != "" {
+			return "header " + h
+		}
+	}
+	if !s.cfg.Secure {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && (ip.Unmap().IsLoopback() || ip.Unmap().IsPrivate()) {
+		return "peer " + ip.Unmap().String()
+	}
+	return ""
 }

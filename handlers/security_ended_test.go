@@ -66,9 +66,18 @@ func (b *browser) copyOf() *browser {
 	thief := b.s.browser()
 	u, _ := url.Parse(b.s.srv.URL)
 	thief.client.Jar.SetCookies(u, b.client.Jar.Cookies(u))
-	// The device cookie lives under /login only.
+	// The device cookie lives under the password pages only.
 	login, _ := url.Parse(b.s.srv.URL + "/login")
 	thief.client.Jar.SetCookies(login, b.client.Jar.Cookies(login))
+	return thief
+}
+
+// sessionOnly is another browser holding b's session cookie but not its
+// device cookie: a session stolen without the browser.
+func (b *browser) sessionOnly() *browser {
+	thief := b.s.browser()
+	u, _ := url.Parse(b.s.srv.URL)
+	thief.client.Jar.SetCookies(u, b.client.Jar.Cookies(u))
 	return thief
 }
 

@@ -2,7 +2,9 @@ package handlers_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,12 +19,15 @@ import (
 func TestSecurityTheCurrentPasswordHasTheLoginLimits(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	b := s.browser()
-	expectRedirect(t, b.register("pwguess_q9", goodPassword), "/account")
-	token := b.token("/account/password")
+	owner := s.browser()
+	expectRedirect(t, owner.register("pwguess_q9", goodPassword), "/account")
+	// Someone holding a copy of the session cookie, without the owner's
+	// device cookie, guesses the current password.
+	thief := owner.sessionOnly()
+	token := thief.token("/account/password")
 	checked, throttled := 0, 0
 	for i := range 150 {
-		a := b.postToken(token, "/account/password", url.Values{"current_password": {"wrong-guess-" + strconv.Itoa(i)},
+		a := thief.postToken(token, "/account/password", url.Values{"current_password": {"wrong-guess-" + strconv.Itoa(i)},
 			"password": {"brand-new-Secret-77"}})
 		switch a.status {
 		case http.StatusUnprocessableEntity:
@@ -36,7 +41,7 @@ func TestSecurityTheCurrentPasswordHasTheLoginLimits(t *testing.T) {
 	}
 	// The right password is refused too while the limit holds: otherwise
 	// the limit would tell the guesser when it guessed right.
-	right := b.postToken(token, "/account/password", url.Values{"current_password": {goodPassword}, "password": {"brand-new-Secret-77"}})
+	right := thief.postToken(token, "/account/password", url.Values{"current_password": {goodPassword}, "password": {"brand-new-Secret-77"}})
 	through := max(0, checked-100)
 	if right.status != http.StatusTooManyRequests {
 		through++
@@ -44,6 +49,19 @@ func TestSecurityTheCurrentPasswordHasTheLoginLimits(t *testing.T) {
 	figures.Record(t, "security", "L1 wrong current passwords on /account/password past the limit of 100", 151, through)
 	if checked != 100 || throttled != 50 || through != 0 {
 		t.Fatalf("checked %d, throttled %d, right password answered %d; want 100 checked, 50 throttled, 429", checked, throttled, right.status)
+	}
+
+	// The owner's own browser still changes the password: its device
+	// cookie goes to /account/password too, as it does to /login.
+	lockedOut := 0
+	a := owner.post("/account/password", "/account/password", url.Values{"current_password": {goodPassword},
+		"password": {"brand-new-Secret-77"}})
+	if a.status != http.StatusSeeOther {
+		lockedOut++
+	}
+	figures.Record(t, "security", "L1b owner's own browser refused a password change after 100 wrong guesses by a session thief", 1, lockedOut)
+	if lockedOut != 0 {
+		t.Fatalf("the owner's browser could not change the password: %d\n%s", a.status, a.body)
 	}
 }
 
@@ -85,7 +103,7 @@ func TestSecurityNobodyCanLockTheOwnerOut(t *testing.T) {
 	expectRedirect(t, owner.login("lockme_q9", goodPassword), "/account")
 	expectRedirect(t, owner.post("/account", "/logout", url.Values{}), "/login")
 	if c := owner.cookie("im2pay_device"); c != nil {
-		t.Fatalf("the device cookie is sent beyond /login: path %q", c.Path)
+		t.Fatalf("the device cookie is sent beyond the password pages: path %q", c.Path)
 	}
 
 	attacker := s.browser()
@@ -154,6 +172,34 @@ func TestSecuritySignUpsAreLimitedPerAddress(t *testing.T) {
 	}
 }
 
+func TestSecuritySignUpsFromOneIPv6BlockShareOneLimit(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	s := newSite(t, func(c *handlers.Config) { c.TrustedProxies = []*net.IPNet{loopback} })
+	made := 0
+	for i := range 14 {
+		// Each sign-up from another address of the same /64, as one host
+		// stepping through its privacy addresses would.
+		from := fmt.Sprintf("2001:db8:77:1::%x", i+1)
+		a := s.browser().post("/register", "/register", url.Values{"username": {"v6_q9_" + strconv.Itoa(i)},
+			"password": {goodPassword}}, "X-Forwarded-For", from)
+		switch a.status {
+		case http.StatusSeeOther:
+			made++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("sign-up %d: status %d", i, a.status)
+		}
+	}
+	figures.Record(t, "security", "L6 sign-ups rotating addresses inside one IPv6 /64 past the limit of 10", 14, max(0, made-10))
+	if made != 10 {
+		t.Fatalf("made %d accounts from one /64, want 10", made)
+	}
+	// Another /64 is another subscriber.
+	expectRedirect(t, s.browser().post("/register", "/register", url.Values{"username": {"v6_q9_other"},
+		"password": {goodPassword}}, "X-Forwarded-For", "2001:db8:77:2::1"), "/account")
+}
+
 func TestTheServerSaysWhenRequestsComeThroughAnUntrustedProxy(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
@@ -176,6 +222,24 @@ func TestTheServerSaysWhenRequestsComeThroughAnUntrustedProxy(t *testing.T) {
 	defer mu.Unlock()
 	if n := strings.Count(buf.String(), "TRUSTED_PROXIES is unset"); n != 1 {
 		t.Fatalf("warned %d times, want once:\n%s", n, buf.String())
+	}
+}
+
+func TestInProductionALoopbackPeerCountsAsAnUntrustedProxy(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	s := newSite(t, func(c *handlers.Config) {
+		c.Secure = true
+		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+	})
+	// The test server's peer is 127.0.0.1, as a reverse proxy on the same
+	// host would be; no forwarding header is sent.
+	expectStatus(t, s.browser().get("/login"), http.StatusOK)
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), "TRUSTED_PROXIES is unset") || !strings.Contains(buf.String(), "peer 127.0.0.1") {
+		t.Fatalf("no warning for a loopback peer in production:\n%s", buf.String())
 	}
 }
 

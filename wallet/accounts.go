@@ -50,8 +50,17 @@ func (s *Service) Register(ctx context.Context, username, password, clientIP str
 	if err := errors.Join(ValidateUsername(username), ValidatePassword(password, username)); err != nil {
 		return db.User{}, err
 	}
+	client := clientKey(clientIP)
+	// A cheap look before the costly hash, so an address over its limit
+	// cannot spend our CPU on argon2; AdmitSignup decides, under its lock.
+	wait, err := s.store.SignupWait(ctx, client, s.now(), s.signups, SignupWindow)
+	if err != nil {
+		return db.User{}, fmt.Errorf("register %q: %w", username, err)
+	}
+	if wait > 0 {
+		return db.User{}, NewProblem("", "register.throttled", minutesCeil(wait))
+	}
 	var hash string
-	var err error
 	if slotErr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(password) }); slotErr != nil {
 		return db.User{}, slotErr
 	}
@@ -64,10 +73,9 @@ func (s *Service) Register(ctx context.Context, username, password, clientIP str
 		return db.User{}, err
 	}
 	var u db.User
-	var wait time.Duration
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if wait, err = db.AdmitSignup(ctx, tx, clientIP, s.now(), s.signups, SignupWindow); err != nil || wait > 0 {
+		if wait, err = db.AdmitSignup(ctx, tx, client, s.now(), s.signups, SignupWindow); err != nil || wait > 0 {
 			return err
 		}
 		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {
@@ -136,7 +144,7 @@ func (s *Service) Authenticate(ctx context.Context, a Attempt) (db.User, error) 
 // with throttledCode while over a limit, forgiven when verify says yes. A
 // device cookie counts only when its browser once logged in to the account.
 func (s *Service) checkGuess(ctx context.Context, a Attempt, throttledCode string, verify func() (bool, error)) (bool, error) {
-	g := db.Guess{Username: a.Username, ClientIP: a.ClientIP, At: s.now()}
+	g := db.Guess{Username: a.Username, ClientIP: clientKey(a.ClientIP), At: s.now()}
 	if a.DeviceHash != nil {
 		trusted, err := s.store.DeviceTrusted(ctx, a.DeviceHash, a.Username)
 		if err != nil {
