@@ -99,6 +99,29 @@ func Migrate(ctx context.Context, conn *sqlx.DB) error {
 	return nil
 }
 
+// SchemaCurrent says whether the database holds exactly the schema this
+// binary knows: every migration applied, none unknown. Readiness asks it,
+// so an instance is not sent traffic while another one's newer migration
+// is in place, or before its own have run.
+func SchemaCurrent(ctx context.Context, q sqlx.QueryerContext) error {
+	all, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var applied []int
+	if err := sqlx.SelectContext(ctx, q, &applied, `SELECT version FROM schema_migrations ORDER BY version`); err != nil {
+		return fmt.Errorf("read applied migrations: %w", err)
+	}
+	todo, err := pending(all, applied)
+	if err != nil {
+		return err
+	}
+	if len(todo) > 0 {
+		return fmt.Errorf("migration %s is not applied yet", todo[0].name)
+	}
+	return nil
+}
+
 // pending lists the migrations not applied yet, in version order. A version
 // applied but unknown to this binary means a newer schema: serving it could
 // corrupt data. A known version missing below an applied one (a branch's

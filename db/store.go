@@ -126,8 +126,8 @@ func (s *Store) selectCustom(ctx context.Context, dest any, q string, args ...an
 	return tx.Commit()
 }
 
-// Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ready says whether the database answers and holds this binary's schema.
+func (s *Store) Ready(ctx context.Context) error { return SchemaCurrent(ctx, s.db) }
 
 // InTx runs fn in a transaction and commits it. A serialization failure or a
 // deadlock aborts the whole transaction, so the retry has to wrap all of fn,

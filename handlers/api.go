@@ -197,14 +197,14 @@ func (s *Server) apiFailure(err error, c echo.Context) {
 		err = apiProblem(c, status, wallet.NewProblem("", code, maxAPIBody))
 	} else if status >= 500 {
 		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
-		s.log.Error("api request failed", "request_id", reqID, "path", c.Request().URL.Path, "err", err)
+		s.log.ErrorContext(c.Request().Context(), "api request failed", "path", c.Request().URL.Path, "err", err)
 		err = apiJSON(c, status, apiError{Error: "internal", RequestID: reqID,
 			Message: i18n.T(c.Request().Context(), "api.internal")})
 	} else {
 		err = apiProblem(c, status, wallet.NewProblem("", code))
 	}
 	if err != nil {
-		s.log.Error("write api error", "err", err)
+		s.log.ErrorContext(c.Request().Context(), "write api error", "err", err)
 	}
 }
 

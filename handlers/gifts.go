@@ -57,7 +57,7 @@ func (s *Server) sendGift(c echo.Context) error {
 		sess.AddFlash("gifts.sent", sessFlash)
 		if err := sess.Save(c.Request(), c.Response()); err != nil {
 			// The gift is sent; only the notice is lost.
-			s.log.Error("save session after gift", "err", err)
+			s.log.ErrorContext(c.Request().Context(), "save session after gift", "err", err)
 		}
 	}
 	return redirect(c, "/gifts")

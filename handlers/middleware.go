@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"im2pay/internal/reqlog"
 	"im2pay/views/i18n"
 )
 
@@ -128,21 +131,59 @@ func (s *Server) locale(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog writes one structured line per request, with its request id.
+// requestID names each request: a short, plain id a proxy in front sent
+// (so one id follows the request through both logs), else a fresh one. The
+// id goes back in X-Request-Id, on error pages, and into the request's
+// context, where the logger finds it for every line the request writes.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(c.Request().WithContext(reqlog.WithID(c.Request().Context(), id)))
+		return next(c)
+	}
+}
+
+// plainID accepts an incoming id of 8 to 64 letters, digits, '-', '_' or
+// '.': anything else could forge log lines or fill them.
+func plainID(id string) bool {
+	if len(id) < 8 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// accessLog writes one structured line per request; the logger adds its
+// request id from the context.
 func (s *Server) accessLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRemoteIP: true,
 		LogError: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []any{"method", v.Method, "path", v.URIPath, "status", v.Status,
-				"latency_ms", v.Latency.Milliseconds(), "ip", v.RemoteIP, "request_id", v.RequestID}
+			attrs := []any{"method", v.Method, "path", v.URIPath, "route", c.Path(), "status", v.Status,
+				"latency_ms", v.Latency.Milliseconds(), "ip", v.RemoteIP}
+			ctx := c.Request().Context()
 			var he *echo.HTTPError
 			// A 4xx and a client that went away are not our failures.
 			if v.Error != nil && !(errors.As(v.Error, &he) && he.Code < 500) && !errors.Is(v.Error, context.Canceled) {
-				s.log.Error("request", append(attrs, "err", v.Error)...)
+				s.log.ErrorContext(ctx, "request", append(attrs, "err", v.Error)...)
 				return nil
 			}
-			s.log.Info("request", attrs...)
+			s.log.InfoContext(ctx, "request", attrs...)
 			return nil
 		},
 	})
@@ -178,7 +219,7 @@ func (s *Server) warnUntrustedProxy(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if why := s.proxySign(c.Request()); why != "" {
 			s.proxyWarning.Do(func() {
-				s.log.Warn("requests arrive through a proxy but TRUSTED_PROXIES is unset: every client behind it "+
+				s.log.WarnContext(c.Request().Context(), "requests arrive through a proxy but TRUSTED_PROXIES is unset: every client behind it "+
 					"counts as one address for the login and sign-up limits; set TRUSTED_PROXIES to the proxy's "+
 					"addresses (CIDR)", "proxy", c.RealIP(), "sign", why)
 			})

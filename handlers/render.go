@@ -81,7 +81,7 @@ func (s *Server) shell(c echo.Context, titleKey, nav string) layout.Shell {
 				}
 			}
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
-				s.log.Error("save session after flash", "err", err)
+				s.log.ErrorContext(c.Request().Context(), "save session after flash", "err", err)
 			}
 		}
 	}
@@ -109,7 +109,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.cfg.Secure,
 			SameSite: http.SameSiteLaxMode})
 		if rerr := redirect(c, "/login"); rerr != nil {
-			s.log.Error("redirect ended session", "err", rerr)
+			s.log.ErrorContext(c.Request().Context(), "redirect ended session", "err", rerr)
 		}
 		return
 	}
@@ -130,11 +130,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	// 200.
 	r := c.Request()
 	c.SetRequest(r.WithContext(context.WithoutCancel(r.Context())))
+	// Every error page names its request, so a person can quote it to
+	// support and support can find the request's log lines.
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", reqID, "path", c.Request().URL.Path, "err", err)
-	} else {
-		reqID = ""
+		s.log.ErrorContext(c.Request().Context(), "request failed", "path", c.Request().URL.Path, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -146,7 +146,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	sh.Path = "/"
 	page := pages.Error(sh, status, key, reqID)
 	if rerr := render(c, status, page, nil); rerr != nil {
-		s.log.Error("render error page", "err", rerr)
+		s.log.ErrorContext(c.Request().Context(), "render error page", "err", rerr)
 	}
 }
 

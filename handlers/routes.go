@@ -23,7 +23,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(s.accessLog())
 	e.Use(s.warnUntrustedProxy)
 	e.Use(s.securityHeaders)
@@ -34,7 +34,9 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.loadSession)
 	e.Use(s.csrf())
 
-	e.GET("/healthz", s.healthz)
+	e.GET("/livez", livez)
+	e.GET("/readyz", s.readyz)
+	e.GET("/healthz", s.readyz) // the older name, kept for existing checks
 	e.StaticFS("/static", static.FS)
 
 	e.GET("/", s.home)
@@ -79,7 +81,7 @@ func (s *Server) routes() *echo.Echo {
 // token, no cookies, so nothing for a cross-site request to ride on).
 func skipsSession(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/healthz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p) || isServiceAPI(p)
+	return p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p) || isServiceAPI(p)
 }
 
 // isServiceAPI matches the IM backend's API under /api/v1/.
@@ -96,10 +98,17 @@ func isProviderCallback(path string) bool {
 	return ok && strings.HasSuffix(rest, "/return") && strings.Count(rest, "/") == 1
 }
 
-func (s *Server) healthz(c echo.Context) error {
-	if err := s.wallet.Ping(c.Request().Context()); err != nil {
-		s.log.Warn("healthz: database unreachable", "err", err)
-		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
+// livez answers while the process can serve at all: a supervisor restarts
+// the process when it stops answering, and nothing here may depend on the
+// database, or a database outage would restart every instance for nothing.
+func livez(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+// readyz answers 200 when this instance may take traffic: the database
+// answers and holds exactly the schema this binary was built for.
+func (s *Server) readyz(c echo.Context) error {
+	if err := s.wallet.Ready(c.Request().Context()); err != nil {
+		s.log.WarnContext(c.Request().Context(), "not ready", "err", err)
+		return c.String(http.StatusServiceUnavailable, "not ready: database unreachable or schema not current\n")
 	}
 	return c.String(http.StatusOK, "ok\n")
 }

@@ -4,15 +4,16 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"im2pay/db"
+	"im2pay/internal/reqlog"
 	"im2pay/wallet"
 )
 
@@ -63,13 +64,6 @@ type Server struct {
 	proxyWarning sync.Once
 }
 
-// pinger is what /healthz needs.
-type pinger interface {
-	Ping(ctx context.Context) error
-}
-
-var _ pinger = (*wallet.Service)(nil)
-
 // New builds the router with every route and middleware.
 func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 	if cfg.Now == nil {
@@ -79,7 +73,7 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		cfg.Location = time.UTC
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = reqlog.New(os.Stderr, "text")
 	}
 	s := &Server{
 		wallet: w,

@@ -214,7 +214,7 @@ func (s *Server) flash(c echo.Context, code string) {
 	if sess := session(c); sess != nil {
 		sess.AddFlash(code, sessFlash)
 		if err := sess.Save(c.Request(), c.Response()); err != nil {
-			s.log.Error("save flash", "err", err)
+			s.log.ErrorContext(c.Request().Context(), "save flash", "err", err)
 		}
 	}
 }

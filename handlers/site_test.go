@@ -159,17 +159,36 @@ func TestSessionCookieOptionsAreExplicit(t *testing.T) {
 	}
 }
 
-func TestHealthzReportsTheDatabase(t *testing.T) {
+func TestLivenessIgnoresTheDatabaseAndReadinessReportsIt(t *testing.T) {
 	s := newSite(t)
-	expectStatus(t, s.browser().get("/healthz"), http.StatusOK)
+	for _, path := range []string{"/livez", "/readyz", "/healthz"} {
+		expectStatus(t, s.browser().get(path), http.StatusOK)
+	}
 
 	conn := dbtest.New(t)
 	store := db.New(conn)
 	h := handlers.New(wallet.NewService(store, wallet.Options{Hasher: fastHasher}), store,
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
+	// A schema this binary does not know (a newer instance migrated it):
+	// not ready, though the database answers.
+	if _, err := conn.Exec(`INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_newer.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if rec := httptestRecord(h, "/readyz"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz under a newer schema = %d, want 503", rec.Code)
+	}
+	if _, err := conn.Exec(`DELETE FROM schema_migrations WHERE version = 9999`); err != nil {
+		t.Fatal(err)
+	}
+	if rec := httptestRecord(h, "/readyz"); rec.Code != http.StatusOK {
+		t.Fatalf("readyz with the schema back = %d, want 200", rec.Code)
+	}
 	conn.Close() // the database is now unreachable for this server
-	if rec := httptestRecord(h, "/healthz"); rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("healthz with the database gone = %d, want 503", rec.Code)
+	for path, want := range map[string]int{"/livez": http.StatusOK, "/readyz": http.StatusServiceUnavailable,
+		"/healthz": http.StatusServiceUnavailable} {
+		if rec := httptestRecord(h, path); rec.Code != want {
+			t.Errorf("%s with the database gone = %d, want %d", path, rec.Code, want)
+		}
 	}
 }
 

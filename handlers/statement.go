@@ -87,7 +87,7 @@ func (s *Server) flushExport(c echo.Context, w *csv.Writer, rc *http.ResponseCon
 // connection quietly.
 func (s *Server) abortExport(c echo.Context, err error) {
 	if c.Request().Context().Err() == nil {
-		s.log.Error("statement export failed midway", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		s.log.ErrorContext(c.Request().Context(), "statement export failed midway", "err", err)
 	}
 	panic(http.ErrAbortHandler)
 }

@@ -102,8 +102,8 @@ func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
 	return nil
 }
 
-// Ping reports whether the database answers (for /healthz).
-func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+// Ready says whether the database answers with the schema this binary knows.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
 // Record is one line of a wallet's history.
 type Record struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/db/pgcluster"
+	"im2pay/internal/reqlog"
 	"im2pay/wallet"
 )
 
@@ -68,7 +68,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter,
 		// The reconciler's passes go to stderr in the server log's format.
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Logger: reqlog.New(os.Stderr, cfg.LogFormat),
 	})
 	return fn(a)
 }

@@ -43,6 +43,8 @@ type config struct {
 	// RequestTimeout bounds each request's work (its context), so a
 	// database that hangs cannot hold a request forever.
 	RequestTimeout time.Duration
+	// LogFormat is "text" (for a person) or "json" (for a log collector).
+	LogFormat string
 }
 
 // settings documents each variable and its default; the README's table is
@@ -67,6 +69,7 @@ var settings = []struct{ name, def, help string }{
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
 	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
+	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
 }
 
@@ -161,6 +164,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))
+	}
+	switch c.LogFormat = strings.ToLower(get("LOG_FORMAT")); c.LogFormat {
+	case "text", "json":
+	default:
+		bad("LOG_FORMAT", errors.New("must be text or json"))
 	}
 	if c.ServiceToken = get("SERVICE_TOKEN"); c.ServiceToken != "" && !strongToken(c.ServiceToken) {
 		bad("SERVICE_TOKEN", errors.New("must be at least 32 visible ASCII characters (e.g. openssl rand -hex 32)"))

@@ -13,12 +13,13 @@ import (
 
 	"im2pay/db"
 	"im2pay/handlers"
+	"im2pay/internal/reqlog"
 	wechatsandbox "im2pay/payment/sandbox/wechat"
 )
 
 // serve runs the web server until ctx ends, then drains it.
 func serve(ctx context.Context, cfg config, stdout io.Writer) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := reqlog.New(os.Stderr, cfg.LogFormat)
 	// DATA_DIR must be traversable by the postgres user that runs the
 	// private cluster under it, whoever creates it first (the sandbox's key
 	// store would make it 0700).
