@@ -54,7 +54,7 @@ build: generate css ## build bin/im2pay
 run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, the sandbox gateway on :8090 and the demo account
 	.ci/install-deps postgres
 	$(MAKE) --no-print-directory build
-	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 ./bin/im2pay serve
+	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 METRICS_ADDR=127.0.0.1:9464 ./bin/im2pay serve
 
 test: deps check-generated ## install what is missing, check generated files, vet, run every test (security suite and short chaos included), fuzz each target 30 s
 	go vet ./...

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -165,6 +166,33 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// measure counts each request for Prometheus under its route pattern.
+// The access log inside it has turned any error into the answer already;
+// an error it passed on unanswered is counted with the status it will get.
+func (s *Server) measure(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.cfg.Metrics == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		status := c.Response().Status
+		if err != nil && !c.Response().Committed {
+			status = http.StatusInternalServerError
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				status = he.Code
+			}
+		}
+		route := c.Path()
+		if route == "" || route == "/*" {
+			route = "unmatched" // no route: the raw path would make a series per probe
+		}
+		s.cfg.Metrics.Request(route, c.Request().Method, status, time.Since(start))
+		return err
+	}
 }
 
 // accessLog writes one structured line per request; the logger adds its

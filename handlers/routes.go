@@ -24,6 +24,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.Use(middleware.Recover())
 	e.Use(requestID)
+	e.Use(s.measure)
 	e.Use(s.accessLog())
 	e.Use(s.warnUntrustedProxy)
 	e.Use(s.securityHeaders)

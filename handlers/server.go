@@ -14,6 +14,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/internal/reqlog"
+	"im2pay/metrics"
 	"im2pay/wallet"
 )
 
@@ -43,6 +44,8 @@ type Config struct {
 	// ServiceToken is the bearer token the IM backend presents to /api/v1;
 	// empty refuses every call with 401.
 	ServiceToken string
+	// Metrics, when not nil, counts requests by route for Prometheus.
+	Metrics *metrics.Metrics
 }
 
 // ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.

@@ -43,6 +43,8 @@ type config struct {
 	// RequestTimeout bounds each request's work (its context), so a
 	// database that hangs cannot hold a request forever.
 	RequestTimeout time.Duration
+	// MetricsAddr, when set, serves Prometheus's /metrics there.
+	MetricsAddr string
 	// LogFormat is "text" (for a person) or "json" (for a log collector).
 	LogFormat string
 }
@@ -69,6 +71,7 @@ var settings = []struct{ name, def, help string }{
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
 	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
+	{"METRICS_ADDR", "", "serve Prometheus metrics at http://METRICS_ADDR/metrics, apart from the site (e.g. 127.0.0.1:9464); empty: off"},
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
 }
@@ -88,7 +91,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
-	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"),
+	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"), MetricsAddr: get("METRICS_ADDR"),
 		BaseURL: get("BASE_URL"), SandboxAddr: get("SANDBOX_ADDR"), PaymentConfig: get("PAYMENT_CONFIG")}
 	if c.PaymentConfig == "" {
 		c.PaymentConfig = filepath.Join(c.DataDir, "payment.json")
@@ -164,6 +167,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", errors.New("must be host:port, such as 127.0.0.1:9464"))
+		} else if c.MetricsAddr == c.ListenAddr {
+			bad("METRICS_ADDR", errors.New("must differ from LISTEN_ADDR: metrics are not for the public"))
+		}
 	}
 	switch c.LogFormat = strings.ToLower(get("LOG_FORMAT")); c.LogFormat {
 	case "text", "json":

@@ -18,18 +18,22 @@ func envOf(vars map[string]string) func(string) string {
 func TestEveryBadSettingIsReportedAtOnce(t *testing.T) {
 	_, err := loadConfig(envOf(map[string]string{
 		"PG_PORT": "99999", "APP_ENV": "staging", "TIME_ZONE": "Mars/Olympus", "SIGNUP_GRANT": "1e3",
-		"TRUSTED_PROXIES": "10.0.0.0/33", "SESSION_IDLE_TIMEOUT": "soon",
+		"TRUSTED_PROXIES": "10.0.0.0/33", "SESSION_IDLE_TIMEOUT": "soon", "LOG_FORMAT": "xml", "METRICS_ADDR": "9464",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, name := range []string{"PG_PORT", "APP_ENV", "TIME_ZONE", "SIGNUP_GRANT", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT"} {
+	for _, name := range []string{"PG_PORT", "APP_ENV", "TIME_ZONE", "SIGNUP_GRANT", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT",
+		"LOG_FORMAT", "METRICS_ADDR"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the report does not name %s:\n%v", name, err)
 		}
 	}
 	if _, err := loadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "http://pay.example"})); err == nil {
 		t.Error("production over plain http accepted")
+	}
+	if _, err := loadConfig(envOf(map[string]string{"LISTEN_ADDR": "127.0.0.1:8080", "METRICS_ADDR": "127.0.0.1:8080"})); err == nil {
+		t.Error("metrics on the public listener accepted")
 	}
 }
 

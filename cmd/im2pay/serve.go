@@ -14,6 +14,7 @@ import (
 	"im2pay/db"
 	"im2pay/handlers"
 	"im2pay/internal/reqlog"
+	"im2pay/metrics"
 	wechatsandbox "im2pay/payment/sandbox/wechat"
 )
 
@@ -44,10 +45,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
+		var m *metrics.Metrics
+		if cfg.MetricsAddr != "" {
+			m = metrics.New(a.conn.DB)
+			if err := serveMetrics(ctx, cfg.MetricsAddr, m, log, stdout); err != nil {
+				return err
+			}
+		}
 		h := handlers.New(a.wallet, a.store, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
-			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken,
+			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,
 		})
 		srv := &http.Server{
 			Handler:           withDeadline(h, cfg.RequestTimeout),
@@ -62,7 +70,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 		}
 		go sweepSessions(ctx, a.store, cfg, log)
-		go reconcile(ctx, a, cfg.ReconcileInterval, log)
+		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
 		fmt.Fprintf(stdout, "IM2.0 Pay is serving on http://%s (public origin %s)\n", ln.Addr(), cfg.BaseURL)
 		fmt.Fprintf(stdout, "health check: http://%s/healthz — press Ctrl-C to stop\n", ln.Addr())
 
@@ -120,7 +128,7 @@ func withDeadline(h http.Handler, d time.Duration) http.Handler {
 
 // reconcile resolves stale pending orders every interval: it asks providers
 // about them, credits the paid ones and closes the expired ones.
-func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Logger) {
+func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Logger, m *metrics.Metrics) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -129,12 +137,16 @@ func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Lo
 			return
 		case <-tick.C:
 		}
-		n, err := a.wallet.Reconcile(ctx)
-		if err != nil && ctx.Err() == nil {
+		pass, err := a.wallet.ReconcilePass(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		m.ReconcilePass(pass.Changed, pass.Lag, err)
+		if err != nil {
 			log.Warn("reconcile", "err", err)
 		}
-		if n > 0 {
-			log.Info("reconciled orders", "changed", n)
+		if pass.Changed > 0 {
+			log.Info("reconciled orders", "changed", pass.Changed)
 		}
 	}
 }
