@@ -33,8 +33,8 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 		awk 'BEGIN { FS = ":.*## " } { printf "  %-16s %s\n", $$1, $$2 }'
 
-deps: ## install PostgreSQL, Chromium, CJK fonts and the npm packages when missing
-	.ci/install-deps postgres browser node
+deps: ## install PostgreSQL, Chromium, CJK fonts, the npm packages and a C compiler (for -race) when missing
+	.ci/install-deps postgres browser node cc
 
 node-deps: ## install the npm packages (Tailwind CSS, htmx) when missing or stale
 	.ci/install-deps node
@@ -51,9 +51,13 @@ vendor-js: node-deps ## copy htmx.min.js from node_modules to static/js/
 build: generate css ## build bin/im2pay
 	go build -o bin/im2pay ./cmd/im2pay
 
+# run builds without css: the committed CSS serves as it is (make test fails
+# when it is stale), so running needs no npm; after changing classes, run
+# make css.
 run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, the sandbox gateway on :8090 and the demo account
 	.ci/install-deps postgres
-	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory generate
+	go build -o bin/im2pay ./cmd/im2pay
 	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 METRICS_ADDR=127.0.0.1:9464 ./bin/im2pay serve
 
 test: deps check-generated ## install what is missing, check generated files, vet, run every test (security suite and short chaos included), fuzz each target 30 s

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -84,4 +86,27 @@ func mustConfig(t *testing.T, env func(string) string) config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestTheReadmeDocumentsEverySettingAndNoOther(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inReadme := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\|").FindAllStringSubmatch(string(raw), -1) {
+		inReadme[m[1]] = true
+	}
+	read := map[string]bool{}
+	for _, s := range settings {
+		read[s.name] = true
+		if !inReadme[s.name] {
+			t.Errorf("the README's configuration table lacks %s", s.name)
+		}
+	}
+	for name := range inReadme {
+		if !read[name] {
+			t.Errorf("the README documents %s, which im2pay does not read", name)
+		}
+	}
 }

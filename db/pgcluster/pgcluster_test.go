@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -216,5 +217,33 @@ func TestStopImmediateThenStartAgain(t *testing.T) {
 	}
 	if _, err := os.Stat(first.Program("pgbench")); err != nil {
 		t.Errorf("Program(pgbench): %v", err)
+	}
+}
+
+func TestAClusterUnderAClosedDirectorySaysWhichAndWhatToDo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the cluster to the postgres user")
+	}
+	home, err := os.MkdirTemp("", "im2pay-closed-home-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	// A clone under a home directory of mode 0700, as /root is.
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, "im2pay", ".data", "pg")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{Dir: dir, Log: logWriter{t}})
+	if err == nil {
+		c.Stop()
+		t.Fatal("started under a directory the postgres user cannot enter")
+	}
+	for _, want := range []string{"cannot enter " + home + " (mode 0700)", "chmod o+x " + home, "DATA_DIR=", "DATABASE_URL="} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
 	}
 }

@@ -45,11 +45,39 @@ func newRunner(dir, dataDir string) (*runner, error) {
 	if _, err := exec.LookPath("runuser"); err != nil {
 		return nil, fmt.Errorf("pgcluster: running as root needs runuser (util-linux): %w", err)
 	}
-	// Checked here because initdb would only say "Permission denied".
-	if out, err := r.cmd(context.Background(), "test", "-x", dir).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("pgcluster: the postgres user cannot enter %s (%v %s): every parent directory needs o+x; t.TempDir() is 0700, so use a 0755 directory under os.TempDir()", dir, err, out)
+	// Checked here because initdb would only say "Permission denied". The
+	// usual case is a clone under /root (mode 0700): name the directory in
+	// the way and every way out.
+	if blocked := r.firstClosed(dir); blocked != "" {
+		mode := "?"
+		if fi, err := os.Stat(blocked); err == nil {
+			mode = fmt.Sprintf("%04o", fi.Mode().Perm())
+		}
+		return nil, fmt.Errorf("pgcluster: PostgreSQL runs as the postgres user, who cannot enter %s (mode %s) to reach %s. "+
+			"Either let it through (chmod o+x %s), or keep the data elsewhere (DATA_DIR=/var/lib/im2pay), "+
+			"or use a PostgreSQL server of your own (DATABASE_URL=postgres://...)", blocked, mode, dir, blocked)
 	}
 	return r, nil
+}
+
+// firstClosed is the first directory on the way to dir (dir included) that
+// the postgres user cannot enter, "" when it can reach dir.
+func (r *runner) firstClosed(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	if r.cmd(context.Background(), "test", "-x", abs).Run() == nil {
+		return ""
+	}
+	path := string(filepath.Separator)
+	for _, part := range strings.Split(strings.Trim(abs, string(filepath.Separator)), string(filepath.Separator)) {
+		path = filepath.Join(path, part)
+		if r.cmd(context.Background(), "test", "-x", path).Run() != nil {
+			return path
+		}
+	}
+	return abs
 }
 
 // findBinDir prefers the version that created an existing cluster (a newer
