@@ -63,6 +63,11 @@ func holder(t *testing.T, s *site, name string, fen wallet.Money) *browser {
 // api sends one call as the IM backend would; body is sent as JSON.
 func (s *site) api(method, path, token string, body io.Reader, header ...string) answer {
 	s.t.Helper()
+	var sent []byte
+	if body != nil {
+		sent, _ = io.ReadAll(body)
+		body = bytes.NewReader(sent)
+	}
 	req, err := http.NewRequest(method, s.srv.URL+path, body)
 	if err != nil {
 		s.t.Fatal(err)
@@ -83,6 +88,13 @@ func (s *site) api(method, path, token string, body io.Reader, header ...string)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	// Every call the tests make is also a check of the OpenAPI document.
+	c, err := loadContract()
+	if err != nil {
+		s.t.Errorf("the OpenAPI document: %v", err)
+	} else if err := c.check(req, sent, res.StatusCode, res.Header, raw); err != nil {
+		s.t.Errorf("%s %s answered %d %s, which breaks the OpenAPI document: %v", method, path, res.StatusCode, raw, err)
+	}
 	return answer{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 

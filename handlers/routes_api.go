@@ -15,6 +15,7 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 		}
 		pageErrors(err, c)
 	}
+	e.GET("/api/v1/openapi.json", openAPI)
 	e.POST("/api/v1/charges", s.createCharge, s.requireServiceToken)
 	e.GET("/api/v1/balance", s.apiBalance, s.requireServiceToken)
 	e.POST("/api/v1/items/use", s.useItem, s.requireServiceToken)

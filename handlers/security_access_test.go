@@ -265,7 +265,7 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 		t.Fatal(err)
 	}
 	var out []reach
-	for _, route := range []string{"/", "/healthz", "/login", "/register", "/account", "/account/password", "/account/settings",
+	for _, route := range []string{"/", "/healthz", "/livez", "/readyz", "/api/v1/openapi.json", "/login", "/register", "/account", "/account/password", "/account/settings",
 		"/history", "/history/summary", "/history/export.csv", "/gifts", "/shop", "/events", "/recharge", "/recharge/orders",
 		"/recharge/preview", "/recharge/confirm"} {
 		out = append(out, reach{route: "GET " + route, method: http.MethodGet, path: route})
