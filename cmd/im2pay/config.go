@@ -43,6 +43,9 @@ type config struct {
 	// RequestTimeout bounds each request's work (its context), so a
 	// database that hangs cannot hold a request forever.
 	RequestTimeout time.Duration
+	// WebhookURL, when set, receives every balance change, signed with
+	// WebhookSecret.
+	WebhookURL, WebhookSecret string
 	// MetricsAddr, when set, serves Prometheus's /metrics there.
 	MetricsAddr string
 	// LogFormat is "text" (for a person) or "json" (for a log collector).
@@ -71,6 +74,8 @@ var settings = []struct{ name, def, help string }{
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
 	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
+	{"WEBHOOK_URL", "", "where balance-change events are POSTed (the IM backend); empty: none are sent. Setting it turns their recording on"},
+	{"WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs each webhook delivery (32+ visible ASCII characters); required with WEBHOOK_URL"},
 	{"METRICS_ADDR", "", "serve Prometheus metrics at http://METRICS_ADDR/metrics, apart from the site (e.g. 127.0.0.1:9464); empty: off"},
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
@@ -167,6 +172,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))
+	}
+	c.WebhookURL, c.WebhookSecret = get("WEBHOOK_URL"), get("WEBHOOK_SECRET")
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("WEBHOOK_URL", errors.New("must be an http(s) URL"))
+		} else if c.Production && u.Scheme != "https" {
+			bad("WEBHOOK_URL", errors.New("must use https in production: the events name people and amounts"))
+		}
+		if !strongToken(c.WebhookSecret) {
+			bad("WEBHOOK_SECRET", errors.New("must be at least 32 visible ASCII characters when WEBHOOK_URL is set (e.g. openssl rand -hex 32)"))
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -32,6 +32,9 @@ commands:
   sandbox   run the sandbox payment gateway alone (SANDBOX_ADDR, default 127.0.0.1:8090)
   maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--until YYYY-MM-DDTHH:MM]
             close or reopen payment methods, without a restart
+  webhooks list [--pending] | resend EVENT_ID | off
+            see the balance-change deliveries to WEBHOOK_URL, send one again,
+            or stop recording them
   check     the go-live checklist: everything a real provider would refuse in the
             payment configuration and the environment; exits non-zero if it finds any
   env       list the environment variables and their defaults
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runSandbox(ctx, cfg, stdout)
 	case "maintenance":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return maintenance(ctx, a, args[1:], stdout) })
+	case "webhooks":
+		return withDatabase(ctx, cfg, stdout, func(a *app) error { return webhooks(ctx, a, args[1:], stdout) })
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }

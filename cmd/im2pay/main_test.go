@@ -34,6 +34,13 @@ func TestEveryBadSettingIsReportedAtOnce(t *testing.T) {
 	if _, err := loadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "http://pay.example"})); err == nil {
 		t.Error("production over plain http accepted")
 	}
+	if _, err := loadConfig(envOf(map[string]string{"WEBHOOK_URL": "https://im.example/hooks"})); err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
+		t.Errorf("a webhook URL without a secret: %v", err)
+	}
+	if _, err := loadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://pay.example",
+		"WEBHOOK_URL": "http://im.example/hooks", "WEBHOOK_SECRET": strings.Repeat("k", 32)})); err == nil {
+		t.Error("a plain-http webhook URL accepted in production")
+	}
 	if _, err := loadConfig(envOf(map[string]string{"LISTEN_ADDR": "127.0.0.1:8080", "METRICS_ADDR": "127.0.0.1:8080"})); err == nil {
 		t.Error("metrics on the public listener accepted")
 	}
@@ -108,5 +115,48 @@ func TestTheReadmeDocumentsEverySettingAndNoOther(t *testing.T) {
 		if !read[name] {
 			t.Errorf("the README documents %s, which im2pay does not read", name)
 		}
+	}
+}
+
+func TestAnOperatorListsAndResendsWebhookEvents(t *testing.T) {
+	url := dbtest.NewURL(t)
+	env := envOf(map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()})
+	ctx := context.Background()
+	var out bytes.Buffer
+	err := withDatabase(ctx, mustConfig(t, env), &out, func(a *app) error {
+		if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
+			return err
+		}
+		u, err := a.wallet.EnsureUser(ctx, "hooked", "hooked-pass-2026")
+		if err != nil {
+			return err
+		}
+		_, err = a.wallet.Grant(ctx, u.ID, 12_34, "grant:hooked", "welcome_grant")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"webhooks", "list", "--pending"}, env, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "grant.credited") || !strings.Contains(lines[1], "hooked") ||
+		!strings.Contains(lines[1], "1234") || !strings.Contains(lines[1], "pending") {
+		t.Fatalf("webhooks list:\n%s", out.String())
+	}
+	id := strings.Fields(lines[1])[0]
+	if err := run(ctx, []string{"webhooks", "resend", id}, env, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"webhooks", "resend", "evt_0"}, env, &out); err == nil {
+		t.Fatal("resent an unknown event")
+	}
+	if err := run(ctx, []string{"webhooks", "off"}, env, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"webhooks", "delete", id}, env, &out); err == nil {
+		t.Fatal("an unknown subcommand was accepted")
 	}
 }

@@ -71,6 +71,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		}
 		go sweepSessions(ctx, a.store, cfg, log)
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
+		if cfg.WebhookURL != "" {
+			if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
+				return err
+			}
+			go sendWebhooks(ctx, a, cfg, log)
+		}
 		fmt.Fprintf(stdout, "IM2.0 Pay is serving on http://%s (public origin %s)\n", ln.Addr(), cfg.BaseURL)
 		fmt.Fprintf(stdout, "health check: http://%s/healthz — press Ctrl-C to stop\n", ln.Addr())
 
