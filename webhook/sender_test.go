@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"im2pay/apidoc"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/wallet"
@@ -25,13 +29,15 @@ var secret = []byte("whsec-test-0123456789abcdef0123456789")
 // receiver is the IM backend's end as a test: it verifies every delivery,
 // keeps the first copy of each event, and answers fail while it is set.
 type receiver struct {
-	mu       sync.Mutex
-	fail     bool
-	now      func() time.Time
-	badSigs  int
-	copies   map[string]int
-	received []webhook.Event // first copies, in arrival order
-	srv      *httptest.Server
+	mu      sync.Mutex
+	fail    bool
+	now     func() time.Time
+	badSigs int
+	// undocumented lists deliveries that break the OpenAPI document.
+	undocumented []string
+	copies       map[string]int
+	received     []webhook.Event // first copies, in arrival order
+	srv          *httptest.Server
 }
 
 func newReceiver(t *testing.T, now func() time.Time) *receiver {
@@ -54,6 +60,10 @@ func newReceiver(t *testing.T, now func() time.Time) *receiver {
 		if err := json.Unmarshal(body, &e); err != nil || e.ID != req.Header.Get(webhook.HeaderID) {
 			http.Error(w, "bad event", http.StatusBadRequest)
 			return
+		}
+		// What the API document promises the backend.
+		if err := documented(body); err != nil {
+			r.undocumented = append(r.undocumented, err.Error())
 		}
 		if r.copies[e.ID]++; r.copies[e.ID] == 1 {
 			r.received = append(r.received, e)
@@ -158,6 +168,9 @@ func TestEveryBalanceChangeArrivesSignedInOrderOnceDeliveredAcrossARestart(t *te
 	defer w.rcv.mu.Unlock()
 	if w.rcv.badSigs != 0 {
 		t.Fatalf("%d deliveries failed their signature", w.rcv.badSigs)
+	}
+	if len(w.rcv.undocumented) > 0 {
+		t.Fatalf("deliveries break the OpenAPI document's BalanceEvent: %v", w.rcv.undocumented)
 	}
 	// Each user's events replay their balance exactly, in order.
 	balance := map[string]int64{}
@@ -284,4 +297,36 @@ func TestAForgedOrReplayedDeliveryFailsVerification(t *testing.T) {
 			t.Errorf("%s verified", name)
 		}
 	}
+}
+
+var (
+	eventSchemaOnce sync.Once
+	eventSchema     *openapi3.Schema
+	eventSchemaErr  error
+)
+
+// documented checks a delivered body against the webhook the service
+// API's OpenAPI document describes.
+func documented(body []byte) error {
+	eventSchemaOnce.Do(func() {
+		doc, err := openapi3.NewLoader().LoadFromData(apidoc.OpenAPI)
+		if err != nil {
+			eventSchemaErr = err
+			return
+		}
+		hook := doc.Webhooks["balanceChanged"]
+		if hook == nil || hook.Post == nil {
+			eventSchemaErr = errors.New("the document describes no balanceChanged webhook")
+			return
+		}
+		eventSchema = hook.Post.RequestBody.Value.Content["application/json"].Schema.Value
+	})
+	if eventSchemaErr != nil {
+		return eventSchemaErr
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	return eventSchema.VisitJSON(v)
 }
