@@ -8,11 +8,13 @@ import (
 	"im2pay/payment/sandbox/sim"
 )
 
-// MaxAmount is the sandbox's single-payment limit, ¥60,000.00: PayPal caps
-// one payment (USD 10,000 for many accounts, up to USD 60,000 for verified
-// ones); the sandbox uses a round CNY figure below both. A capture over it
-// fails with TRANSACTION_LIMIT_EXCEEDED, whatever the outcome chosen.
-const MaxAmount int64 = 6_000_000
+// MaxAmount is the sandbox's single-payment limit in minor units of the
+// order's currency: 10,000.00 of a two-decimal currency. PayPal caps one
+// payment (USD 10,000 for many accounts, up to USD 60,000 for verified
+// ones); the sandbox applies the lower figure's count of minor units to
+// every currency rather than keep exchange rates of its own. A capture
+// over it fails with TRANSACTION_LIMIT_EXCEEDED, whatever the outcome.
+const MaxAmount int64 = 1_000_000
 
 // captureIssues is how refused outcomes reach the merchant: as the 422
 // issue of the capture call, PayPal's only channel for funding failures.
