@@ -12,16 +12,23 @@ import (
 
 // Order is a recharge order.
 type Order struct {
-	ID              int64          `db:"id"`
-	OutTradeNo      string         `db:"out_trade_no"`
-	UserID          int64          `db:"user_id"`
-	RequestKey      string         `db:"request_key"`
-	Method          string         `db:"method"`
-	Device          string         `db:"device"`
-	Amount          int64          `db:"amount"`
-	TierBonus       int64          `db:"tier_bonus"`
-	FirstBonus      int64          `db:"first_bonus"`
-	Currency        string         `db:"currency"`
+	ID         int64  `db:"id"`
+	OutTradeNo string `db:"out_trade_no"`
+	UserID     int64  `db:"user_id"`
+	RequestKey string `db:"request_key"`
+	Method     string `db:"method"`
+	Device     string `db:"device"`
+	Amount     int64  `db:"amount"`
+	TierBonus  int64  `db:"tier_bonus"`
+	FirstBonus int64  `db:"first_bonus"`
+	Currency   string `db:"currency"`
+	// PayCurrency, PayAmount (minor units) and PayRate (CNY per unit, a
+	// decimal string) are the price the person pays the provider; the same
+	// as Currency and Amount at rate 1 unless the provider collects in
+	// another currency (PayPal). Providers are checked against these.
+	PayCurrency     string         `db:"pay_currency"`
+	PayAmount       int64          `db:"pay_amount"`
+	PayRate         string         `db:"pay_rate"`
 	State           string         `db:"state"`
 	FailReason      string         `db:"fail_reason"`
 	ProviderTradeNo sql.NullString `db:"provider_trade_no"`
@@ -46,21 +53,25 @@ const (
 )
 
 const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
-	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
+	currency, pay_currency, pay_amount, pay_rate, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
 	created_at, expires_at, paid_at, checked_at, updated_at`
 
 // CreateOrder inserts o inside tx, or returns the order the same user
-// already created with the same request key (created is then false).
+// already created with the same request key (created is then false). An
+// order with no price of its own is paid in its own currency at rate 1.
 func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
+	if o.PayCurrency == "" {
+		o.PayCurrency, o.PayAmount, o.PayRate = o.Currency, o.Amount, "1"
+	}
 	const q = `
 		INSERT INTO recharge_orders (out_trade_no, user_id, request_key, method, device, amount, tier_bonus,
-		                             first_bonus, currency, return_to, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		                             first_bonus, currency, return_to, expires_at, pay_currency, pay_amount, pay_rate)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (user_id, request_key) DO NOTHING
 		RETURNING ` + orderColumns
 	var out Order
 	err := tx.GetContext(ctx, &out, q, o.OutTradeNo, o.UserID, o.RequestKey, o.Method, o.Device, o.Amount,
-		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt)
+		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)
@@ -151,7 +162,9 @@ func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, p
 	return nil
 }
 
-// Payment is what a provider says was paid for an order.
+// Payment is what a provider says was paid for an order: Amount in minor
+// units of Currency, compared with the order's stored price (pay_amount,
+// pay_currency), never with its CNY amount unless that is the price.
 type Payment struct {
 	OutTradeNo, Method, Currency, TradeNo string
 	Amount                                int64
@@ -161,11 +174,11 @@ type Payment struct {
 // markPaidSQL is MarkPaid's conditional update.
 const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $5, paid_at = $6, fail_reason = '',
 	updated_at = now()
-	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND amount = $3 AND currency = $4
+	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND pay_amount = $3 AND pay_currency = $4
 	RETURNING ` + orderColumns
 
 // MarkPaid moves an order to paid inside tx when it is not paid yet and the
-// payment matches its method, amount and currency, in one conditional
+// payment matches its method and stored price, in one conditional
 // update, and returns the order as updated. It holds the order's row lock
 // until tx ends, so the crediting that follows happens once: a concurrent
 // twin waits here, then finds the order paid and moves nothing (moved is

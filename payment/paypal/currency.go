@@ -2,6 +2,7 @@ package paypal
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,6 +60,9 @@ func (r *RateText) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ErrPricing wraps every refusal of the configured currency or rate.
+var ErrPricing = errors.New("paypal: currency or rate")
+
 // Pricing is the currency orders are quoted in and its rate (CNY per one
 // unit), read from the configuration. It refuses a currency PayPal does not
 // list, an in-country currency (CNY) unless in_country says the account is
@@ -70,25 +74,25 @@ func (c Config) Pricing() (string, payment.Rate, error) {
 		cur = DefaultCurrency
 	}
 	if !slices.Contains(Currencies, cur) {
-		return "", 0, fmt.Errorf("paypal: currency %q is not one PayPal takes (%s)", cur, strings.Join(Currencies, ", "))
+		return "", 0, fmt.Errorf("%w: currency %q is not one PayPal takes (%s)", ErrPricing, cur, strings.Join(Currencies, ", "))
 	}
 	if slices.Contains(InCountryCurrencies, cur) && !c.InCountry {
-		return "", 0, fmt.Errorf("paypal: PayPal takes %s only for accounts registered in its country: set in_country if yours is one, else another currency and a rate", cur)
+		return "", 0, fmt.Errorf("%w: PayPal takes %s only for accounts registered in its country: set in_country if yours is one, else another currency and a rate", ErrPricing, cur)
 	}
 	if cur == "CNY" {
 		if c.Rate != "" {
 			if r, err := payment.ParseRate(string(c.Rate)); err != nil || r != payment.RateOne {
-				return "", 0, fmt.Errorf("paypal: currency CNY has rate %s; it can only be 1", c.Rate)
+				return "", 0, fmt.Errorf("%w: currency CNY has rate %s; it can only be 1", ErrPricing, c.Rate)
 			}
 		}
 		return cur, payment.RateOne, nil
 	}
 	if c.Rate == "" {
-		return "", 0, fmt.Errorf("paypal: currency %s needs a rate: how many CNY one %s is (e.g. \"7.2000\")", cur, cur)
+		return "", 0, fmt.Errorf("%w: currency %s needs a rate: how many CNY one %s is (e.g. \"7.2000\")", ErrPricing, cur, cur)
 	}
 	r, err := payment.ParseRate(string(c.Rate))
 	if err != nil {
-		return "", 0, fmt.Errorf("paypal: %w", err)
+		return "", 0, fmt.Errorf("%w: %w", ErrPricing, err)
 	}
 	return cur, r, nil
 }
