@@ -108,3 +108,37 @@ func (h *harness) createRaw(ctx context.Context, no, currency, value string) (*s
 		Amount: &sdk.PurchaseUnitAmount{Currency: currency, Value: value}, CustomID: no, InvoiceID: no}},
 		nil, &sdk.ApplicationContext{ReturnURL: "https://pay.im2.example/r", CancelURL: "https://pay.im2.example/c"})
 }
+
+func TestACompletedCaptureCarriesTheSellersFeeAndNet(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	_, r, _ := h.paid(t) // US$68.00
+	c, err := sdk.NewClient(h.cfg.ClientID, h.sb.secret, h.cfg.APIBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetHTTPClient(h.api.Client())
+	if _, err := c.GetAccessToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.CapturedDetail(ctx, r.TradeNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := got.SellerReceivableBreakdown
+	if b == nil || b.GrossAmount == nil || b.PaypalFee == nil || b.NetAmount == nil {
+		t.Fatalf("capture %s has no seller_receivable_breakdown: %+v", r.TradeNo, b)
+	}
+	for _, m := range []struct {
+		name string
+		got  *sdk.Money
+		want string
+	}{{"gross", b.GrossAmount, "68.00"}, {"fee (4%)", b.PaypalFee, "2.72"}, {"net", b.NetAmount, "65.28"}} {
+		if m.got.Currency != "USD" || m.got.Value != m.want {
+			t.Errorf("%s = %s %s, want %s USD", m.name, m.got.Value, m.got.Currency, m.want)
+		}
+	}
+	if b.ReceivableAmount != nil || b.ExchangeRate != nil {
+		t.Errorf("a capture in a currency the account holds converts nothing: %+v %+v", b.ReceivableAmount, b.ExchangeRate)
+	}
+}
