@@ -12,23 +12,16 @@ import (
 
 // Order is a recharge order.
 type Order struct {
-	ID         int64  `db:"id"`
-	OutTradeNo string `db:"out_trade_no"`
-	UserID     int64  `db:"user_id"`
-	RequestKey string `db:"request_key"`
-	Method     string `db:"method"`
-	Device     string `db:"device"`
-	Amount     int64  `db:"amount"`
-	TierBonus  int64  `db:"tier_bonus"`
-	FirstBonus int64  `db:"first_bonus"`
-	Currency   string `db:"currency"`
-	// PayCurrency, PayAmount (minor units) and PayRate (CNY per unit, a
-	// decimal string) are the price the person pays the provider; the same
-	// as Currency and Amount at rate 1 unless the provider collects in
-	// another currency (PayPal). Providers are checked against these.
-	PayCurrency     string         `db:"pay_currency"`
-	PayAmount       int64          `db:"pay_amount"`
-	PayRate         string         `db:"pay_rate"`
+	ID              int64          `db:"id"`
+	OutTradeNo      string         `db:"out_trade_no"`
+	UserID          int64          `db:"user_id"`
+	RequestKey      string         `db:"request_key"`
+	Method          string         `db:"method"`
+	Device          string         `db:"device"`
+	Amount          int64          `db:"amount"`
+	TierBonus       int64          `db:"tier_bonus"`
+	FirstBonus      int64          `db:"first_bonus"`
+	Currency        string         `db:"currency"`
 	State           string         `db:"state"`
 	FailReason      string         `db:"fail_reason"`
 	ProviderTradeNo sql.NullString `db:"provider_trade_no"`
@@ -42,6 +35,13 @@ type Order struct {
 	PaidAt          sql.NullTime   `db:"paid_at"`
 	CheckedAt       sql.NullTime   `db:"checked_at"`
 	UpdatedAt       time.Time      `db:"updated_at"`
+	// PayCurrency, PayAmount (minor units) and PayRate (CNY per unit, a
+	// decimal string) are the price the person pays the provider: Currency
+	// and Amount at rate 1, unless the provider collects in a currency of
+	// its own (PayPal). Providers are checked against these.
+	PayCurrency string `db:"pay_currency"`
+	PayAmount   int64  `db:"pay_amount"`
+	PayRate     string `db:"pay_rate"`
 }
 
 // Order states, as in the order_state enum.
@@ -53,8 +53,9 @@ const (
 )
 
 const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
-	currency, pay_currency, pay_amount, pay_rate, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
-	created_at, expires_at, paid_at, checked_at, updated_at`
+	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
+	created_at, expires_at, paid_at, checked_at, updated_at,
+	pay_currency, pay_amount, pay_rate`
 
 // CreateOrder inserts o inside tx, or returns the order the same user
 // already created with the same request key (created is then false). An
