@@ -20,9 +20,10 @@ var (
 		10 * time.Minute, 20 * time.Minute, 30 * time.Minute, 30 * time.Minute, 30 * time.Minute,
 		time.Hour, 3 * time.Hour, 3 * time.Hour, 3 * time.Hour, 6 * time.Hour, 6 * time.Hour}
 	// PayPal redelivers a webhook that gets no 2xx "up to 25 times over
-	// 3 days" (PayPal's webhooks guide, developer.paypal.com/api/rest/webhooks/;
-	// PROVIDERS.md §4.6). The guide gives no intervals: these 24 gaps
-	// (25 attempts) back off quickly, then every 4 hours, 72 hours in all.
+	// 3 days": its webhooks guide (developer.paypal.com/api/rest/webhooks/),
+	// as quoted in PROVIDERS.md §4.6. No PayPal page gives the intervals:
+	// these 24 gaps (25 attempts) back off quickly, then every 4 hours, 72
+	// hours in all; the notifier's factor scales them like every schedule.
 	PayPalSchedule = []time.Duration{time.Minute, 4 * time.Minute, 10 * time.Minute, 15 * time.Minute,
 		30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour,
 		4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour,
