@@ -19,13 +19,14 @@ import (
 // inserted without ON CONFLICT: were it taken after all, the statement
 // fails whole (ErrDuplicate), never an order paid without its entries.
 // Parameters:
-// $1-$7 as postSQL, $8 the order number, $9 method, $10 amount, $11
-// currency, $12 the provider's trade number, $13 the payment time.
+// $1-$7 as postSQL, $8 the order number, $9 method, $10 amount and $11
+// currency as paid (checked against the order's stored price), $12 the
+// provider's trade number, $13 the payment time.
 const creditAloneSQL = `
 	WITH paid AS (
 		UPDATE recharge_orders SET state = 'paid', provider_trade_no = $12, paid_at = $13, fail_reason = '',
 		       updated_at = now()
-		 WHERE out_trade_no = $8 AND state <> 'paid' AND method = $9 AND amount = $10 AND currency = $11
+		 WHERE out_trade_no = $8 AND state <> 'paid' AND method = $9 AND pay_amount = $10 AND pay_currency = $11
 		   AND tier_bonus = 0 AND first_bonus = 0
 		   AND NOT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)
 		RETURNING ` + orderColumns + `),

@@ -35,6 +35,13 @@ type Order struct {
 	PaidAt          sql.NullTime   `db:"paid_at"`
 	CheckedAt       sql.NullTime   `db:"checked_at"`
 	UpdatedAt       time.Time      `db:"updated_at"`
+	// PayCurrency, PayAmount (minor units) and PayRate (CNY per unit, a
+	// decimal string) are the price the person pays the provider: Currency
+	// and Amount at rate 1, unless the provider collects in a currency of
+	// its own (PayPal). Providers are checked against these.
+	PayCurrency string `db:"pay_currency"`
+	PayAmount   int64  `db:"pay_amount"`
+	PayRate     string `db:"pay_rate"`
 }
 
 // Order states, as in the order_state enum.
@@ -47,20 +54,25 @@ const (
 
 const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
 	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
-	created_at, expires_at, paid_at, checked_at, updated_at`
+	created_at, expires_at, paid_at, checked_at, updated_at,
+	pay_currency, pay_amount, pay_rate`
 
 // CreateOrder inserts o inside tx, or returns the order the same user
-// already created with the same request key (created is then false).
+// already created with the same request key (created is then false). An
+// order with no price of its own is paid in its own currency at rate 1.
 func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
+	if o.PayCurrency == "" {
+		o.PayCurrency, o.PayAmount, o.PayRate = o.Currency, o.Amount, "1"
+	}
 	const q = `
 		INSERT INTO recharge_orders (out_trade_no, user_id, request_key, method, device, amount, tier_bonus,
-		                             first_bonus, currency, return_to, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		                             first_bonus, currency, return_to, expires_at, pay_currency, pay_amount, pay_rate)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (user_id, request_key) DO NOTHING
 		RETURNING ` + orderColumns
 	var out Order
 	err := tx.GetContext(ctx, &out, q, o.OutTradeNo, o.UserID, o.RequestKey, o.Method, o.Device, o.Amount,
-		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt)
+		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)
@@ -151,7 +163,9 @@ func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, p
 	return nil
 }
 
-// Payment is what a provider says was paid for an order.
+// Payment is what a provider says was paid for an order: Amount in minor
+// units of Currency, compared with the order's stored price (pay_amount,
+// pay_currency), never with its CNY amount unless that is the price.
 type Payment struct {
 	OutTradeNo, Method, Currency, TradeNo string
 	Amount                                int64
@@ -161,11 +175,11 @@ type Payment struct {
 // markPaidSQL is MarkPaid's conditional update.
 const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $5, paid_at = $6, fail_reason = '',
 	updated_at = now()
-	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND amount = $3 AND currency = $4
+	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND pay_amount = $3 AND pay_currency = $4
 	RETURNING ` + orderColumns
 
 // MarkPaid moves an order to paid inside tx when it is not paid yet and the
-// payment matches its method, amount and currency, in one conditional
+// payment matches its method and stored price, in one conditional
 // update, and returns the order as updated. It holds the order's row lock
 // until tx ends, so the crediting that follows happens once: a concurrent
 // twin waits here, then finds the order paid and moves nothing (moved is

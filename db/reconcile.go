@@ -73,15 +73,21 @@ func (s *Store) CloseNeverStarted(ctx context.Context, now time.Time) (int, erro
 // statement. SKIP LOCKED and the lease make two reconcilers on one
 // database take disjoint orders: an order one claimed is neither locked
 // nor due for the other, and comes back by itself if its claimer dies.
+// The claim is a MATERIALIZED CTE, run once: as "id IN (subquery)" the
+// planner may pick a nested-loop semi-join that reruns the subquery for
+// each outer row, and each rerun, skipping the rows the last one locked,
+// takes another $4: a pass then claims every due order (the plan the
+// reconciler test met once migration 0010 changed the table).
 const claimDueSQL = `
-	UPDATE recharge_orders SET next_check_at = $3, checked_at = $1
-	 WHERE id IN (
-		SELECT id FROM recharge_orders
+	WITH due AS MATERIALIZED (
+		SELECT id AS due_id FROM recharge_orders
 		 WHERE state = 'pending' AND NOT ` + neverStartedSQL + ` AND ` + checkDueSQL + ` <= $1
 		 ORDER BY checked_at NULLS FIRST, id
 		 LIMIT $4
 		   FOR UPDATE SKIP LOCKED)
-	   AND state = 'pending'
+	UPDATE recharge_orders SET next_check_at = $3, checked_at = $1
+	  FROM due
+	 WHERE id = due.due_id AND state = 'pending'
 	RETURNING ` + orderColumns + `, check_failures`
 
 // ClaimDueOrders claims up to limit started pending orders whose provider

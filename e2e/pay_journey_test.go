@@ -121,11 +121,22 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 	p.wantText(byTestID("quote-pay"), "¥68.00")
 	p.wantText(byTestID("quote-first-bonus"), "+¥6.00")
 	p.wantText(byTestID("preview"), "+¥3.40")
+	// PayPal charges the sandbox's US account in dollars: ¥68.00 at
+	// 7.2000 CNY per USD, rounded up. The person sees it before paying.
+	cashierAmount := "¥68.00"
+	if m == "paypal" {
+		cashierAmount = "US$9.45"
+		p.wantText(byTestID("quote-pay-foreign"), "US$9.45")
+		p.wantText(byTestID("quote-pay-foreign"), "1 USD = 7.2000 CNY")
+	}
 	p.snap("recharge-preview")
 
 	p.follow(byTestID("recharge-next"), "/recharge/confirm")
 	p.wantText(byTestID("quote-receive"), "¥77.40")
 	p.wantText(byTestID("confirm-pay"), "¥68.00")
+	if m == "paypal" {
+		p.wantText(byTestID("quote-pay-foreign"), "US$9.45")
+	}
 	p.snap("confirm")
 
 	if m == "wechat" && !p.phone {
@@ -134,7 +145,7 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 		p.pressAndLeave(byTestID("confirm-pay"))
 		// For a card, our page with UnionPay's form posts itself to the
 		// gateway on the way: our CSP's form-action must let it.
-		p.waitCashier("¥68.00", false)
+		p.waitCashier(cashierAmount, false)
 		p.snapCashier("cashier")
 		p.payOnCashier(m, sandboxPassword)
 	}

@@ -32,7 +32,12 @@ func (c *calls) wrap(ps map[payment.Method]payment.Provider) map[payment.Method]
 	for m, p := range ps {
 		cp := &countingProvider{Provider: p, c: c}
 		if rv, ok := p.(payment.RemoteVerifier); ok {
-			out[m] = &countingVerifier{countingProvider: cp, rv: rv}
+			cv := &countingVerifier{countingProvider: cp, rv: rv}
+			if conv, ok := p.(payment.Converter); ok { // PayPal: keep its currency
+				out[m] = &convertingVerifier{countingVerifier: cv, Converter: conv}
+				continue
+			}
+			out[m] = cv
 			continue
 		}
 		out[m] = cp
@@ -100,6 +105,13 @@ type countingVerifier struct {
 }
 
 func (p *countingVerifier) NamedOrder(body []byte) string { return p.rv.NamedOrder(body) }
+
+// convertingVerifier is a countingVerifier for a provider that prices
+// orders in a currency of its own (payment.Converter), as PayPal does.
+type convertingVerifier struct {
+	*countingVerifier
+	payment.Converter
+}
 
 func (p *countingVerifier) ParseNotification(ctx context.Context, h http.Header, body []byte) (payment.Notification, error) {
 	p.c.mu.Lock()

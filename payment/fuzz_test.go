@@ -41,3 +41,41 @@ func FuzzYuanToFen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMinor checks PayPal's amount values read in a currency's own
+// precision (two decimals, or none for JPY, HUF and TWD) against math/big:
+// exactly the grammar for that precision is accepted, the value is exact,
+// and FormatMinor writes it back in a form that reads the same.
+func FuzzParseMinor(f *testing.F) {
+	for _, s := range []string{"9.45", "9.4", "9", "1313", "1313.5", "0.01", "999999999999.99", "1e3", "-1", ".5",
+		"5.", "９", "9.455", ""} {
+		f.Add(s, uint8(2))
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, d uint8) {
+		decimals := int(d % 3) // 0, 1 or 2
+		grammar := regexp.MustCompile(`^[0-9]{1,12}$`)
+		if decimals > 0 {
+			grammar = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,` + string(rune('0'+decimals)) + `})?$`)
+		}
+		n, err := ParseMinor(s, decimals)
+		if want := grammar.MatchString(s); (err == nil) != want {
+			t.Fatalf("ParseMinor(%q, %d) = %d, %v; grammar says accepted=%v", s, decimals, n, err, want)
+		}
+		if err != nil {
+			return
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("ParseMinor accepted %q, which math/big cannot read", s)
+		}
+		scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals)), nil))
+		if r.Mul(r, scale); !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != n {
+			t.Fatalf("ParseMinor(%q, %d) = %d, math/big reads %s", s, decimals, n, r.RatString())
+		}
+		if back, err := ParseMinor(FormatMinor(n, decimals), decimals); err != nil || back != n {
+			t.Fatalf("ParseMinor(%q, %d) = %d, but FormatMinor gives %q, which reads as %d, %v", s, decimals, n,
+				FormatMinor(n, decimals), back, err)
+		}
+	})
+}

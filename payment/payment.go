@@ -40,14 +40,17 @@ const (
 // Order is what a provider needs to start collecting a payment.
 type Order struct {
 	OutTradeNo string // our order number, unique, [0-9A-Za-z]{16,32}
-	Amount     int64  // fen, > 0
-	Currency   string // "CNY"
-	Subject    string // shown on the cashier page, e.g. "IM2.0 Pay 余额充值 ¥68.00"
-	Device     Device
-	ClientIP   string
-	ReturnURL  string // where the provider sends the person back
-	NotifyURL  string // where the provider posts asynchronous notifications
-	ExpiresAt  time.Time
+	// Amount and Currency are what the provider collects: the order's
+	// stored price, in minor units of Currency (fen for CNY; cents for a
+	// PayPal order quoted in USD, see Converter), > 0.
+	Amount    int64
+	Currency  string
+	Subject   string // shown on the cashier page, e.g. "IM2.0 Pay 余额充值 ¥68.00"
+	Device    Device
+	ClientIP  string
+	ReturnURL string // where the provider sends the person back
+	NotifyURL string // where the provider posts asynchronous notifications
+	ExpiresAt time.Time
 }
 
 // Next is where the person goes after confirming: exactly one field is set.
@@ -100,7 +103,7 @@ type Result struct {
 	OutTradeNo string
 	TradeNo    string // the provider's transaction id (for paid payments)
 	Status     Status
-	Amount     int64  // fen, as the provider reports it
+	Amount     int64  // minor units of Currency (fen for CNY), as the provider reports it
 	Currency   string // as the provider reports it
 	Reason     Reason // for StatusFailed
 	PaidAt     time.Time

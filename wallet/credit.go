@@ -108,11 +108,12 @@ func topupPosting(o db.Order, clearing, walletID int64) db.Posting {
 }
 
 // matchPayment refuses a payment that is not the order's: another method,
-// amount or currency.
+// or another amount or currency than the price the order stored (its CNY
+// amount, or what PayPal was asked for in its currency).
 func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
-	if o.Method != string(method) || res.Amount != o.Amount || res.Currency != o.Currency {
+	if o.Method != string(method) || res.Amount != o.PayAmount || res.Currency != o.PayCurrency {
 		return fmt.Errorf("credit order %s: %w: order %s is %s %d %s, provider %s says %d %s", o.OutTradeNo, ErrMismatch,
-			o.OutTradeNo, o.Method, o.Amount, o.Currency, method, res.Amount, res.Currency)
+			o.OutTradeNo, o.Method, o.PayAmount, o.PayCurrency, method, res.Amount, res.Currency)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 		return payment.Next{}, err
 	}
 	next, err := p.Start(ctx, payment.Order{
-		OutTradeNo: o.OutTradeNo, Amount: o.Amount, Currency: o.Currency,
+		OutTradeNo: o.OutTradeNo, Amount: o.PayAmount, Currency: o.PayCurrency, // the price the order stored
 		Subject: fmt.Sprintf("IM2.0 Pay 余额充值 %s", Money(o.Amount)),
 		Device:  payment.Device(o.Device), ClientIP: clientIP, ExpiresAt: o.ExpiresAt,
 		ReturnURL: s.baseURL + "/recharge/orders/" + o.OutTradeNo + "/return",

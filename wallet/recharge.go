@@ -54,6 +54,9 @@ type Quote struct {
 	Amount     Money
 	TierBonus  Money
 	FirstBonus Money
+	// Pay is what the person pays the provider when it collects in another
+	// currency (PayPal outside China), nil when they pay Amount in CNY.
+	Pay *payment.Price
 }
 
 // Bonus is the whole bonus.
@@ -92,7 +95,28 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 	if err != nil {
 		return Quote{}, err
 	}
-	return s.price(m, amt, !first), nil
+	q := s.price(m, amt, !first)
+	if q.Pay, err = s.foreignPrice(m, amt); err != nil {
+		return Quote{}, err
+	}
+	return q, nil
+}
+
+// foreignPrice is what the provider of m charges for amt when it collects
+// in a currency of its own (payment.Converter), nil when it takes CNY.
+func (s *Service) foreignPrice(m payment.Method, amt Money) (*payment.Price, error) {
+	c, ok := s.providers[m].(payment.Converter)
+	if !ok {
+		return nil, nil
+	}
+	p, err := c.Convert(int64(amt))
+	if err != nil {
+		return nil, fmt.Errorf("price %s in the %s currency: %w", amt, m, err)
+	}
+	if !p.Foreign() {
+		return nil, nil
+	}
+	return &p, nil
 }
 
 func (s *Service) price(m payment.Method, amt Money, first bool) Quote {
@@ -163,12 +187,18 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 		if err != nil {
 			return err
 		}
-		out, _, err = db.CreateOrder(ctx, tx, db.Order{
+		o := db.Order{
 			OutTradeNo: no, UserID: n.UserID, RequestKey: n.RequestKey, Method: string(q.Method),
 			Device: string(n.Device), Amount: int64(q.Amount), TierBonus: int64(q.TierBonus),
 			FirstBonus: int64(q.FirstBonus), Currency: "CNY", ReturnTo: n.ReturnTo,
 			ExpiresAt: s.now().Add(s.rules.Lifetime),
-		})
+		}
+		if q.Pay != nil {
+			// The price shown is the price stored: PayPal is asked for it,
+			// and every capture is checked against it.
+			o.PayCurrency, o.PayAmount, o.PayRate = q.Pay.Currency, q.Pay.Amount, q.Pay.Rate.String()
+		}
+		out, _, err = db.CreateOrder(ctx, tx, o)
 		return err
 	})
 	if err != nil {

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"math"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"im2pay/payment"
@@ -61,7 +60,9 @@ func (c *checklist) providers(pc paymentConfig) {
 	}
 	if pc.PayPal != nil {
 		_, err := paypal.New(*pc.PayPal, &http.Client{})
-		c.loads("paypal", err)
+		if !errors.Is(err, paypal.ErrPricing) { // payPalPricing words those
+			c.loads("paypal", err)
+		}
 		c.paypal(*pc.PayPal)
 	}
 }
@@ -200,11 +201,6 @@ func (c *checklist) wechat(cfg wechat.Config) {
 	}
 }
 
-// payPalCurrencies are the currencies PayPal lists for payments
-// (developer.paypal.com/docs/reports/reference/paypal-supported-currencies).
-var payPalCurrencies = []string{"AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD", "HUF", "ILS", "JPY",
-	"MYR", "MXN", "TWD", "NZD", "NOK", "PHP", "PLN", "GBP", "SGD", "SEK", "CHF", "THB", "USD"}
-
 func (c *checklist) paypal(cfg paypal.Config) {
 	const a = "paypal"
 	if !paypalIDRe.MatchString(cfg.ClientID) {
@@ -219,48 +215,5 @@ func (c *checklist) paypal(cfg paypal.Config) {
 	if cfg.MerchantID != "" && !paypalPayerRe.MatchString(cfg.MerchantID) {
 		c.note(a, "merchant_id %q is not a PayPal merchant id (13 upper-case letters and digits).", cfg.MerchantID)
 	}
-	c.payPalCurrency(c.sections[a])
-}
-
-// payPalCurrency checks the currency and rate when the section has them
-// (a later change adds them; until then orders are in CNY, see below).
-func (c *checklist) payPalCurrency(sec map[string]any) {
-	const a = "paypal"
-	cur, hasCur := sec["currency"].(string)
-	if !hasCur {
-		cur = "CNY" // what the merchant side sends today
-	}
-	cur = strings.ToUpper(strings.TrimSpace(cur))
-	switch {
-	case !slices.Contains(payPalCurrencies, cur):
-		c.note(a, "currency %q is not one PayPal takes (%s).", cur, strings.Join(payPalCurrencies, ", "))
-	case cur == "CNY":
-		c.note(a, "orders are in CNY, which PayPal takes only for accounts registered in China: set currency (e.g. USD) and a rate unless yours is one.")
-	}
-	for _, k := range []string{"rate", "exchange_rate", "conversion_rate"} {
-		v, ok := sec[k]
-		if !ok {
-			continue
-		}
-		if !positiveNumber(v) {
-			c.note(a, "%s %v is not a positive number of yuan per %s.", k, v, cur)
-		}
-		return
-	}
-	if hasCur && cur != "CNY" {
-		c.note(a, "currency is %s but no rate says how many yuan one %s is.", cur, cur)
-	}
-}
-
-// positiveNumber accepts a JSON number or a decimal string. The rate is
-// only validated here, never used for money, so a float is fine.
-func positiveNumber(v any) bool {
-	switch x := v.(type) {
-	case float64:
-		return x > 0
-	case string:
-		r, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return err == nil && r > 0 && !math.IsInf(r, 1)
-	}
-	return false
+	c.payPalPricing(cfg)
 }

@@ -41,19 +41,33 @@ type Config struct {
 	// MerchantID is the PayPal merchant id (payer id) of the receiving
 	// account. Optional; when set, every order we read must name it as payee.
 	MerchantID string `json:"merchant_id,omitempty"`
+	// Currency is what orders are priced in at PayPal (default USD), one of
+	// Currencies. CNY, BRL and MYR need InCountry.
+	Currency string `json:"currency,omitempty"`
+	// Rate is how many CNY one unit of Currency is ("7.2000"), at most six
+	// decimals; each order stores the rate and amount it was quoted with.
+	Rate RateText `json:"rate,omitempty"`
+	// InCountry says the receiving account is registered in the country of
+	// Currency: PayPal takes CNY only from accounts registered in China.
+	InCountry bool `json:"in_country,omitempty"`
 }
 
 // Provider is the PayPal implementation of payment.Provider.
 type Provider struct {
-	cfg    Config
-	secret string
-	hc     *http.Client
+	cfg      Config
+	secret   string
+	hc       *http.Client
+	currency string       // from cfg.Pricing
+	rate     payment.Rate // CNY per unit of currency
 
 	mu  sync.Mutex
 	api *sdk.Client // replaced when PayPal stops accepting its access token
 }
 
-var _ payment.Provider = (*Provider)(nil)
+var (
+	_ payment.Provider  = (*Provider)(nil)
+	_ payment.Converter = (*Provider)(nil)
+)
 
 // New loads the client secret and prepares the API client. client may be
 // nil (a client with a 20 s timeout is used).
@@ -72,6 +86,10 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if !strings.HasPrefix(cfg.APIBase, "https://") && !strings.HasPrefix(cfg.APIBase, "http://") {
 		return nil, fmt.Errorf("paypal: api_base %q is not an http(s) URL", cfg.APIBase)
 	}
+	currency, rate, err := cfg.Pricing()
+	if err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(cfg.SecretFile)
 	if err != nil {
 		return nil, fmt.Errorf("paypal: read client secret: %w", err)
@@ -84,7 +102,7 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 		client = &http.Client{Timeout: 20 * time.Second}
 	}
 	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
-	p := &Provider{cfg: cfg, secret: secret, hc: client}
+	p := &Provider{cfg: cfg, secret: secret, hc: client, currency: currency, rate: rate}
 	if p.api, err = p.newClient(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	sdk "github.com/plutov/paypal/v4"
@@ -27,7 +28,10 @@ func captureRequestID(outTradeNo, orderID string) string {
 // link. The order id is the ProviderRef every later call needs: PayPal has
 // no lookup by our number.
 func (p *Provider) Start(ctx context.Context, o payment.Order) (payment.Next, error) {
-	if !outTradeNoRe.MatchString(o.OutTradeNo) || o.Amount <= 0 || o.Currency != "CNY" {
+	// The order carries the price it was quoted (amount and currency as
+	// stored): it may predate a change of the configured currency, and
+	// PayPal is asked for exactly what the person was shown.
+	if !outTradeNoRe.MatchString(o.OutTradeNo) || o.Amount <= 0 || !slices.Contains(Currencies, o.Currency) {
 		return payment.Next{}, fmt.Errorf("paypal: bad order %q (%d %s): %w", o.OutTradeNo, o.Amount, o.Currency, payment.ErrMalformed)
 	}
 	ret, err := url.Parse(o.ReturnURL)
@@ -35,7 +39,7 @@ func (p *Provider) Start(ctx context.Context, o payment.Order) (payment.Next, er
 		return payment.Next{}, fmt.Errorf("paypal: return URL %q is not absolute: %w", o.ReturnURL, payment.ErrMalformed)
 	}
 	units := []sdk.PurchaseUnitRequest{{
-		Amount:      &sdk.PurchaseUnitAmount{Currency: o.Currency, Value: payment.FenToYuan(o.Amount)},
+		Amount:      &sdk.PurchaseUnitAmount{Currency: o.Currency, Value: value(o.Amount, o.Currency)},
 		CustomID:    o.OutTradeNo,
 		InvoiceID:   o.OutTradeNo, // PayPal can refuse a second payment with the same invoice_id
 		Description: truncate(o.Subject, 127),

@@ -62,7 +62,7 @@ func (p *Provider) orderResult(outTradeNo string, o *sdk.Order) (payment.Result,
 	}
 	r := payment.Result{OutTradeNo: outTradeNo, Status: payment.StatusPending}
 	if pu.Amount != nil {
-		amount, err := payment.YuanToFen(pu.Amount.Value)
+		amount, err := parseValue(pu.Amount.Value, pu.Amount.Currency)
 		if err != nil {
 			return payment.Result{}, fmt.Errorf("paypal: order %s amount %q: %w", o.ID, pu.Amount.Value, payment.ErrMalformed)
 		}
@@ -96,10 +96,12 @@ func captureResult(r payment.Result, o *sdk.Order, pu sdk.PurchaseUnit) (payment
 	if c.Amount == nil || !idRe.MatchString(c.ID) {
 		return payment.Result{}, fmt.Errorf("paypal: capture of order %s lacks id or amount: %w", o.ID, payment.ErrMalformed)
 	}
-	amount, err := payment.YuanToFen(c.Amount.Value)
+	amount, err := parseValue(c.Amount.Value, c.Amount.Currency)
 	if err != nil {
 		return payment.Result{}, fmt.Errorf("paypal: capture %s amount %q: %w", c.ID, c.Amount.Value, payment.ErrMalformed)
 	}
+	// The capture's own amount, in minor units of its own currency, is what
+	// the wallet checks against the price the order stored.
 	r.TradeNo, r.Amount, r.Currency = c.ID, amount, c.Amount.Currency
 	return withCaptureStatus(r, c.Status, o.UpdateTime)
 }

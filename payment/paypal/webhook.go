@@ -139,7 +139,7 @@ func (p *Provider) capture(ctx context.Context, id, outTradeNo string) (payment.
 	if c.Amount == nil {
 		return payment.Result{}, fmt.Errorf("paypal: capture %s has no amount: %w", id, payment.ErrMalformed)
 	}
-	amount, err := payment.YuanToFen(c.Amount.Value)
+	amount, err := parseValue(c.Amount.Value, c.Amount.Currency)
 	if err != nil {
 		return payment.Result{}, fmt.Errorf("paypal: capture %s amount %q: %w", id, c.Amount.Value, payment.ErrMalformed)
 	}

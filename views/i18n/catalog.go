@@ -145,6 +145,7 @@ var coreTexts = map[string]texts{
 	"recharge.all_closed":        {"所有支付方式正在维护，暂时无法充值，请稍后再试。", "All payment methods are under maintenance. Please try again later."},
 	"recharge.pick_amount":       {"选择或输入金额后，这里会显示到账金额和奖励。", "Pick or type an amount to see what you receive, bonus included."},
 	"recharge.you_pay":           {"支付金额", "You pay"},
+	"recharge.pay_foreign":       {"将以 %s 支付（1 %s = %s CNY）", "You will pay %s (1 %s = %s CNY)"},
 	"recharge.tier_bonus":        {"充值奖励", "Top-up bonus"},
 	"recharge.first_bonus":       {"首充奖励", "First top-up bonus"},
 	"recharge.you_receive":       {"到账金额", "You receive"},

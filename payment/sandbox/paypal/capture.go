@@ -5,14 +5,18 @@ import (
 	"net/http"
 	"time"
 
+	"im2pay/payment"
+	"im2pay/payment/paypal"
 	"im2pay/payment/sandbox/sim"
 )
 
-// MaxAmount is the sandbox's single-payment limit, ¥60,000.00: PayPal caps
-// one payment (USD 10,000 for many accounts, up to USD 60,000 for verified
-// ones); the sandbox uses a round CNY figure below both. A capture over it
-// fails with TRANSACTION_LIMIT_EXCEEDED, whatever the outcome chosen.
-const MaxAmount int64 = 6_000_000
+// MaxAmount is the sandbox's single-payment limit in minor units of the
+// order's currency: 10,000.00 of a two-decimal currency. PayPal caps one
+// payment (USD 10,000 for many accounts, up to USD 60,000 for verified
+// ones); the sandbox applies the lower figure's count of minor units to
+// every currency rather than keep exchange rates of its own. A capture
+// over it fails with TRANSACTION_LIMIT_EXCEEDED, whatever the outcome.
+const MaxAmount int64 = 1_000_000
 
 // captureIssues is how refused outcomes reach the merchant: as the 422
 // issue of the capture call, PayPal's only channel for funding failures.
@@ -147,6 +151,9 @@ func (s *Sandbox) captureJSON(o *order, full bool) map[string]any {
 	if c.reason != "" {
 		body["status_details"] = map[string]string{"reason": c.reason}
 	}
+	if c.status != "PENDING" {
+		body["seller_receivable_breakdown"] = receivable(o)
+	}
 	if full {
 		body["supplementary_data"] = map[string]any{"related_ids": map[string]string{"order_id": o.id}}
 		body["payee"] = map[string]string{"merchant_id": s.app.MerchantID, "email_address": merchantEmail}
@@ -175,4 +182,28 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// feeBasisPoints is the sandbox's PayPal fee: 4% of the capture, no fixed
+// part. PayPal's real fees depend on the merchant's country, volume and
+// contract and appear in no API document; this round figure only gives
+// reconciliation a fee and a net to match.
+const feeBasisPoints = 400
+
+// receivable is a capture's seller_receivable_breakdown (Orders v2 and
+// Payments v2 "capture" definitions; PPS payments_payment_v2.json):
+// gross_amount and paypal_fee in the capture's currency, net_amount =
+// gross minus fee. It is "not available for transactions that are in
+// pending state". The sandbox account holds a balance in every currency it
+// takes, so receivable_amount and exchange_rate, "returned only when the
+// currency of the captured payment is different from the currency of the
+// PayPal account where the payee wants to credit the funds", are omitted.
+func receivable(o *order) map[string]any {
+	d := paypal.Decimals(o.currency)
+	fee := (o.amount*feeBasisPoints + 5_000) / 10_000 // half up, in the currency's minor units
+	return map[string]any{
+		"gross_amount": money{o.currency, payment.FormatMinor(o.amount, d)},
+		"paypal_fee":   money{o.currency, payment.FormatMinor(fee, d)},
+		"net_amount":   money{o.currency, payment.FormatMinor(o.amount-fee, d)},
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"im2pay/payment"
+	"im2pay/payment/paypal"
 	"im2pay/payment/sandbox/sim"
 )
 
@@ -138,7 +139,7 @@ func (s *Sandbox) renderPage(w http.ResponseWriter, token string, status int, er
 		return
 	}
 	p := sim.CashierPage{Brand: brand, Accent: accent, Merchant: o.brand, Subject: o.description,
-		Amount: "¥" + o.value, OutTradeNo: o.invoiceID, Action: "checkoutnow", Error: errMsg,
+		Amount: payment.Price{Currency: o.currency, Amount: o.amount, Decimals: paypal.Decimals(o.currency)}.String(), OutTradeNo: o.invoiceID, Action: "checkoutnow", Error: errMsg,
 		Hidden: []sim.Hidden{{Name: "token", Value: o.id}},
 		Inputs: []sim.Input{
 			{Name: "login_email", Label: "邮箱 Email", Type: "text", Value: buyerEmail, Autocomplete: "username"},
@@ -148,7 +149,7 @@ func (s *Sandbox) renderPage(w http.ResponseWriter, token string, status int, er
 		CancelURL: appendQuery(o.cancelURL, "token", o.id),
 	}
 	if o.amount > MaxAmount && errMsg == "" {
-		p.Error = "金额超出 PayPal 单笔限额 ¥" + payment.FenToYuan(MaxAmount) + "。Over PayPal's single-payment limit."
+		p.Error = "金额超出 PayPal 单笔限额 " + payment.FormatMinor(MaxAmount, 2) + "。Over PayPal's single-payment limit."
 	}
 	if !approvable(o) {
 		p.Message, p.CancelURL = "此订单已无法付款（"+o.status+"）。This order can no longer be paid.", ""

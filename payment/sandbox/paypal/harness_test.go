@@ -30,7 +30,10 @@ type harness struct {
 	prov *paypal.Provider
 }
 
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB) *harness { t.Helper(); return newHarnessIn(t, "US") }
+
+// newHarnessIn is newHarness for a merchant account registered in country.
+func newHarnessIn(t testing.TB, country string) *harness {
 	t.Helper()
 	mux := http.NewServeMux()
 	api := httptest.NewServer(mux)
@@ -39,7 +42,7 @@ func newHarness(t testing.TB) *harness {
 	rec.srv = httptest.NewServer(http.HandlerFunc(rec.serve))
 	t.Cleanup(rec.srv.Close)
 	dir := t.TempDir()
-	cfg, err := Provision(dir, api.URL, rec.srv.URL+"/webhooks/paypal")
+	cfg, err := ProvisionIn(dir, api.URL, rec.srv.URL+"/webhooks/paypal", country)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +63,11 @@ func newHarness(t testing.TB) *harness {
 
 var seq atomic.Int64
 
-// order is a ¥68.00 order (or amount) with a fresh order number.
+// order is a US$68.00 order (or amount, in cents) with a fresh order
+// number: the sandbox app is a merchant account registered in the US.
 func (h *harness) order(amount int64) payment.Order {
 	no := fmt.Sprintf("IM%013d%05d", time.Now().UnixMilli(), seq.Add(1))
-	return payment.Order{OutTradeNo: no, Amount: amount, Currency: "CNY", Subject: "IM2.0 Pay 余额充值",
+	return payment.Order{OutTradeNo: no, Amount: amount, Currency: "USD", Subject: "IM2.0 Pay 余额充值",
 		Device: payment.Desktop, ClientIP: "127.0.0.1", ReturnURL: "https://pay.im2.example/recharge/" + no + "/return",
 		NotifyURL: h.hook.srv.URL + "/webhooks/paypal", ExpiresAt: time.Now().Add(30 * time.Minute)}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 	"unicode/utf8"
 
 	"im2pay/payment"
+	"im2pay/payment/paypal"
 	"im2pay/payment/sandbox/sim"
 )
 
@@ -26,7 +28,7 @@ const approvalWindow = 3 * time.Hour
 // order is one checkout order and what happened to it.
 type order struct {
 	id, customID, invoiceID, description string
-	amount                               int64 // fen
+	amount                               int64 // minor units of currency
 	value, currency                      string
 	returnURL, cancelURL, brand          string
 	status                               string
@@ -95,7 +97,7 @@ func (s *Sandbox) createOrder(w http.ResponseWriter, r *http.Request) {
 			Description: "The request JSON is not well formed."})
 		return
 	}
-	o, status, d := newOrder(&req)
+	o, status, d := newOrder(&req, s.app.inCountryCurrency())
 	if d != nil {
 		apiError(w, status, *d)
 		return
@@ -132,8 +134,11 @@ func (s *Sandbox) createReply(reqID string) ([]byte, bool) {
 }
 
 // newOrder validates a create request the way the Orders API does, for the
-// fields this sandbox supports (one purchase unit, intent CAPTURE, CNY).
-func newOrder(req *createRequest) (*order, int, *detail) {
+// fields this sandbox supports (one purchase unit, intent CAPTURE), taking
+// the currencies PayPal lists; inCountry is the one in-country currency the
+// merchant account may take ("" for an account outside China, Brazil and
+// Malaysia).
+func newOrder(req *createRequest, inCountry string) (*order, int, *detail) {
 	bad := func(status int, field, issue, desc string) (*order, int, *detail) {
 		return nil, status, &detail{Field: field, Location: "body", Issue: issue, Description: desc}
 	}
@@ -147,14 +152,30 @@ func newOrder(req *createRequest) (*order, int, *detail) {
 	if pu.Amount == nil {
 		return bad(400, "/purchase_units/0/amount", "MISSING_REQUIRED_PARAMETER", "A required field is missing.")
 	}
-	if pu.Amount.CurrencyCode != "CNY" {
+	cur := pu.Amount.CurrencyCode
+	if !slices.Contains(paypal.Currencies, cur) || (slices.Contains(paypal.InCountryCurrencies, cur) && cur != inCountry) {
+		// PayPal's Orders v2 troubleshooting (developer.paypal.com/api/errors/overview/)
+		// answers CURRENCY_NOT_SUPPORTED with "use a PayPal-supported currency;
+		// make sure the receiving PayPal account accepts the currency"; its
+		// currency codes page takes CNY, BRL and MYR only for in-country
+		// accounts. Which issue a CNY order for an account outside China
+		// gets is not documented: this is the nearest one.
 		return bad(422, "/purchase_units/0/amount/currency_code", "CURRENCY_NOT_SUPPORTED", "Currency code is unsupported.")
 	}
-	fen, err := payment.YuanToFen(pu.Amount.Value)
+	minor, err := payment.ParseMinor(pu.Amount.Value, paypal.Decimals(cur))
+	if err != nil && paypal.Decimals(cur) == 0 {
+		if _, derr := payment.ParseMinor(pu.Amount.Value, 2); derr == nil {
+			// HUF, JPY and TWD are zero-digit currencies: "If you pass a
+			// decimal amount, an error occurs" (currency codes page); the
+			// troubleshooting page names it DECIMALS_NOT_SUPPORTED.
+			return bad(422, "/purchase_units/0/amount/value", "DECIMALS_NOT_SUPPORTED",
+				"Currency does not support decimals. Please refer to https://developer.paypal.com/docs/api/reference/currency-codes/ for more information.")
+		}
+	}
 	if err != nil {
 		return bad(400, "/purchase_units/0/amount/value", "INVALID_PARAMETER_SYNTAX", "The value of a field does not conform to the expected format.")
 	}
-	if fen <= 0 {
+	if minor <= 0 {
 		return bad(422, "/purchase_units/0/amount/value", "CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero.")
 	}
 	if len(pu.CustomID) > 127 || len(pu.InvoiceID) > 127 || utf8.RuneCountInString(pu.Description) > 127 {
@@ -169,8 +190,8 @@ func newOrder(req *createRequest) (*order, int, *detail) {
 		return bad(422, "/application_context/return_url", "RETURN_URL_REQUIRED", "The return url and cancel url are required.")
 	}
 	now := time.Now()
-	return &order{customID: pu.CustomID, invoiceID: pu.InvoiceID, description: pu.Description, amount: fen,
-		value: payment.FenToYuan(fen), currency: pu.Amount.CurrencyCode, returnURL: exp.ReturnURL, cancelURL: exp.CancelURL,
+	return &order{customID: pu.CustomID, invoiceID: pu.InvoiceID, description: pu.Description, amount: minor,
+		value: payment.FormatMinor(minor, paypal.Decimals(cur)), currency: cur, returnURL: exp.ReturnURL, cancelURL: exp.CancelURL,
 		brand: exp.BrandName, status: statusCreated, created: now, updated: now}, 0, nil
 }
 

@@ -62,8 +62,8 @@ func (h *harness) runOutcome(t *testing.T, c outcomeCase) {
 	o := h.order(6800)
 	next := h.start(t, o)
 	page := h.get(t, next.RedirectURL)
-	if !strings.Contains(page, "¥68.00") || !strings.Contains(page, "SANDBOX") {
-		t.Fatalf("approval page does not show ¥68.00 in the sandbox frame:\n%s", page)
+	if !strings.Contains(page, "US$68.00") || !strings.Contains(page, "SANDBOX") {
+		t.Fatalf("approval page does not show US$68.00 in the sandbox frame:\n%s", page)
 	}
 	redirect := h.simulate(t, o.OutTradeNo, c.outcome)
 	if (redirect != "") != c.redirect {
@@ -85,13 +85,13 @@ func (h *harness) runOutcome(t *testing.T, c outcomeCase) {
 	if err != nil || r.Status != c.complete || r.Reason != c.reason {
 		t.Fatalf("Complete = %+v, %v; want %s %q", r, err, c.complete, c.reason)
 	}
-	if r.Status == payment.StatusPaid && (r.Amount != 6800 || r.Currency != "CNY" || r.TradeNo == "" || !r.Final) {
+	if r.Status == payment.StatusPaid && (r.Amount != 6800 || r.Currency != "USD" || r.TradeNo == "" || !r.Final) {
 		t.Fatalf("paid result = %+v", r)
 	}
 	h.checkWebhooks(t, c, o, r, completed)
 	q, err := h.prov.Query(ctx, o.OutTradeNo, next.ProviderRef)
-	if err != nil || q.Status != c.query || q.Amount != 6800 || q.Currency != "CNY" || q.TradeNo != r.TradeNo {
-		t.Fatalf("Query = %+v, %v; want %s ¥68.00 CNY trade %q", q, err, c.query, r.TradeNo)
+	if err != nil || q.Status != c.query || q.Amount != 6800 || q.Currency != "USD" || q.TradeNo != r.TradeNo {
+		t.Fatalf("Query = %+v, %v; want %s US$68.00 trade %q", q, err, c.query, r.TradeNo)
 	}
 }
 
@@ -126,7 +126,7 @@ func (h *harness) checkWebhooks(t *testing.T, c outcomeCase, o payment.Order, r 
 	}
 	got := h.hook.wait(t, o.OutTradeNo, c.webhooks, 10*time.Second)
 	for _, d := range got {
-		if d.err != nil || d.n.Status != payment.StatusPaid || d.n.Amount != 6800 || d.n.Currency != "CNY" ||
+		if d.err != nil || d.n.Status != payment.StatusPaid || d.n.Amount != 6800 || d.n.Currency != "USD" ||
 			d.n.TradeNo != r.TradeNo || d.n.EventID != got[0].n.EventID {
 			t.Fatalf("webhook = %+v, %v", d.n, d.err)
 		}

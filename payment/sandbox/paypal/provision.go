@@ -42,7 +42,21 @@ type app struct {
 	WebhookID  string `json:"webhook_id"`
 	MerchantID string `json:"merchant_id"`
 	CertID     string `json:"cert_id"`
+	// Country is where the merchant account is registered (ISO 3166-1,
+	// "US" when empty). It decides the one in-country currency the account
+	// may take: CNY only for an account registered in China.
+	Country string `json:"country,omitempty"`
 }
+
+// inCountry maps a country to the currency PayPal takes only from accounts
+// registered there (developer.paypal.com/reference/currency-codes/, note 1).
+var inCountry = map[string]string{"CN": "CNY", "BR": "BRL", "MY": "MYR"}
+
+func (a app) inCountryCurrency() string { return inCountry[a.Country] }
+
+// DemoRate is the rate the demo configuration quotes USD at: CNY per USD,
+// a round figure near the market's, not a live rate.
+const DemoRate = "7.2000"
 
 // BrandName is what Provision puts in the merchant config.
 const BrandName = "IM2.0 Pay"
@@ -51,7 +65,19 @@ const BrandName = "IM2.0 Pay"
 // credentials and webhook signing key under dir, records where the sandbox
 // is served and where webhooks go, and returns the merchant config. PayPal
 // configures webhooks per app, not per order, hence webhookURL here.
+//
+// The app is a merchant account registered in the US: its orders are
+// priced in USD at DemoRate, and the sandbox refuses CNY orders for it as
+// PayPal would (ProvisionIn makes an in-country account).
 func Provision(dir, sandboxBaseURL, webhookURL string) (paypal.Config, error) {
+	return ProvisionIn(dir, sandboxBaseURL, webhookURL, "US")
+}
+
+// ProvisionIn is Provision for a merchant account registered in country
+// (ISO 3166-1). An account registered in China ("CN") is priced in CNY,
+// which PayPal takes only from such accounts, with in_country set; every
+// other country gets USD at DemoRate.
+func ProvisionIn(dir, sandboxBaseURL, webhookURL, country string) (paypal.Config, error) {
 	for _, u := range []string{sandboxBaseURL, webhookURL} {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return paypal.Config{}, fmt.Errorf("paypal sandbox: %q is not an absolute http(s) URL", u)
@@ -68,7 +94,7 @@ func Provision(dir, sandboxBaseURL, webhookURL string) (paypal.Config, error) {
 	} else if err != nil {
 		return paypal.Config{}, err
 	}
-	a.BaseURL, a.WebhookURL = strings.TrimRight(sandboxBaseURL, "/"), webhookURL
+	a.BaseURL, a.WebhookURL, a.Country = strings.TrimRight(sandboxBaseURL, "/"), webhookURL, country
 	if err := ensureSecret(d); err != nil {
 		return paypal.Config{}, err
 	}
@@ -83,8 +109,12 @@ func Provision(dir, sandboxBaseURL, webhookURL string) (paypal.Config, error) {
 	if err != nil {
 		return paypal.Config{}, err
 	}
-	return paypal.Config{ClientID: a.ClientID, SecretFile: abs, APIBase: a.BaseURL + "/" + name,
-		WebhookID: a.WebhookID, BrandName: BrandName, MerchantID: a.MerchantID}, nil
+	cfg := paypal.Config{ClientID: a.ClientID, SecretFile: abs, APIBase: a.BaseURL + "/" + name,
+		WebhookID: a.WebhookID, BrandName: BrandName, MerchantID: a.MerchantID, Currency: "USD", Rate: DemoRate}
+	if cur := a.inCountryCurrency(); cur == "CNY" {
+		cfg.Currency, cfg.Rate, cfg.InCountry = cur, "", true
+	}
+	return cfg, nil
 }
 
 func loadApp(d string) (*app, error) {

@@ -19,10 +19,15 @@ var (
 	WeChatSchedule = []time.Duration{15 * time.Second, 15 * time.Second, 30 * time.Second, 3 * time.Minute,
 		10 * time.Minute, 20 * time.Minute, 30 * time.Minute, 30 * time.Minute, 30 * time.Minute,
 		time.Hour, 3 * time.Hour, 3 * time.Hour, 3 * time.Hour, 6 * time.Hour, 6 * time.Hour}
-	// PayPal retries a webhook up to 25 times over 3 days; the sandbox keeps
-	// the first day's shape.
-	PayPalSchedule = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-		time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 16 * time.Hour}
+	// PayPal redelivers a webhook that gets no 2xx "up to 25 times over
+	// 3 days": its webhooks guide (developer.paypal.com/api/rest/webhooks/),
+	// as quoted in PROVIDERS.md §4.6. No PayPal page gives the intervals:
+	// these 24 gaps (25 attempts) back off quickly, then every 4 hours, 72
+	// hours in all; the notifier's factor scales them like every schedule.
+	PayPalSchedule = []time.Duration{time.Minute, 4 * time.Minute, 10 * time.Minute, 15 * time.Minute,
+		30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour,
+		4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour,
+		4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour, 4 * time.Hour}
 	// UnionPay resends a back notification with growing gaps.
 	UnionPaySchedule = []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute}
 )
