@@ -51,6 +51,30 @@ type Config struct {
 	// BaseURL is where the API lives; "" means https://api.mch.weixin.qq.com.
 	// The sandbox sets it to its own "…/wechat".
 	BaseURL string `json:"base_url"`
+	// WebOrigins are the origins of the H5 payment page the browser is sent
+	// to (h5_url; see payment.Origin); nil means DefaultWebOrigins.
+	WebOrigins []string `json:"web_origins"`
+}
+
+// DefaultWebOrigins is where production h5_url points: wx.tenpay.com
+// (/cgi-bin/mmpayweb-bin/checkmweb), PROVIDERS.md §2.7. Native payments send
+// the browser nowhere (the code_url is drawn as a QR code), and the API
+// host is server-side only.
+var DefaultWebOrigins = []string{"https://wx.tenpay.com"}
+
+// FormOrigins are the origins our pages' CSP form-action must allow for
+// WeChat Pay: the API's (harmless: the browser never goes there) and the
+// web origins, which the redirect to h5_url needs.
+func (c Config) FormOrigins() ([]string, error) {
+	web, err := payment.WebOrigins("wechat", c.WebOrigins, DefaultWebOrigins)
+	if err != nil {
+		return nil, err
+	}
+	api := c.BaseURL
+	if api == "" {
+		api = consts.WechatPayAPIServer
+	}
+	return payment.FormOrigins(api, web), nil
 }
 
 // Provider speaks WeChat Pay APIv3 for one merchant and app.
@@ -119,7 +143,8 @@ func (c Config) check() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("wechat: config is missing %s", strings.Join(missing, ", "))
 	}
-	return nil
+	_, err := c.FormOrigins()
+	return err
 }
 
 // loadAPIv3Key reads the APIv3 key; AES-256-GCM needs exactly 32 bytes.
