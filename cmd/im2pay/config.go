@@ -33,7 +33,7 @@ type config struct {
 	// pages: a second origin, as every real provider's pages live on other
 	// hosts than its API (PROVIDERS.md §1.7, §2.7, §3.7, §4.7).
 	SandboxWebAddr string
-	PaymentConfig   string
+	PaymentConfig  string
 	// FormActionOrigins are extra provider origins for CSP form-action
 	// (a provider whose pages live on another host than its API).
 	FormActionOrigins []string

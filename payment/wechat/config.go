@@ -19,7 +19,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/validators"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
@@ -48,6 +47,11 @@ type Config struct {
 	WeChatPayPublicKeyID string `json:"wechatpay_public_key_id"`
 	// WeChatPayPublicKeyFile is pub_key.pem ("PUBLIC KEY").
 	WeChatPayPublicKeyFile string `json:"wechatpay_public_key_file"`
+	// PlatformCertSerialNo and PlatformCertFile are the WeChat Pay platform
+	// certificate (平台证书) of a merchant migrating from it to the public
+	// key: optional, both or neither (see platformcert.go).
+	PlatformCertSerialNo string `json:"wechatpay_platform_cert_serial_no,omitempty"`
+	PlatformCertFile     string `json:"wechatpay_platform_cert_file,omitempty"`
 	// BaseURL is where the API lives; "" means https://api.mch.weixin.qq.com.
 	// The sandbox sets it to its own "…/wechat".
 	BaseURL string `json:"base_url"`
@@ -86,6 +90,9 @@ type Provider struct {
 	// 2xx answers only, and we act on some error codes (ORDERPAID).
 	checker *validators.WechatPayResponseValidator
 	notify  *notify.Handler
+	// serials are the Wechatpay-Serial values a message may carry: the
+	// public key id, and the platform certificate's serial when configured.
+	serials []string
 }
 
 // New loads the keys named in cfg and builds the SDK client. client may be
@@ -111,8 +118,12 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 		return nil, err
 	}
 	// Public-key mode: responses are verified with the WeChat Pay public
-	// key whose id must come back as Wechatpay-Serial.
-	verifier := verifiers.NewSHA256WithRSAPubkeyVerifier(cfg.WeChatPayPublicKeyID, *pub)
+	// key whose id must come back as Wechatpay-Serial; with a platform
+	// certificate configured, messages naming its serial verify with it.
+	verifier, err := newVerifier(cfg, pub)
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.NewClientWithDialSettings(context.Background(), &core.DialSettings{
 		HTTPClient: hc,
 		Signer:     &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.MerchantCertSerialNo, PrivateKey: key},
@@ -125,7 +136,7 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wechat: notify handler: %w", err)
 	}
-	return &Provider{cfg: cfg, client: c, verifier: verifier, notify: h,
+	return &Provider{cfg: cfg, client: c, verifier: verifier, notify: h, serials: serials(cfg),
 		checker: validators.NewWechatPayResponseValidator(verifier)}, nil
 }
 
