@@ -74,8 +74,8 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:     &site{url: appURL, store: store, wallet: svc, log: sl},
-		gw:       gw,
+		site:      &site{url: appURL, store: store, wallet: svc, log: sl},
+		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),
 	}
