@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	wechatsandbox "im2pay/payment/sandbox/wechat"
 )
 
 // Without web_origins a section gets its provider's documented production
@@ -73,5 +75,21 @@ func TestAWebOriginWithAPathIsRefused(t *testing.T) {
 	if err := run(context.Background(), []string{"check"}, envOf(env), &out); err == nil ||
 		!strings.Contains(out.String(), "has more than an origin") {
 		t.Fatalf("a web origin with a path: %v\n%s", err, out.String())
+	}
+}
+
+// The sandbox's platform certificate, copied into a production
+// configuration, is refused like the sandbox's keys.
+func TestProductionRefusesTheSandboxsWeChatPlatformCertificate(t *testing.T) {
+	env := liveSetup(t)
+	wx, err := wechatsandbox.ProvisionMigrating(t.TempDir(), "http://127.0.0.1:8090")
+	if err != nil {
+		t.Fatal(err)
+	}
+	editPayment(t, env, "wechat", "wechatpay_platform_cert_serial_no", wx.PlatformCertSerialNo)
+	editPayment(t, env, "wechat", "wechatpay_platform_cert_file", copyOut(t, wx.PlatformCertFile, false))
+	_, err = startProduction(env)
+	if err == nil || !strings.Contains(err.Error(), "wechatpay_platform_cert_file") || !strings.Contains(err.Error(), "is the sandbox's certificate") {
+		t.Fatalf("start was not refused over the sandbox's platform certificate: %v", err)
 	}
 }

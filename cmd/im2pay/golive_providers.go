@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"im2pay/payment"
 	"im2pay/payment/alipay"
@@ -209,6 +210,24 @@ func (c *checklist) wechat(cfg wechat.Config) {
 	}
 	if k := c.secret(a, "apiv3_key_file", cfg.APIv3KeyFile); k != "" && len(k) != 32 {
 		c.note(a, "apiv3_key_file holds %d bytes; the APIv3 key is exactly 32.", len(k))
+	}
+	c.wechatPlatformCert(cfg)
+}
+
+// wechatPlatformCert checks the platform certificate a merchant keeps
+// beside the public key while switching to it (payment/wechat,
+// platformcert.go): WeChat's, not the sandbox's, and not about to lapse,
+// since WeChat stops signing with a certificate when it expires.
+func (c *checklist) wechatPlatformCert(cfg wechat.Config) {
+	const a = "wechat"
+	if cfg.PlatformCertFile == "" {
+		return
+	}
+	for _, cert := range c.certificates(a, "wechatpay_platform_cert_file", cfg.PlatformCertFile) {
+		if left := time.Until(cert.NotAfter); left < 30*24*time.Hour {
+			c.note(a, "wechatpay_platform_cert_file %s expires on %s: finish the switch to the public key and remove it before then.",
+				cfg.PlatformCertFile, cert.NotAfter.Format(time.DateOnly))
+		}
 	}
 }
 

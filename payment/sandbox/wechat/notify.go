@@ -108,7 +108,7 @@ func (s *Sandbox) delivery(o *order) *sim.Delivery {
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("User-Agent", "Mozilla/4.0")
-			s.sign(req.Header, body, time.Now())
+			s.signNotification(req.Header, body, time.Now())
 			return req, nil
 		},
 		Acked: func(status int, _ []byte) bool {
