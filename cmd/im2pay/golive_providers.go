@@ -126,8 +126,8 @@ func (c *checklist) webOrigins(area string, live bool) {
 	web := browserHosts[area]
 	if raw, ok := c.sections[area]["web_origins"]; ok && raw != nil {
 		web = nil
-		list, _ := raw.([]any)
-		if _, isList := raw.([]any); !isList {
+		list, isList := raw.([]any)
+		if !isList {
 			c.refuse(area, "web_origins must be a list of origins such as [\"https://www.paypal.com\"].")
 		}
 		for _, o := range list {

@@ -6,11 +6,12 @@ import "net/url"
 // with one and the same value (the URL query and the form body both hold
 // it) to that value, and refuses a parameter whose values differ.
 //
-// Alipay's official SDKs put the common parameters (app_id, method,
-// charset, sign_type, timestamp, version, sign…) in the URL query of the
-// POST and biz_content in the body, and several SDKs send charset in both
-// (PROVIDERS.md §5 row 12; R2 §3.5: the gateway accepts it, and gopay does
-// the same). Alipay's gateway documentation says nothing about repeated
+// Alipay's official Java SDK posts the common parameters (app_id, method,
+// charset, sign_type, timestamp, version, sign…) in the URL query
+// (DefaultAlipayClient.getRequestUrl builds "?"+protocalMustParams+
+// protocalOptParams) and the application parameters (biz_content) in the
+// body, and several SDKs send charset in both (PROVIDERS.md §5 row 12; R2
+// §3.5: the gateway accepts it, and gopay does the same). Alipay's gateway documentation says nothing about repeated
 // parameters, so which value wins on a conflict is undocumented: the
 // sandbox refuses the request rather than guess, with Alipay's generic
 // invalid-parameter code, since a conflicting pair means the signed string
