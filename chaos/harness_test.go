@@ -88,6 +88,8 @@ type options struct {
 	requestTimeout string
 	// clientDeadline is how long clients wait for an answer (0: 20 s).
 	clientDeadline time.Duration
+	// env adds settings of the app (NAME=value).
+	env []string
 }
 
 func newEnv(t *testing.T, o options) *env {
@@ -145,6 +147,7 @@ func newEnv(t *testing.T, o options) *env {
 		"REQUEST_TIMEOUT=" + reqTimeout,
 		"TIME_ZONE=UTC",
 	}
+	e.appEnv = append(e.appEnv, o.env...)
 	e.startApp()
 	return e
 }

@@ -22,8 +22,12 @@ func sendWebhooks(ctx context.Context, a *app, cfg config, log *slog.Logger) {
 	tick := time.NewTicker(webhookEvery)
 	defer tick.Stop()
 	for {
-		if _, err := s.Pass(ctx); err != nil && ctx.Err() == nil {
+		n, err := s.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
 			log.Warn("webhooks", "err", err)
+		}
+		if n > 0 {
+			log.Info("webhooks delivered", "count", n)
 		}
 		select {
 		case <-ctx.Done():
