@@ -111,11 +111,7 @@ func (s *Sender) post(ctx context.Context, e db.WebhookEvent) (int, error) {
 	req.Header.Set(HeaderID, e.EventID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(HeaderSignature, Sign(s.Secret, ts, body))
-	client := s.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	res, err := client.Do(req)
+	res, err := s.client().Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -125,6 +121,17 @@ func (s *Sender) post(ctx context.Context, e db.WebhookEvent) (int, error) {
 		return res.StatusCode, fmt.Errorf("receiver answered %d", res.StatusCode)
 	}
 	return res.StatusCode, nil
+}
+
+// defaultClient keeps connections to the receiver alive between
+// deliveries; 10 s bounds one delivery, well inside the lease.
+var defaultClient = &http.Client{Timeout: 10 * time.Second}
+
+func (s *Sender) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return defaultClient
 }
 
 // backoff is the pause after the attempts-th failed try (0-based).
