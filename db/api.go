@@ -92,6 +92,8 @@ func (s *Store) ChargeNow(ctx context.Context, c *APICharge, p Posting, wallet i
 		id, after, txn sql.NullInt64
 		at             sql.NullTime
 	)
+	start := time.Now()
+	defer func() { s.posted(p.Kind, start, err == nil && txn.Valid) }()
 	for attempt := 1; ; attempt++ {
 		err = st.QueryRowxContext(ctx, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
 			pq.Array(ids), pq.Array(amounts), wallet, c.Amount, c.Key, c.RequestHash, c.UserID, c.Reason).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -59,6 +60,8 @@ func (s *Store) CreditAlone(ctx context.Context, pay Payment, topup Posting) (o 
 		Order
 		Entries int `db:"entries"`
 	}
+	start := time.Now()
+	defer func() { s.posted(topup.Kind, start, moved && err == nil) }()
 	err = st.GetContext(ctx, &row, topup.Key, topup.requestHash(), topup.Kind, topup.Reference, topup.Description,
 		pq.Array(ids), pq.Array(amounts), pay.OutTradeNo, pay.Method, pay.Amount, pay.Currency, pay.TradeNo, pay.PaidAt)
 	switch {

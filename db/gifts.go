@@ -164,6 +164,8 @@ func (s *Store) GiftNow(ctx context.Context, g Gift, p Posting, wallet int64) (o
 		BalanceAfter int64 `db:"balance_after"`
 		Gift
 	}
+	start := time.Now()
+	defer func() { s.posted(p.Kind, start, sent) }()
 	for attempt := 1; ; attempt++ {
 		err = st.GetContext(ctx, &row, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
 			pq.Array(ids), pq.Array(amounts), wallet, g.Amount,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -206,7 +207,10 @@ func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
 // Post is db.Post through a prepared statement (see txStatements): the
 // server then neither parses nor plans the posting again.
 func (s *Store) Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
-	return post(ctx, tx, s.txStmt(ctx, tx, postSQL), p)
+	start := time.Now()
+	posted, err := post(ctx, tx, s.txStmt(ctx, tx, postSQL), p)
+	s.posted(p.Kind, start, err == nil && !posted.Replayed)
+	return posted, err
 }
 
 func post(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, p Posting) (Posted, error) {
@@ -275,7 +279,9 @@ func (s *Store) DebitNow(ctx context.Context, p Posting, payer, amount int64) (P
 // debit is PostDebit and DebitNow: run executes debitSQL, and q reads a
 // replayed key's first result.
 func (s *Store) debit(ctx context.Context, q sqlx.QueryerContext, run func(args ...any) (*sqlx.Rows, error),
-	p Posting, payer, amount int64) (Posted, int64, error) {
+	p Posting, payer, amount int64) (posted Posted, before int64, err error) {
+	start := time.Now()
+	defer func() { s.posted(p.Kind, start, err == nil && !posted.Replayed) }()
 	if err := p.validate(); err != nil {
 		return Posted{}, 0, err
 	}
@@ -411,7 +417,7 @@ func (s *Store) PostTransaction(ctx context.Context, p Posting) (Posted, error) 
 	var out Posted
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = Post(ctx, tx, p)
+		out, err = s.Post(ctx, tx, p)
 		return err
 	})
 	return out, err

@@ -50,6 +50,8 @@ type Store struct {
 	// names caches users by the name the service API was given (see UserByNameCached).
 	names      sync.Map
 	namesCount atomic.Int64
+	// observer hears of every posting (see ObservePostings).
+	observer PostingObserver
 }
 
 // New wraps an open connection pool.

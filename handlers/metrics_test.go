@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"im2pay/db"
 	"im2pay/handlers"
 	"im2pay/metrics"
 )
@@ -49,4 +51,37 @@ func TestRequestsAreCountedByRoutePatternNeverByRawPath(t *testing.T) {
 			t.Errorf("a raw path became a label: %s", raw)
 		}
 	}
+}
+
+func TestPostingsAreCountedByKindOnlyWhenMoneyMoves(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	s := newSite(t, func(c *handlers.Config) { c.Metrics = m })
+	s.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
+	b := funded(t, s, "postings_q9", 20_00)
+	expectRedirect(t, buy(b, "stickers_cat", "key-metric-0000001"), "/shop")
+	// The same key again is a replay: nothing moves, nothing is counted.
+	expectRedirect(t, buy(b, "stickers_cat", "key-metric-0000001"), "/shop")
+	// Too little money: refused, nothing counted.
+	buy(b, "premium_3m", "key-metric-0000002", "confirmed", "1")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`im2pay_ledger_postings_total{kind="grant"} 1`,
+		`im2pay_ledger_postings_total{kind="purchase"} 1`,
+		`im2pay_ledger_posting_duration_seconds_count{kind="purchase"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s\n%s", want, grepLines(out, "im2pay_ledger"))
+		}
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

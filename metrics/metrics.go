@@ -23,6 +23,8 @@ type Metrics struct {
 	latency       *prometheus.HistogramVec
 	topUps        *prometheus.CounterVec
 	notifications *prometheus.CounterVec
+	postings      *prometheus.CounterVec
+	postingTime   *prometheus.HistogramVec
 	passes        *prometheus.CounterVec
 	changed       prometheus.Counter
 	lag           prometheus.Gauge
@@ -46,6 +48,13 @@ func New(conn *sql.DB) *Metrics {
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "im2pay_notifications_total", Help: "Provider notifications received, by provider and outcome (verified, refused, duplicate, unknown_order).",
 		}, []string{"provider", "outcome"}),
+		postings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "im2pay_ledger_postings_total", Help: "Ledger transactions posted (money moved), by kind.",
+		}, []string{"kind"}),
+		postingTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "im2pay_ledger_posting_duration_seconds", Help: "Time of a posting's statement, by kind.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"kind"}),
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "im2pay_reconciler_passes_total", Help: "Reconciler passes, by result (ok, error).",
 		}, []string{"result"}),
@@ -56,7 +65,7 @@ func New(conn *sql.DB) *Metrics {
 			Name: "im2pay_reconciler_lag_seconds", Help: "How late the oldest due order check was when the last pass began.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.topUps, m.notifications, m.passes, m.changed, m.lag,
+	m.reg.MustRegister(m.requests, m.latency, m.topUps, m.notifications, m.postings, m.postingTime, m.passes, m.changed, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if conn != nil {
 		m.reg.MustRegister(collectors.NewDBStatsCollector(conn, "im2pay"))
@@ -94,6 +103,15 @@ func (m *Metrics) Notification(provider, outcome string) {
 		return
 	}
 	m.notifications.WithLabelValues(provider, outcome).Inc()
+}
+
+// Posting records a ledger posting of kind that took took.
+func (m *Metrics) Posting(kind string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.postings.WithLabelValues(kind).Inc()
+	m.postingTime.WithLabelValues(kind).Observe(took.Seconds())
 }
 
 // ReconcilePass records one reconciler pass.

@@ -98,7 +98,7 @@ func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, g
 	if s.signupGrant <= 0 {
 		return nil
 	}
-	_, err := db.Post(ctx, tx, db.Posting{
+	_, err := s.store.Post(ctx, tx, db.Posting{
 		Key: fmt.Sprintf("grant:signup:%d", u.ID), Kind: db.KindGrant,
 		Reference: fmt.Sprintf("user:%d", u.ID), Description: "signup_grant",
 		Entries: []db.Entry{{AccountID: grants, Amount: -int64(s.signupGrant)}, {AccountID: u.WalletID, Amount: int64(s.signupGrant)}},

@@ -107,7 +107,7 @@ func (s *Service) awardEvent(ctx context.Context, e db.Event, u db.User) error {
 		if err != nil || !fresh {
 			return err
 		}
-		_, err = db.Post(ctx, tx, db.Posting{
+		_, err = s.store.Post(ctx, tx, db.Posting{
 			Key: fmt.Sprintf("event_bonus:%d:%d", e.ID, u.ID), Kind: db.KindBonus,
 			Reference: "event:" + e.Code, Description: "event_bonus",
 			Entries: []db.Entry{{AccountID: promotion, Amount: -e.Bonus}, {AccountID: u.WalletID, Amount: e.Bonus}},
