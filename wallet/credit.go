@@ -58,6 +58,7 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 		return out, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
 	}
 	if moved {
+		s.metrics.TopUp(string(method), "paid")
 		return out, nil
 	}
 	// Nothing moved: paid already (a repeated notification, a poll, the
@@ -86,6 +87,9 @@ func (s *Service) creditAlone(ctx context.Context, pay db.Payment, pre db.Order,
 		return db.Order{}, false, nil
 	}
 	o, moved, err := s.store.CreditAlone(ctx, pay, topupPosting(pre, clearing, walletID))
+	if moved && err == nil {
+		s.metrics.TopUp(string(method), "paid")
+	}
 	if err != nil || moved {
 		return o, err == nil, err
 	}

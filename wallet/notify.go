@@ -34,11 +34,14 @@ func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWrit
 	}
 	if rv, ok := p.(payment.RemoteVerifier); ok {
 		if err := s.rationVerification(ctx, method, rv, body); err != nil {
+			s.metrics.Notification(method, "refused")
 			p.Acknowledge(w, false)
 			return err
 		}
 	}
 	n, err := p.ParseNotification(ctx, header, body)
+	outcome := "verified"
+	defer func() { s.metrics.Notification(method, outcome) }()
 	if errors.Is(err, payment.ErrIgnored) {
 		// Genuine, and says nothing about payment state (a refund notice,
 		// an event type we do not act on).
@@ -47,17 +50,27 @@ func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWrit
 		return nil
 	}
 	if err != nil {
+		outcome = "refused"
 		s.refused(ctx, method, "notify", err, string(body))
 		p.Acknowledge(w, false)
 		return fmt.Errorf("%s notification refused: %w", method, err)
 	}
 	ev := eventRow(method, "notify", n.OutTradeNo, true, string(n.Status), "", string(body))
 	if n.Status == payment.StatusPaid {
-		return s.notifyPaid(ctx, p, w, ev, n.Result)
+		var dup bool
+		err := s.notifyPaid(ctx, p, w, ev, n.Result, &dup)
+		switch {
+		case errors.Is(err, ErrUnknownOrder):
+			outcome = "unknown_order"
+		case dup:
+			outcome = "duplicate"
+		}
+		return err
 	}
 	// The event log is forensics, not a precondition: a failure to record
 	// must not turn a good notification into an error.
 	if _, err := s.store.RecordNotification(ctx, ev); errors.Is(err, db.ErrNotFound) {
+		outcome = "unknown_order"
 		return acknowledgeUnknown(p, w, method, n.OutTradeNo)
 	}
 	if _, err := s.Settle(ctx, payment.Method(method), n.Result); err != nil {
@@ -110,9 +123,14 @@ func (s *Service) refused(ctx context.Context, method, kind string, why error, b
 // one saying the same payment is being handled wait for it and give its
 // answer: the crediting depends on nothing else, and they write nothing,
 // since their record would repeat its record.
-func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent, res payment.Result) error {
+// dup is set when the order was credited before this copy arrived, or a
+// twin arriving with it did the work.
+func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent,
+	res payment.Result, dup *bool) error {
 	same := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", ev.Method, res.OutTradeNo, res.TradeNo, res.Amount, res.Currency)
-	err, _ := s.notifying.do(same, func() error { return s.creditNotified(ctx, ev, res) })
+	var paidBefore bool
+	err, shared := s.notifying.do(same, func() error { return s.creditNotified(ctx, ev, res, &paidBefore) })
+	*dup = shared || paidBefore
 	if errors.Is(err, ErrUnknownOrder) {
 		return acknowledgeUnknown(p, w, ev.Method, res.OutTradeNo)
 	}
@@ -125,12 +143,13 @@ func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.Res
 }
 
 // creditNotified records a delivery of a paid notification and credits it.
-func (s *Service) creditNotified(ctx context.Context, ev db.PaymentEvent, res payment.Result) error {
+func (s *Service) creditNotified(ctx context.Context, ev db.PaymentEvent, res payment.Result, paidBefore *bool) error {
 	var pre *db.Order
 	o, err := s.store.RecordNotification(ctx, ev)
 	switch {
 	case err == nil:
 		pre = &o
+		*paidBefore = o.State == db.OrderPaid
 	case errors.Is(err, db.ErrNotFound):
 		return ErrUnknownOrder // recorded by the same statement
 	default:

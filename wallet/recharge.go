@@ -174,6 +174,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 		return db.Order{}, err
 	}
 	var out db.Order
+	var created bool
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		// One person's orders are created one at a time, so two tabs cannot
 		// both fit under the daily limit.
@@ -198,11 +199,14 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 			// and every capture is checked against it.
 			o.PayCurrency, o.PayAmount, o.PayRate = q.Pay.Currency, q.Pay.Amount, q.Pay.Rate.String()
 		}
-		out, _, err = db.CreateOrder(ctx, tx, o)
+		out, created, err = db.CreateOrder(ctx, tx, o)
 		return err
 	})
 	if err != nil {
 		return db.Order{}, fmt.Errorf("create order: %w", err)
+	}
+	if created {
+		s.metrics.TopUp(out.Method, "created")
 	}
 	return out, nil
 }

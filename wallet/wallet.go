@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"im2pay/db"
+	"im2pay/metrics"
 	"im2pay/payment"
 )
 
@@ -35,6 +36,7 @@ type Service struct {
 	// notifying runs identical notifications arriving together once.
 	notifying inflight
 	log       *slog.Logger
+	metrics   *metrics.Metrics // nil: nothing counted
 }
 
 // maxConcurrentHashes is the number of password hashes computed at once.
@@ -58,6 +60,8 @@ type Options struct {
 	// Logger receives the reconciler's passes and warnings about
 	// notifications (nil: slog.Default()).
 	Logger *slog.Logger
+	// Metrics counts top-ups and notifications by outcome (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // NewService builds a Service over a store.
@@ -87,7 +91,7 @@ func NewService(store *db.Store, o Options) *Service {
 	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
 		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter, log: o.Logger, signups: o.SignupsPerClient}
+		reconcileAfter: o.ReconcileAfter, log: o.Logger, signups: o.SignupsPerClient, metrics: o.Metrics}
 }
 
 // withHashSlot runs fn once a hashing slot is free, or gives up with ctx.

@@ -13,6 +13,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/pgcluster"
 	"im2pay/internal/reqlog"
+	"im2pay/metrics"
 	"im2pay/wallet"
 )
 
@@ -25,6 +26,8 @@ type app struct {
 	loc     *time.Location
 	// formOrigins are the providers' origins, for CSP form-action.
 	formOrigins []string
+	// metrics is nil unless METRICS_ADDR is set.
+	metrics *metrics.Metrics
 }
 
 // withDatabase opens the database (starting the private cluster when no
@@ -59,6 +62,11 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.store = db.New(a.conn)
+	if cfg.MetricsAddr != "" {
+		m := metrics.New(a.conn.DB)
+		a.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
+		a.metrics = m
+	}
 	providers, origins, err := openProviders(cfg)
 	if err != nil {
 		return err
@@ -68,7 +76,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter,
 		// The reconciler's passes go to stderr in the server log's format.
-		Logger: reqlog.New(os.Stderr, cfg.LogFormat),
+		Logger: reqlog.New(os.Stderr, cfg.LogFormat), Metrics: a.metrics,
 	})
 	return fn(a)
 }

@@ -45,10 +45,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
-		var m *metrics.Metrics
-		if cfg.MetricsAddr != "" {
-			m = metrics.New(a.conn.DB)
-			a.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
+		m := a.metrics
+		if m != nil {
 			if err := serveMetrics(ctx, cfg.MetricsAddr, m, log, stdout); err != nil {
 				return err
 			}
