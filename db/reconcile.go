@@ -31,7 +31,7 @@ type DueOrder struct {
 const oldestDueSQL = `
 	SELECT min(due) FROM (
 		SELECT CASE WHEN ` + neverStartedSQL + ` THEN expires_at ELSE ` + checkDueSQL + ` END AS due
-		  FROM recharge_orders WHERE state = 'pending') pending
+		  FROM recharge_orders WHERE state IN ('awaiting', 'processing')) pending
 	 WHERE due <= $1`
 
 // OldestDue reports when the oldest piece of reconciler work fell due (not
@@ -51,7 +51,7 @@ func (s *Store) OldestDue(ctx context.Context, now time.Time, lifetime, firstDue
 const closeNeverStartedSQL = `
 	WITH closed AS (
 		UPDATE recharge_orders SET state = 'closed', updated_at = now()
-		 WHERE state = 'pending' AND ` + neverStartedSQL + ` AND expires_at <= $1
+		 WHERE state IN ('awaiting', 'processing') AND ` + neverStartedSQL + ` AND expires_at <= $1
 		RETURNING method, out_trade_no)
 	INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail)
 	SELECT method, 'close', out_trade_no, true, 'closed', 'closed here at expiry: never reached the provider'
@@ -77,11 +77,11 @@ const claimDueSQL = `
 	UPDATE recharge_orders SET next_check_at = $3, checked_at = $1
 	 WHERE id IN (
 		SELECT id FROM recharge_orders
-		 WHERE state = 'pending' AND NOT ` + neverStartedSQL + ` AND ` + checkDueSQL + ` <= $1
+		 WHERE state IN ('awaiting', 'processing') AND NOT ` + neverStartedSQL + ` AND ` + checkDueSQL + ` <= $1
 		 ORDER BY checked_at NULLS FIRST, id
 		 LIMIT $4
 		   FOR UPDATE SKIP LOCKED)
-	   AND state = 'pending'
+	   AND state IN ('awaiting', 'processing')
 	RETURNING ` + orderColumns + `, check_failures`
 
 // ClaimDueOrders claims up to limit started pending orders whose provider
@@ -101,7 +101,7 @@ func (s *Store) ClaimDueOrders(ctx context.Context, now time.Time, lifetime, fir
 // ScheduleCheck sets when the reconciler next asks about a pending order
 // and how many checks in a row have failed.
 func (s *Store) ScheduleCheck(ctx context.Context, id int64, next time.Time, failures int) error {
-	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state = 'pending'`
+	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state IN ('awaiting', 'processing')`
 	if _, err := s.db.ExecContext(ctx, q, id, next, failures); err != nil {
 		return fmt.Errorf("schedule check of order %d: %w", id, err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) ScheduleCheck(ctx context.Context, id int64, next time.Time, fai
 // another clock (a test's, a skewed instance's) and does not hold the turn.
 const claimCheckSQL = `
 	UPDATE recharge_orders SET checked_at = $2
-	 WHERE id = $1 AND state = 'pending' AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
+	 WHERE id = $1 AND state IN ('awaiting', 'processing') AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
 
 // ClaimCheck reports whether the caller may ask the provider about a
 // pending order now: at most once per every across all instances, however

@@ -181,8 +181,8 @@ func TestForgedNotificationsAndReturnsCreditNothing(t *testing.T) {
 	for range 20 {
 		b.get("/recharge/orders/" + no + "/return?" + forged.Encode())
 	}
-	if state, _ := p.result(b, no, 0); state != db.OrderPending {
-		t.Fatalf("order is %s after forgeries, want pending", state)
+	if state, _ := p.result(b, no, 0); state != db.OrderAwaiting {
+		t.Fatalf("order is %s after forgeries, want awaiting", state)
 	}
 	if got := p.balance(b); got != "0" {
 		t.Fatalf("balance = %s after forgeries", got)

@@ -93,7 +93,7 @@ func (s *Service) ReconcilePass(ctx context.Context) (Pass, error) {
 func (s *Service) reconcileOne(ctx context.Context, d db.DueOrder) (db.Order, error) {
 	o := d.Order
 	after, err := s.ask(ctx, o)
-	if err == nil && after.State != db.OrderPending {
+	if err == nil && !IsOpen(after.State) {
 		return after, nil
 	}
 	now := s.now()
@@ -143,7 +143,7 @@ func (s *Service) closeExpired(ctx context.Context, o db.Order, checkErr error) 
 			return after, errors.Join(checkErr, err)
 		}
 	}
-	if _, err := s.store.SetOrderState(ctx, o.ID, db.OrderClosed, ""); err != nil {
+	if _, err := s.move(ctx, o, db.OrderClosed, ""); err != nil {
 		return o, errors.Join(checkErr, err)
 	}
 	after, err := s.store.OrderByNo(ctx, o.OutTradeNo)
