@@ -42,6 +42,23 @@ func everyPageSays(t *testing.T, b *browser, no, state string) {
 	}
 }
 
+// waitState polls the result page until the order is in state want, or
+// gives up after wait and returns the state it shows then.
+func (p *paySite) waitState(b *browser, no, want string, wait time.Duration) string {
+	p.t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		m := stateAttr.FindStringSubmatch(b.get("/recharge/orders/" + no).body)
+		if m == nil {
+			p.t.Fatal("result page without a state")
+		}
+		if m[1] == want || time.Now().After(deadline) {
+			return m[1]
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestTheDatabaseRefusesMovesTheStateMachineForbids(t *testing.T) {
 	p := newPaySite(t)
 	b := p.browser()
@@ -95,13 +112,40 @@ func TestCancellingAnOrderStaysCancelledForEveryMethod(t *testing.T) {
 					t.Fatalf("%d closes asked of %s, want 1", n, m)
 				}
 			}
-			// The cashier can no longer take the money: a payment chosen
-			// there now is refused by the provider, or, where the provider
-			// has no close, credited all the same (the person paid).
-			if _, err := p.gw.Simulate(context.Background(), no, sim.Success); err == nil && (m == "alipay" || m == "wechat") {
-				t.Fatalf("%s took a payment for an order closed there", m)
+			// WeChat closed the order: its cashier takes no more money.
+			// Alipay never created a trade nobody logged in to, UnionPay's
+			// gateway has no close, PayPal's order is never captured: a
+			// payment that still arrives is credited, never lost.
+			_, err := p.gw.Simulate(context.Background(), no, sim.Success)
+			switch m {
+			case "wechat":
+				if err == nil {
+					t.Fatal("WeChat took a payment for an order closed there")
+				}
+			case "paypal":
+				everyPageSays(t, b, no, db.OrderCancelled)
+			default:
+				if state := p.waitState(b, no, db.OrderPaid, 10*time.Second); err != nil || state != db.OrderPaid {
+					t.Fatalf("a payment taken after the cancel left the order %s (%v), want it credited", state, err)
+				}
 			}
 		})
+	}
+}
+
+// Once the person logged in at Alipay's cashier the trade exists, and
+// 取消订单 closes it there: the cashier takes no more money.
+func TestCancellingAfterAlipayLoginClosesTheTrade(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("ali_closer", goodPassword)
+	no := p.order(b, "alipay", "30")
+	p.pay(b, no)
+	p.settle(b, no, sim.InsufficientFunds)
+	b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/cancel", url.Values{})
+	everyPageSays(t, b, no, db.OrderCancelled)
+	if _, err := p.gw.Simulate(context.Background(), no, sim.Success); err == nil {
+		t.Fatal("Alipay took a payment for a trade closed there")
 	}
 }
 

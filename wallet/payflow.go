@@ -156,7 +156,10 @@ func (s *Service) askResult(ctx context.Context, o db.Order) (db.Order, payment.
 	// order needs its capture; either way the provider's answer, not the
 	// person's browser, decides.
 	res, err := p.Complete(ctx, o.OutTradeNo, o.ProviderRef)
-	s.event(ctx, o.Method, "complete", o.OutTradeNo, err == nil, string(res.Status), errText(err), "")
+	// "No such payment" is an answer too, and a verified one (Alipay signs
+	// its ACQ.TRADE_NOT_EXIST before the person logs in at the cashier).
+	verified := err == nil || errors.Is(err, payment.ErrNotFound)
+	s.event(ctx, o.Method, "complete", o.OutTradeNo, verified, string(res.Status), errText(err), "")
 	if errors.Is(err, payment.ErrNotFound) {
 		return o, res, err
 	}
