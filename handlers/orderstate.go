@@ -28,7 +28,7 @@ func (s *Server) recheckOrder(c echo.Context) error {
 
 // answers are the things 再次查询 can say (wallet.Answer.Said).
 var answers = map[string]bool{"unpaid": true, "paid": true, "processing": true, "failed": true, "closed": true,
-	"cancelled": true, "not_started": true, "error": true}
+	"cancelled": true, "not_started": true, "error": true, "cancel_failed": true}
 
 // answerOf reads the answer a recheck sent the result page, if any.
 func answerOf(c echo.Context, o db.Order) *wallet.Answer {
@@ -51,7 +51,8 @@ func (s *Server) cancelOrder(c echo.Context) error {
 		// Not closed at the provider: the order stays open and the page
 		// shows it so; the person may try again.
 		s.log.Warn("cancel order", "order", o.OutTradeNo, "err", err)
-		return redirect(c, "/recharge/orders/"+o.OutTradeNo+"?said=error&at="+strconv.FormatInt(s.wallet.Now().Unix(), 10))
+		q := url.Values{"said": {"cancel_failed"}, "at": {strconv.FormatInt(s.wallet.Now().Unix(), 10)}}
+		return redirect(c, "/recharge/orders/"+o.OutTradeNo+"?"+q.Encode())
 	}
 	return redirect(c, "/recharge/orders/"+o.OutTradeNo)
 }

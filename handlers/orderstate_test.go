@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"im2pay/db"
+	"im2pay/payment"
 	"im2pay/payment/sandbox/sim"
 )
 
@@ -275,4 +277,46 @@ func TestPayAgainMakesOneNewOrder(t *testing.T) {
 	if n := p.ledgerCount(`SELECT count(*) FROM recharge_orders WHERE amount = 3000`); n != 2 {
 		t.Fatalf("%d orders, want the cancelled one and its renewal", n)
 	}
+}
+
+// failingClose is a provider whose close never gets through.
+type failingClose struct{ payment.Provider }
+
+func (failingClose) Close(context.Context, string, string) error {
+	return errors.New("provider unreachable")
+}
+
+// A cancel the provider could not confirm leaves the order open, payable
+// and honest about it: the page says the close did not go through.
+func TestACancelTheProviderCannotConfirmLeavesTheOrderOpen(t *testing.T) {
+	p := newPaySiteWith(t, paySiteOptions{wrap: func(m map[payment.Method]payment.Provider) map[payment.Method]payment.Provider {
+		out := map[payment.Method]payment.Provider{}
+		for k, v := range m {
+			out[k] = v
+		}
+		out[payment.WeChat] = failingClose{m[payment.WeChat]}
+		return out
+	}})
+	b := p.browser()
+	b.register("unclosed", goodPassword)
+	no := p.order(b, "wechat", "30")
+	p.pay(b, no)
+	a := b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/cancel", url.Values{})
+	expectContains(t, b.get(a.header.Get("Location")), "微信支付暂时无法关闭这笔订单，订单仍可支付")
+	everyPageSays(t, b, no, db.OrderAwaiting)
+}
+
+// UnionPay states a cancellation itself (respCode 69, PROVIDERS.md §3.2):
+// the sandbox's cancel on the card page comes back 已取消 and stays so.
+func TestUnionPaysCancelStaysCancelled(t *testing.T) {
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("card_cancel", goodPassword)
+	no := p.order(b, "card", "30")
+	p.pay(b, no)
+	p.settle(b, no, sim.Cancel)
+	if state := p.waitState(b, no, db.OrderCancelled, 10*time.Second); state != db.OrderCancelled {
+		t.Fatalf("order is %s after cancelling on the card page, want cancelled", state)
+	}
+	everyPageSays(t, b, no, db.OrderCancelled)
 }

@@ -71,9 +71,9 @@ type Answer struct {
 	At   time.Time
 }
 
-// Recheck is 再次查询: it always answers. It asks the provider now (within
-// the per-order rationing: a second press a moment later answers from the
-// first) and settles what it says.
+// Recheck is 再次查询: it always answers. It asks the provider now, past
+// the rationing of the page's polls (the person asked; only the order's
+// owner can), and settles what it says.
 func (s *Service) Recheck(ctx context.Context, o db.Order) (db.Order, Answer) {
 	a := Answer{Method: o.Method, At: s.now()}
 	if !IsOpen(o.State) {

@@ -214,6 +214,7 @@ var coreTexts = map[string]texts{
 	"check.said.closed":      {"订单已关闭", "the order is closed"},
 	"check.said.cancelled":   {"订单已取消", "the order is cancelled"},
 	"check.said.not_started": {"尚未发起付款", "no payment was started"},
+	"check.cancel_failed":    {"%s暂时无法关闭这笔订单，订单仍可支付，请稍后再试取消（%s）", "%s could not close this order just now; it can still be paid. Please try cancelling again shortly (%s)"},
 	"check.said.error":       {"暂时无法查询，订单是安全的，请稍后再试", "no answer right now; your order is safe, please try again shortly"},
 
 	"reason.wrong_details":      {"支付信息有误（如支付密码或卡信息错误），本次没有扣款。", "The payment details were wrong (password or card details). Nothing was charged."},
