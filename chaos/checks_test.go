@@ -20,7 +20,7 @@ func (e *env) waitSettled(limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for {
 		var pending int
-		err := e.check.Get(&pending, `SELECT count(*) FROM recharge_orders WHERE state = 'pending'`)
+		err := e.check.Get(&pending, `SELECT count(*) FROM recharge_orders WHERE state IN ('awaiting', 'processing')`)
 		if err == nil && pending == 0 {
 			return
 		}
@@ -220,7 +220,7 @@ func (e *env) verify(l *load) (passed, credits int) {
 	}
 	v.check("the system accounts match the model (the total is conserved)", system)
 
-	v.check("no order stays pending after reconciliation", v.count(`SELECT count(*) FROM recharge_orders WHERE state = 'pending'`))
+	v.check("no order stays pending after reconciliation", v.count(`SELECT count(*) FROM recharge_orders WHERE state IN ('awaiting', 'processing')`))
 	return v.passed, credits
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Order is a recharge order.
@@ -44,13 +45,21 @@ type Order struct {
 	PayRate     string `db:"pay_rate"`
 }
 
-// Order states, as in the order_state enum.
+// Order states, as in the order_state enum. Which moves are allowed is the
+// wallet's state machine (wallet/orderstate.go); the database refuses the
+// others (migration 0011's trigger).
 const (
-	OrderPending = "pending"
-	OrderPaid    = "paid"
-	OrderFailed  = "failed"
-	OrderClosed  = "closed"
+	OrderAwaiting   = "awaiting"   // 待支付: created, not paid
+	OrderProcessing = "processing" // 处理中: said paid, not credited yet
+	OrderPaid       = "paid"       // 充值成功
+	OrderFailed     = "failed"     // 充值失败, with a reason
+	OrderCancelled  = "cancelled"  // 已取消: the person cancelled
+	OrderClosed     = "closed"     // 已关闭: expired
 )
+
+// OpenStates are the states an order can still be paid in, and is asked
+// about by the reconciler in.
+var OpenStates = []string{OrderAwaiting, OrderProcessing}
 
 const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
 	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
@@ -233,14 +242,16 @@ func DropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	return nil
 }
 
-// SetOrderState moves a pending order to failed or closed; a paid order
-// never moves back. It reports whether the order changed.
-func (s *Store) SetOrderState(ctx context.Context, id int64, state, reason string) (bool, error) {
-	const q = `UPDATE recharge_orders SET state = $2, fail_reason = $3, updated_at = now()
-		WHERE id = $1 AND state = 'pending'`
-	res, err := s.db.ExecContext(ctx, q, id, state, reason)
+// MoveOrder moves an order that is in one of the states from to state to
+// (with a failure reason for failed), in one conditional update: of two
+// concurrent moves only one finds the order where it expects it. It
+// reports whether the order moved.
+func (s *Store) MoveOrder(ctx context.Context, id int64, from []string, to, reason string) (bool, error) {
+	const q = `UPDATE recharge_orders SET state = $3, fail_reason = $4, updated_at = now()
+		WHERE id = $1 AND state::text = ANY($2)`
+	res, err := s.db.ExecContext(ctx, q, id, pq.Array(from), to, reason)
 	if err != nil {
-		return false, fmt.Errorf("set order %d %s: %w", id, state, err)
+		return false, mapError(fmt.Errorf("move order %d to %s: %w", id, to, err))
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -258,7 +269,7 @@ func (s *Store) MarkOrderChecked(ctx context.Context, id int64, at time.Time) er
 // moment: what counts against the daily limit.
 func RechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {
 	const sum = `SELECT coalesce(sum(amount), 0) FROM recharge_orders
-		WHERE user_id = $1 AND created_at >= $2 AND (state = 'paid' OR (state = 'pending' AND expires_at > $3))`
+		WHERE user_id = $1 AND created_at >= $2 AND (state = 'paid' OR (state IN ('awaiting', 'processing') AND expires_at > $3))`
 	var total int64
 	if err := sqlx.GetContext(ctx, q, &total, sum, userID, since, now); err != nil {
 		return 0, fmt.Errorf("recharged since: %w", err)

@@ -31,7 +31,7 @@ type DueOrder struct {
 const oldestDueSQL = `
 	SELECT min(due) FROM (
 		SELECT CASE WHEN ` + neverStartedSQL + ` THEN expires_at ELSE ` + checkDueSQL + ` END AS due
-		  FROM recharge_orders WHERE state = 'pending') pending
+		  FROM recharge_orders WHERE state IN ('awaiting', 'processing')) pending
 	 WHERE due <= $1`
 
 // OldestDue reports when the oldest piece of reconciler work fell due (not
@@ -51,21 +51,21 @@ func (s *Store) OldestDue(ctx context.Context, now time.Time, lifetime, firstDue
 const closeNeverStartedSQL = `
 	WITH closed AS (
 		UPDATE recharge_orders SET state = 'closed', updated_at = now()
-		 WHERE state = 'pending' AND ` + neverStartedSQL + ` AND expires_at <= $1
+		 WHERE state IN ('awaiting', 'processing') AND ` + neverStartedSQL + ` AND expires_at <= $1
 		RETURNING method, out_trade_no)
 	INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail)
 	SELECT method, 'close', out_trade_no, true, 'closed', 'closed here at expiry: never reached the provider'
-	  FROM closed`
+	  FROM closed
+	RETURNING method`
 
 // CloseNeverStarted closes the expired orders that never reached their
-// provider and returns how many it closed.
-func (s *Store) CloseNeverStarted(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, closeNeverStartedSQL, now)
-	if err != nil {
-		return 0, fmt.Errorf("close never-started orders: %w", err)
+// provider and returns the method of each order it closed.
+func (s *Store) CloseNeverStarted(ctx context.Context, now time.Time) ([]string, error) {
+	var methods []string
+	if err := s.db.SelectContext(ctx, &methods, closeNeverStartedSQL, now); err != nil {
+		return nil, fmt.Errorf("close never-started orders: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return methods, nil
 }
 
 // claimDueSQL takes up to $4 due orders, least recently checked first, and
@@ -81,13 +81,13 @@ func (s *Store) CloseNeverStarted(ctx context.Context, now time.Time) (int, erro
 const claimDueSQL = `
 	WITH due AS MATERIALIZED (
 		SELECT id AS due_id FROM recharge_orders
-		 WHERE state = 'pending' AND NOT ` + neverStartedSQL + ` AND ` + checkDueSQL + ` <= $1
+		 WHERE state IN ('awaiting', 'processing') AND NOT ` + neverStartedSQL + ` AND ` + checkDueSQL + ` <= $1
 		 ORDER BY checked_at NULLS FIRST, id
 		 LIMIT $4
 		   FOR UPDATE SKIP LOCKED)
 	UPDATE recharge_orders SET next_check_at = $3, checked_at = $1
 	  FROM due
-	 WHERE id = due.due_id AND state = 'pending'
+	 WHERE id = due.due_id AND state IN ('awaiting', 'processing')
 	RETURNING ` + orderColumns + `, check_failures`
 
 // ClaimDueOrders claims up to limit started pending orders whose provider
@@ -107,7 +107,7 @@ func (s *Store) ClaimDueOrders(ctx context.Context, now time.Time, lifetime, fir
 // ScheduleCheck sets when the reconciler next asks about a pending order
 // and how many checks in a row have failed.
 func (s *Store) ScheduleCheck(ctx context.Context, id int64, next time.Time, failures int) error {
-	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state = 'pending'`
+	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state IN ('awaiting', 'processing')`
 	if _, err := s.db.ExecContext(ctx, q, id, next, failures); err != nil {
 		return fmt.Errorf("schedule check of order %d: %w", id, err)
 	}
@@ -119,7 +119,7 @@ func (s *Store) ScheduleCheck(ctx context.Context, id int64, next time.Time, fai
 // another clock (a test's, a skewed instance's) and does not hold the turn.
 const claimCheckSQL = `
 	UPDATE recharge_orders SET checked_at = $2
-	 WHERE id = $1 AND state = 'pending' AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
+	 WHERE id = $1 AND state IN ('awaiting', 'processing') AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
 
 // ClaimCheck reports whether the caller may ask the provider about a
 // pending order now: at most once per every across all instances, however

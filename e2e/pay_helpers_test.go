@@ -20,6 +20,17 @@ type payLanguage struct {
 	maintenance  string
 	allClosed    string
 	tooHigh      string // ¥20000.01 by WeChat Pay, whose maximum is ¥20000.00
+	// The order states and what they offer.
+	awaiting     string
+	cancelled    string
+	closed       string
+	notCompleted string
+	continuePay  string
+	otherMethod  string
+	cancelOrder  string
+	payAgain     string
+	timeLeft     string
+	newQR        string
 }
 
 var payLanguages = map[string]payLanguage{
@@ -31,6 +42,16 @@ var payLanguages = map[string]payLanguage{
 		maintenance:  "维护中",
 		allClosed:    "所有支付方式正在维护，暂时无法充值，请稍后再试。",
 		tooHigh:      "单笔最高 ¥20000.00，超出 ¥0.01。",
+		awaiting:     "待支付",
+		cancelled:    "已取消",
+		closed:       "已关闭",
+		notCompleted: "尚未完成支付",
+		continuePay:  "继续支付",
+		otherMethod:  "换一种方式",
+		cancelOrder:  "取消订单",
+		payAgain:     "重新支付",
+		timeLeft:     "剩余支付时间",
+		newQR:        "获取新的二维码",
 	},
 	"en": {
 		youReceive:   "You receive",
@@ -40,6 +61,16 @@ var payLanguages = map[string]payLanguage{
 		maintenance:  "Under maintenance",
 		allClosed:    "All payment methods are under maintenance. Please try again later.",
 		tooHigh:      "The maximum per top-up is ¥20000.00; that is ¥0.01 over.",
+		awaiting:     "Awaiting payment",
+		cancelled:    "Cancelled",
+		closed:       "Closed",
+		notCompleted: "Payment not completed",
+		continuePay:  "Continue to pay",
+		otherMethod:  "Use another method",
+		cancelOrder:  "Cancel the order",
+		payAgain:     "Pay again",
+		timeLeft:     "Time left to pay",
+		newQR:        "Get a new QR code",
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,20 @@ type paySite struct {
 	gw        *sandboxtest.Gateway
 	gwOrigin  string // the gateway's API origin, as the browser's location.origin shows it
 	webOrigin string // the gateway's page origin: cashier, H5 and approve pages
+	clock     *offsetClock
+}
+
+// offsetClock is the wallet's clock: real time, moved ahead by a journey
+// that needs an order to expire without waiting for it.
+type offsetClock struct{ ahead atomic.Int64 }
+
+func (c *offsetClock) now() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
+
+// advance moves the wallet's clock ahead by d until the subtest ends.
+func (s *paySite) advance(t *testing.T, d time.Duration) {
+	t.Helper()
+	s.clock.ahead.Add(int64(d))
+	t.Cleanup(func() { s.clock.ahead.Add(-int64(d)) })
 }
 
 func newPaySite(t *testing.T) *paySite {
@@ -58,7 +73,9 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
+	clk := &offsetClock{}
 	svc := wallet.NewService(store, wallet.Options{
+		Now:    clk.now,
 		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
 		// Every journey signs up from 127.0.0.1; the limit has its own test.
 		SignupsPerClient: 1000,
@@ -78,6 +95,7 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),
+		clock:     clk,
 	}
 }
 

@@ -133,7 +133,7 @@ func (p *paySite) settle(b *browser, no string, outcome sim.Outcome) {
 	}
 }
 
-// result polls the result page until the order leaves pending (or gives up
+// result polls the result page until the order is no longer open (or gives up
 // after a while and returns what it shows then).
 func (p *paySite) result(b *browser, no string, wait time.Duration) (string, answer) {
 	p.t.Helper()
@@ -144,7 +144,7 @@ func (p *paySite) result(b *browser, no string, wait time.Duration) (string, ans
 		if m == nil {
 			p.t.Fatalf("result page without a state: %d\n%.1500s", a.status, a.body)
 		}
-		if m[1] != db.OrderPending || time.Now().After(deadline) {
+		if (m[1] != db.OrderAwaiting && m[1] != db.OrderProcessing) || time.Now().After(deadline) {
 			return m[1], a
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -132,8 +132,8 @@ func TestAPayPalCaptureOfAnotherAmountOrCurrencyIsRefused(t *testing.T) {
 			pp.mu.Unlock()
 			p.pay(b, no)
 			p.settle(b, no, sim.Success) // the return captures: the capture call
-			if _, err := p.wallet.Check(context.Background(), mustOrder(t, p, no), true); !errors.Is(err, wallet.ErrMismatch) {
-				t.Errorf("asking PayPal again: %v, want a mismatch", err)
+			if _, a := p.wallet.Recheck(context.Background(), mustOrder(t, p, no)); a.Said != "error" || !errors.Is(a.Err, wallet.ErrMismatch) {
+				t.Errorf("asking PayPal again: %s %v, want a mismatch", a.Said, a.Err)
 			}
 			// The sandbox's webhook for the capture arrives on its own time;
 			// wait until it was verified and recorded (bounded).

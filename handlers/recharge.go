@@ -153,7 +153,11 @@ func (s *Server) payOrder(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusOK, pages.PayQR(sh, pages.OrderView{Order: o}, qr, s.cfg.ScanURL(next.QRCode)), nil)
+		v, err := s.orderView(c, o)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, pages.PayQR(sh, v, qr, s.cfg.ScanURL(next.QRCode)), nil)
 	}
 }
 
@@ -163,13 +167,14 @@ func (s *Server) orderResult(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.Check(c.Request().Context(), o, false); err != nil {
+	if o, err = s.wallet.Check(c.Request().Context(), o); err != nil {
 		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
 	}
 	v, err := s.orderView(c, o)
 	if err != nil {
 		return err
 	}
+	v.Answer = answerOf(c, o)
 	return render(c, http.StatusOK, pages.Result(s.shell(c, "result.title", "recharge"), v), pages.ResultStatus(v))
 }
 
@@ -180,11 +185,11 @@ func (s *Server) orderStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.Check(c.Request().Context(), o, false); err != nil {
+	if o, err = s.wallet.Check(c.Request().Context(), o); err != nil {
 		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
 	}
 	if c.QueryParam("qr") == "1" {
-		if o.State == db.OrderPending {
+		if o.State == db.OrderAwaiting {
 			return c.NoContent(http.StatusNoContent)
 		}
 		return redirect(c, "/recharge/orders/"+o.OutTradeNo)
@@ -194,18 +199,6 @@ func (s *Server) orderStatus(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, pages.Result(s.shell(c, "result.title", "recharge"), v), pages.ResultStatus(v))
-}
-
-// recheckOrder is the "check again" button: ask the provider now.
-func (s *Server) recheckOrder(c echo.Context) error {
-	o, err := s.myOrder(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.wallet.Check(c.Request().Context(), o, true); err != nil {
-		s.log.Warn("recheck order", "order", o.OutTradeNo, "err", err)
-	}
-	return redirect(c, "/recharge/orders/"+o.OutTradeNo)
 }
 
 // providerReturn receives the person back from the provider. It needs no
@@ -222,15 +215,12 @@ func (s *Server) providerReturn(c echo.Context) error {
 	if c.Request().Method == http.MethodGet {
 		form = url.Values{}
 	}
-	_, ret, err := s.wallet.Return(c.Request().Context(), o, c.QueryParams(), form)
+	_, _, err = s.wallet.Return(c.Request().Context(), o, c.QueryParams(), form)
 	if err != nil {
 		s.log.Warn("provider return refused", "order", no, "err", err)
 	}
-	to := "/recharge/orders/" + no
-	if ret.Cancelled {
-		to += "?cancelled=1"
-	}
-	return c.Redirect(http.StatusSeeOther, to)
+	// The result page shows the order's state, whatever the return said.
+	return c.Redirect(http.StatusSeeOther, "/recharge/orders/"+no)
 }
 
 // notify receives a provider's asynchronous notification: raw body, no
@@ -272,8 +262,9 @@ func (s *Server) myOrder(c echo.Context) (db.Order, error) {
 }
 
 func (s *Server) orderView(c echo.Context, o db.Order) (pages.OrderView, error) {
-	v := pages.OrderView{Order: o, Cancelled: c.QueryParam("cancelled") == "1",
-		StartFailed: c.QueryParam("start_failed") == "1", CSRF: csrfToken(c)}
+	v := pages.OrderView{Order: o, StartFailed: c.QueryParam("start_failed") == "1", CSRF: csrfToken(c),
+		Started:   wallet.Started(o),
+		Remaining: s.wallet.Remaining(o)}
 	if o.State == db.OrderPaid {
 		u, _ := currentUser(c)
 		ov, err := s.wallet.AccountCenter(c.Request().Context(), u)

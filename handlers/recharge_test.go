@@ -48,6 +48,8 @@ func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
 	}
 }
 
+// UnionPay and PayPal state why a payment was refused (respCode, capture
+// issues): the result page says it.
 func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 	p := newPaySite(t)
 	cases := []struct {
@@ -56,11 +58,8 @@ func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 		tries   int
 		says    string
 	}{
-		{"alipay", sim.WrongPassword, 3, "支付信息有误"},
-		{"alipay", sim.InsufficientFunds, 1, "支付账户余额不足"},
-		{"alipay", sim.Restricted, 1, "被支付机构限制使用"},
-		{"wechat", sim.OverLimit, 1, "超出支付机构的限额"},
 		{"card", sim.Declined, 1, "被发卡行拒绝"},
+		{"card", sim.InsufficientFunds, 1, "支付账户余额不足"},
 		{"paypal", sim.Restricted, 1, "被支付机构限制使用"},
 	}
 	for i, c := range cases {
@@ -80,6 +79,54 @@ func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 			expectContains(t, page, "充值失败", c.says)
 			if got := p.balance(b); got != "0" {
 				t.Fatalf("balance = %s, want 0", got)
+			}
+		})
+	}
+}
+
+// Alipay (page and wap pay) and WeChat Pay (Native and H5) never tell a
+// merchant that or why a payment was refused (PROVIDERS.md §1.2, §2.2):
+// the order stays 待支付 and reads 尚未完成支付 with 继续支付, 换一种方式
+// and 取消订单, never an invented reason. (This test used to expect the
+// sandbox's made-up refusal codes to read as 充值失败 with a reason.)
+func TestRefusalsAlipayAndWeChatDoNotReportReadNotCompleted(t *testing.T) {
+	p := newPaySite(t)
+	cases := []struct {
+		method, device string
+		outcome        sim.Outcome
+		tries          int
+	}{
+		{"alipay", "desktop", sim.WrongPassword, 3},
+		{"alipay", "phone", sim.InsufficientFunds, 1},
+		{"alipay", "desktop", sim.Restricted, 1},
+		{"wechat", "desktop", sim.OverLimit, 1},
+		{"wechat", "phone", sim.Declined, 1},
+	}
+	for i, c := range cases {
+		t.Run(c.method+"/"+c.device+"/"+string(c.outcome), func(t *testing.T) {
+			p := p.with(t)
+			b := p.browser()
+			if c.device == "phone" {
+				b.header.Set("User-Agent", phoneUA)
+			}
+			b.register(fmt.Sprintf("notdone_%d", i), goodPassword)
+			no := p.order(b, c.method, "30")
+			p.pay(b, no)
+			for range c.tries {
+				p.settle(b, no, c.outcome)
+			}
+			everyPageSays(t, b, no, db.OrderAwaiting)
+			page := b.get("/recharge/orders/" + no)
+			expectContains(t, page, "尚未完成支付", `data-testid="result-continue"`, `data-testid="result-other-method"`,
+				`data-testid="result-cancel"`, "换一种方式", "取消订单", "继续支付")
+			expectLacks(t, page, "充值失败", "余额不足", "限制使用", "限额", "支付信息有误", `data-testid="result-reason"`)
+			if got := p.balance(b); got != "0" {
+				t.Fatalf("balance = %s, want 0", got)
+			}
+			// The person may still pay: the provider kept the order open.
+			p.settle(b, no, sim.Success)
+			if state, _ := p.result(b, no, 10*time.Second); state != db.OrderPaid {
+				t.Fatalf("order is %s after paying on the second try, want paid", state)
 			}
 		})
 	}
@@ -181,8 +228,8 @@ func TestForgedNotificationsAndReturnsCreditNothing(t *testing.T) {
 	for range 20 {
 		b.get("/recharge/orders/" + no + "/return?" + forged.Encode())
 	}
-	if state, _ := p.result(b, no, 0); state != db.OrderPending {
-		t.Fatalf("order is %s after forgeries, want pending", state)
+	if state, _ := p.result(b, no, 0); state != db.OrderAwaiting {
+		t.Fatalf("order is %s after forgeries, want awaiting", state)
 	}
 	if got := p.balance(b); got != "0" {
 		t.Fatalf("balance = %s after forgeries", got)

@@ -61,5 +61,5 @@ func TestTheReconcilerResolvesEveryPendingOrder(t *testing.T) {
 	if got := p.balance(b); got != "3600" { // ¥30 + the ¥6 first top-up bonus
 		t.Fatalf("balance = %s, want 3600", got)
 	}
-	expectContains(t, b.get("/recharge/orders"), "已关闭", "已到账")
+	expectContains(t, b.get("/recharge/orders"), "已关闭", "充值成功")
 }

@@ -61,6 +61,9 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/recharge/orders/:no/pay", s.payOrder, s.requireLogin)
 	e.GET("/recharge/orders/:no/status", s.orderStatus, s.requireLogin)
 	e.POST("/recharge/orders/:no/check", s.recheckOrder, s.requireLogin)
+	e.POST("/recharge/orders/:no/cancel", s.cancelOrder, s.requireLogin)
+	e.POST("/recharge/orders/:no/paid", s.saidPaid, s.requireLogin)
+	e.POST("/recharge/orders/:no/renew", s.renewOrder, s.requireLogin)
 
 	// Provider callbacks: no session, no CSRF token; each one proves itself
 	// by the provider's signature (see isProviderCallback).

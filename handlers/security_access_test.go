@@ -233,13 +233,16 @@ func foreignReaches(v *victim) []reach {
 	for _, no := range []string{v.paid, v.pending, strings.ToLower(v.pending), v.pending + "%00", "..%2F" + v.pending} {
 		o := "/recharge/orders/" + no
 		get("GET /recharge/orders/:no", o)
-		get("GET /recharge/orders/:no", o+"?cancelled=1&start_failed=1", "HX-Request", "true")
+		get("GET /recharge/orders/:no", o+"?said=paid&at=1&start_failed=1", "HX-Request", "true")
 		get("GET /recharge/orders/:no/pay", o+"/pay")
 		get("GET /recharge/orders/:no/status", o+"/status")
 		get("GET /recharge/orders/:no/status", o+"/status?qr=1", "HX-Request", "true")
 		get("GET /recharge/orders/:no/return", o+"/return")
 		out = append(out,
 			reach{route: "POST /recharge/orders/:no/check", method: http.MethodPost, path: o + "/check", form: url.Values{}, foreign: true},
+			reach{route: "POST /recharge/orders/:no/cancel", method: http.MethodPost, path: o + "/cancel", form: url.Values{}, foreign: true},
+			reach{route: "POST /recharge/orders/:no/paid", method: http.MethodPost, path: o + "/paid", form: url.Values{}, foreign: true},
+			reach{route: "POST /recharge/orders/:no/renew", method: http.MethodPost, path: o + "/renew", form: url.Values{}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/return", method: http.MethodPost, path: o + "/return", form: url.Values{}, foreign: true})
 	}
 	// Alice's session, named on mallory's settings page form: ending it

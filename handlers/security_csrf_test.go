@@ -50,11 +50,17 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/events/buy":                           {"event": {"none"}, "confirmed": {"1"}, "key": {"csrf-event-key-0000001"}},
 		"/recharge/orders":                      {"method": {"alipay"}, "amount": {"30"}, "key": {"csrf-order-key-0000001"}},
 		"/recharge/orders/" + v.paid + "/check": {},
-		"/account/sessions/end-others":          {},
-		"/account/sessions/" + v.session + "/end": {},
+		"/recharge/orders/" + v.pending + "/cancel": {},
+		"/recharge/orders/" + v.pending + "/paid":   {},
+		"/recharge/orders/" + v.paid + "/renew":     {},
+		"/account/sessions/end-others":              {},
+		"/account/sessions/" + v.session + "/end":   {},
 	}
 	routeOf := map[string]string{"/recharge/orders/" + v.paid + "/check": "POST /recharge/orders/:no/check",
-		"/account/sessions/" + v.session + "/end": "POST /account/sessions/:id/end"}
+		"/recharge/orders/" + v.pending + "/cancel": "POST /recharge/orders/:no/cancel",
+		"/recharge/orders/" + v.pending + "/paid":   "POST /recharge/orders/:no/paid",
+		"/recharge/orders/" + v.paid + "/renew":     "POST /recharge/orders/:no/renew",
+		"/account/sessions/" + v.session + "/end":   "POST /account/sessions/:id/end"}
 	users := countRows(t, p.site, `SELECT count(*) FROM users`)
 	before := fingerprint(t, p.site, v.id)
 	for _, way := range crossSiteWays {

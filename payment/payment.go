@@ -79,8 +79,11 @@ type Status string
 const (
 	StatusPending Status = "pending" // created, not paid yet (or unknown to the provider yet)
 	StatusPaid    Status = "paid"
-	StatusFailed  Status = "failed" // the provider refused the payment; Reason says why
-	StatusClosed  Status = "closed" // closed or expired without payment
+	// StatusProcessing: the provider took the payment but has not
+	// confirmed it yet (a PENDING PayPal capture): not credited, not lost.
+	StatusProcessing Status = "processing"
+	StatusFailed     Status = "failed" // the provider refused the payment; Reason says why
+	StatusClosed     Status = "closed" // closed or expired without payment
 )
 
 // Reason is why a payment failed, in our terms.

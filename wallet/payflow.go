@@ -47,7 +47,7 @@ func (s *Service) provider(m string) (payment.Provider, error) {
 // the provider was already asked (a second click reuses the payment), else
 // a fresh one from the provider.
 func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment.Next, error) {
-	if o.State != db.OrderPending || !s.now().Before(o.ExpiresAt) {
+	if !IsOpen(o.State) || !s.now().Before(o.ExpiresAt) {
 		return payment.Next{}, ErrOrderClosed
 	}
 	if o.NextURL != "" || o.NextQR != "" || len(o.NextForm) > 0 {
@@ -90,46 +90,85 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 	return next, nil
 }
 
-// Check asks the provider about a pending order of the person and settles
-// what it says. Unless forced, it asks at most every few seconds per order,
-// across every instance and however many pages ask at once.
-func (s *Service) Check(ctx context.Context, o db.Order, force bool) (db.Order, error) {
-	if o.State != db.OrderPending {
+// Check asks the provider about an open order of the person and settles
+// what it says. It asks at most every few seconds per order, across every
+// instance and however many pages ask at once; an order that never reached
+// its provider is not asked about (there is nothing to ask).
+func (s *Service) Check(ctx context.Context, o db.Order) (db.Order, error) {
+	if !IsOpen(o.State) {
 		return o, nil
 	}
-	if force {
-		if err := s.store.MarkOrderChecked(ctx, o.ID, s.now()); err != nil {
+	expired := !s.now().Before(o.ExpiresAt)
+	if !Started(o) {
+		if !expired {
+			return o, nil
+		}
+		// Never reached the provider: nothing to ask, closed here.
+		if _, err := s.move(ctx, o, db.OrderClosed, ""); err != nil {
 			return o, err
 		}
-		return s.ask(ctx, o)
+		return s.store.OrderByNo(ctx, o.OutTradeNo)
 	}
 	turn, err := s.store.ClaimCheck(ctx, o.ID, s.now(), checkEvery)
 	if err != nil || !turn {
 		return o, err
 	}
-	return s.ask(ctx, o)
+	after, err := s.ask(ctx, o)
+	if IsOpen(after.State) && expired {
+		// Past its expiry and not paid: closed now, at the provider too,
+		// so every page shows 已关闭 without waiting for the reconciler.
+		return s.closeExpired(ctx, after, err)
+	}
+	return after, err
 }
 
-// ask asks the provider about a pending order and settles what it says;
+// Remaining is how long an open order can still be paid, by the app's
+// clock (the one that wrote its expiry): the pages count it down.
+func (s *Service) Remaining(o db.Order) time.Duration {
+	if !IsOpen(o.State) {
+		return 0
+	}
+	return max(o.ExpiresAt.Sub(s.now()), 0)
+}
+
+// Started reports whether the provider was asked to collect the order.
+func Started(o db.Order) bool {
+	return o.ProviderRef != "" || o.NextURL != "" || o.NextQR != "" || len(o.NextForm) > 0
+}
+
+// ask asks the provider about an open order and settles what it says;
 // the caller has stamped the order as checked.
 func (s *Service) ask(ctx context.Context, o db.Order) (db.Order, error) {
+	o, _, err := s.askResult(ctx, o)
+	if errors.Is(err, payment.ErrNotFound) {
+		return o, nil // not created at the provider yet: nothing to settle
+	}
+	return o, err
+}
+
+// askResult is ask that also returns what the provider said.
+func (s *Service) askResult(ctx context.Context, o db.Order) (db.Order, payment.Result, error) {
 	p, err := s.provider(o.Method)
 	if err != nil {
-		return o, err
+		return o, payment.Result{}, err
 	}
 	// Complete is a query for every provider but PayPal, where an approved
 	// order needs its capture; either way the provider's answer, not the
 	// person's browser, decides.
 	res, err := p.Complete(ctx, o.OutTradeNo, o.ProviderRef)
-	s.event(ctx, o.Method, "complete", o.OutTradeNo, err == nil, string(res.Status), errText(err), "")
+	// "No such payment" is an answer too, and a verified one (Alipay signs
+	// its ACQ.TRADE_NOT_EXIST before the person logs in at the cashier).
+	verified := err == nil || errors.Is(err, payment.ErrNotFound)
+	s.event(ctx, o.Method, "complete", o.OutTradeNo, verified, string(res.Status), errText(err), "")
 	if errors.Is(err, payment.ErrNotFound) {
-		return o, nil
+		return o, res, err
 	}
 	if err != nil {
-		return o, fmt.Errorf("check order %s: %w", o.OutTradeNo, err)
+		return o, res, fmt.Errorf("check order %s: %w", o.OutTradeNo, err)
 	}
 	res.OutTradeNo = o.OutTradeNo
-	return s.Settle(ctx, payment.Method(o.Method), res)
+	o, err = s.Settle(ctx, payment.Method(o.Method), res)
+	return o, res, err
 }
 
 // Return handles the person coming back from the provider: it verifies what
@@ -154,7 +193,7 @@ func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values
 		s.refused(ctx, o.Method, "return", err, query.Encode())
 		return o, ret, err
 	}
-	if o.State != db.OrderPending {
+	if !IsOpen(o.State) {
 		return o, ret, nil
 	}
 	// A return needs no login, and where the provider signs nothing anyone
@@ -166,12 +205,23 @@ func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values
 		return o, ret, err
 	}
 	s.event(ctx, o.Method, "return", o.OutTradeNo, true, "", "", query.Encode())
-	if ret.Cancelled {
-		return o, ret, nil
+	if ret.Cancelled && cancelsOnReturn(payment.Method(o.Method)) {
+		o, err = s.Cancel(ctx, o)
+		return o, ret, err
 	}
 	o, err = s.ask(ctx, o)
 	return o, ret, err
 }
+
+// cancelsOnReturn says whether a provider's "cancelled" return is the
+// person cancelling the payment. PayPal's cancel_url is (PROVIDERS.md §4.2:
+// "Cancel and return", and an order is closed by not capturing it, §4.3).
+// Alipay's quit_url only says the person left the cashier: Alipay has no
+// cancelled state and the trade stays WAIT_BUYER_PAY, payable until it
+// expires (§1.1, §1.2), so the order stays 待支付. UnionPay states a
+// cancellation in its respCode (69, §3.2), which Settle reads from the
+// query and the notifications.
+func cancelsOnReturn(m payment.Method) bool { return m == payment.PayPal }
 
 func (s *Service) event(ctx context.Context, method, kind, no string, verified bool, status, detail, body string) {
 	// The event log is forensics, not a precondition: a failure to record

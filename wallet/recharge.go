@@ -240,19 +240,30 @@ func (s *Service) Settle(ctx context.Context, method payment.Method, res payment
 	switch res.Status {
 	case payment.StatusPaid:
 		return s.credit(ctx, method, res, nil)
-	case payment.StatusFailed, payment.StatusClosed:
+	case payment.StatusFailed, payment.StatusClosed, payment.StatusProcessing:
 		o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
 		if err != nil {
 			return o, err
 		}
-		state, reason := db.OrderFailed, string(res.Reason)
-		if res.Status == payment.StatusClosed {
-			state, reason = db.OrderClosed, string(payment.ReasonNone)
-		}
-		if _, err := s.store.SetOrderState(ctx, o.ID, state, reason); err != nil {
+		if _, err := s.move(ctx, o, stateFor(res), string(res.Reason)); err != nil {
 			return o, err
 		}
 		return s.store.OrderByNo(ctx, res.OutTradeNo)
 	}
 	return s.store.OrderByNo(ctx, res.OutTradeNo)
+}
+
+// stateFor is the order state a provider's unpaid statement leads to: a
+// refusal with its reason, a cancellation the provider itself reports
+// (UnionPay's respCode 69), a close, or a payment taken but not confirmed.
+func stateFor(res payment.Result) string {
+	switch {
+	case res.Status == payment.StatusProcessing:
+		return db.OrderProcessing
+	case res.Status == payment.StatusClosed:
+		return db.OrderClosed
+	case res.Reason == payment.ReasonCancelled:
+		return db.OrderCancelled
+	}
+	return db.OrderFailed
 }

@@ -59,9 +59,14 @@ func (s *Service) ReconcilePass(ctx context.Context) (Pass, error) {
 	if oldest.Valid {
 		pass.Lag = now.Sub(oldest.Time)
 	}
-	if pass.Closed, err = s.store.CloseNeverStarted(ctx, now); err != nil {
+	closed, err := s.store.CloseNeverStarted(ctx, now)
+	if err != nil {
 		return pass, err
 	}
+	for _, m := range closed {
+		s.metrics.TopUp(m, db.OrderClosed)
+	}
+	pass.Closed = len(closed)
 	pass.Changed = pass.Closed
 	due, err := s.store.ClaimDueOrders(ctx, now, s.rules.Lifetime, s.reconcileAfter, now.Add(s.reconcileAfter), reconcileBatch)
 	if err != nil {
@@ -93,7 +98,7 @@ func (s *Service) ReconcilePass(ctx context.Context) (Pass, error) {
 func (s *Service) reconcileOne(ctx context.Context, d db.DueOrder) (db.Order, error) {
 	o := d.Order
 	after, err := s.ask(ctx, o)
-	if err == nil && after.State != db.OrderPending {
+	if err == nil && !IsOpen(after.State) {
 		return after, nil
 	}
 	now := s.now()
@@ -143,7 +148,7 @@ func (s *Service) closeExpired(ctx context.Context, o db.Order, checkErr error) 
 			return after, errors.Join(checkErr, err)
 		}
 	}
-	if _, err := s.store.SetOrderState(ctx, o.ID, db.OrderClosed, ""); err != nil {
+	if _, err := s.move(ctx, o, db.OrderClosed, ""); err != nil {
 		return o, errors.Join(checkErr, err)
 	}
 	after, err := s.store.OrderByNo(ctx, o.OutTradeNo)

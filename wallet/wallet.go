@@ -127,6 +127,7 @@ type Overview struct {
 	MembershipUntil time.Time // zero: never a member
 	LowBalance      Money     // the person's warning threshold
 	Events          []EventStatus
+	Orders          []db.Order // the latest top-ups, in the state every page shows
 	Now             time.Time
 }
 

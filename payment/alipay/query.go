@@ -17,40 +17,13 @@ const (
 	subStatusError   = "ACQ.TRADE_STATUS_ERROR" // the trade's state forbids the operation (close of a paid trade)
 )
 
-// failureReasons reads the sub_code of a signed 40004 answer about a trade
-// whose payment was refused. The codes are Alipay's own (trade.pay / page
-// cashier vocabulary); the sandbox answers trade.query with the first code of
-// each group for the matching outcome:
-//
-//	ACQ.PAYMENT_AUTH_CODE_INVALID            ← wrong payment password, third try (wrong_details)
-//	ACQ.PAYMENT_FAIL                         ← declined
-//	ACQ.BUYER_BALANCE_NOT_ENOUGH             ← insufficient_funds
-//	ACQ.BUYER_ENABLE_STATUS_FORBID           ← restricted
-//	ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR ← over_limit (the buyer's daily limit)
-//	ACQ.TOTAL_FEE_EXCEED                     ← over_limit (total_amount above 100000000.00 yuan)
-//
-// A cancellation has no code at Alipay: the trade stays WAIT_BUYER_PAY and
-// the person comes back through quit_url (see ParseReturn).
-var failureReasons = map[string]payment.Reason{
-	"ACQ.PAYMENT_AUTH_CODE_INVALID":              payment.ReasonWrongDetails,
-	"ACQ.PAYMENT_FAIL":                           payment.ReasonDeclined,
-	"ACQ.PAYMENT_REQUEST_HAS_RISK":               payment.ReasonDeclined,
-	"ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE":       payment.ReasonDeclined,
-	"ACQ.BUYER_BALANCE_NOT_ENOUGH":               payment.ReasonNoFunds,
-	"ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH":      payment.ReasonNoFunds,
-	"ACQ.BUYER_ENABLE_STATUS_FORBID":             payment.ReasonRestricted,
-	"ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT":        payment.ReasonRestricted,
-	"ACQ.ERROR_BALANCE_PAYMENT_DISABLE":          payment.ReasonRestricted,
-	"ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR":   payment.ReasonOverLimit,
-	"ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": payment.ReasonOverLimit,
-	"ACQ.TOTAL_FEE_EXCEED":                       payment.ReasonOverLimit,
-	"ACQ.BEYOND_PAY_RESTRICTION":                 payment.ReasonOverLimit,
-	"ACQ.BEYOND_PER_RECEIPT_RESTRICTION":         payment.ReasonOverLimit,
-}
-
 // Query asks alipay.trade.query about our order. The answer is signed; a
-// trade Alipay does not know is ErrNotFound, a refused payment is
-// StatusFailed with the reason its sub_code names.
+// trade Alipay does not know is ErrNotFound (the person never logged in at
+// the cashier). Page and wap pay report no refusal to the merchant: a
+// refused payment leaves the trade WAIT_BUYER_PAY, read as pending, and
+// ACQ.PAYMENT_FAIL or ACQ.BUYER_BALANCE_NOT_ENOUGH belong to
+// alipay.trade.pay, another product (PROVIDERS.md §1.2), so any other
+// 40004 is an API error, never an invented reason.
 func (p *Provider) Query(ctx context.Context, outTradeNo, _ string) (payment.Result, error) {
 	const method = "alipay.trade.query"
 	rsp, err := p.client.TradeQuery(ctx, sdk.TradeQuery{OutTradeNo: outTradeNo})
@@ -72,16 +45,6 @@ func (p *Provider) Query(ctx context.Context, outTradeNo, _ string) (payment.Res
 	}
 	if rsp.SubCode == subTradeNotExist {
 		return payment.Result{OutTradeNo: outTradeNo}, fmt.Errorf("alipay: %s %s: %w", method, outTradeNo, payment.ErrNotFound)
-	}
-	if reason, ok := failureReasons[rsp.SubCode]; ok && rsp.Code == "40004" {
-		res := payment.Result{OutTradeNo: outTradeNo, TradeNo: rsp.TradeNo, Status: payment.StatusFailed,
-			Reason: reason, Currency: "CNY", Final: true}
-		if rsp.TotalAmount != "" {
-			if res.Amount, err = payment.YuanToFen(rsp.TotalAmount); err != nil {
-				return res, fmt.Errorf("alipay: %s total_amount: %w", method, payment.ErrMalformed)
-			}
-		}
-		return res, nil
 	}
 	return payment.Result{}, apiError(method, nil, rsp.Error)
 }

@@ -115,7 +115,8 @@ func withCaptureStatus(r payment.Result, status string, at *time.Time) (payment.
 			r.PaidAt = *at
 		}
 	case "PENDING": // funds held (review, eCheck, …): a COMPLETED or DENIED webhook follows
-		r.Status, r.Final = payment.StatusPending, false
+		// The buyer paid and PayPal holds it: the order reads 处理中.
+		r.Status, r.Final = payment.StatusProcessing, false
 	case "DECLINED", "FAILED":
 		r.Status, r.Reason, r.Final = payment.StatusFailed, payment.ReasonDeclined, true
 	default:

@@ -118,13 +118,25 @@ func (p *Provider) Complete(ctx context.Context, outTradeNo, ref string) (paymen
 	return p.Query(ctx, outTradeNo, ref)
 }
 
-// Close closes an unpaid order (204). WeChat answers ORDERPAID when the
-// order was paid meanwhile.
-func (p *Provider) Close(ctx context.Context, outTradeNo, _ string) error {
+// Close closes an unpaid order. A 204 proves nothing: WeChat answers it for
+// an order number it does not know too, and APIv3's answer for a paid
+// order is not published (ORDERPAID is v2's code, still read if it comes).
+// So a close that reports success is followed by one query, and an order
+// found paid is ErrAlreadyPaid (PROVIDERS.md §2.3, table §5 row 15).
+func (p *Provider) Close(ctx context.Context, outTradeNo, ref string) error {
 	_, err := (&native.NativeApiService{Client: p.client}).CloseOrder(ctx,
 		native.CloseOrderRequest{OutTradeNo: core.String(outTradeNo), Mchid: core.String(p.cfg.MchID)})
 	if err != nil {
 		return p.apiErr(ctx, "close "+outTradeNo, err)
+	}
+	res, err := p.Query(ctx, outTradeNo, ref)
+	switch {
+	case errors.Is(err, payment.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("wechat: query after closing %s: %w", outTradeNo, err)
+	case res.Status == payment.StatusPaid:
+		return fmt.Errorf("wechat: close %s: %w", outTradeNo, payment.ErrAlreadyPaid)
 	}
 	return nil
 }

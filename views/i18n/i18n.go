@@ -125,6 +125,11 @@ func DateTime(ctx context.Context, t time.Time) string {
 	return t.In(from(ctx).loc).Format("2006-01-02 15:04")
 }
 
+// Clock formats a moment as the hour and minute in the reader's zone.
+func Clock(ctx context.Context, t time.Time) string {
+	return t.In(from(ctx).loc).Format("15:04")
+}
+
 // Date formats t as a date in the reader's zone.
 func Date(ctx context.Context, t time.Time) string {
 	return t.In(from(ctx).loc).Format("2006-01-02")

@@ -52,22 +52,17 @@ func (s *Sandbox) find(b biz) *trade {
 	return nil
 }
 
-// query answers alipay.trade.query. A refused payment answers 40004 with
-// the refusal's own sub_code (and the trade's numbers), the way
-// alipay.trade.pay reports one.
+// query answers alipay.trade.query: ACQ.TRADE_NOT_EXIST until Alipay has
+// created the trade (PROVIDERS.md §1.1), then its trade_status. A refused
+// payment is still WAIT_BUYER_PAY (§1.2).
 func (s *Sandbox) query(b biz) tradeAnswer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.find(b)
-	if t == nil {
+	if t == nil || !t.known {
 		return failed(codeNotExist)
 	}
-	t.expireIfDue(s.now())
-	if t.status == statusFailed {
-		a := failed(code{t.failCode, codeMsg(t.failCode)})
-		a.OutTradeNo, a.TradeNo, a.TotalAmount = t.outTradeNo, t.tradeNo, payment.FenToYuan(t.amount)
-		return a
-	}
+	s.expireIfDue(t, s.now())
 	a := ok()
 	a.OutTradeNo, a.TradeNo, a.TradeStatus = t.outTradeNo, t.tradeNo, t.status
 	a.TotalAmount = payment.FenToYuan(t.amount)
@@ -81,29 +76,33 @@ func (s *Sandbox) query(b biz) tradeAnswer {
 	return a
 }
 
-// close answers alipay.trade.close: only a trade still waiting (or one whose
-// payment was refused) can be closed.
+// close answers alipay.trade.close: only a trade still waiting can be
+// closed. Before Alipay has created the trade the answer is
+// ACQ.TRADE_NOT_EXIST and nothing changes: a person still on the cashier
+// can log in and pay (PROVIDERS.md §1.3;
+// blog.csdn.net/Small_dian/article/details/78468015).
 func (s *Sandbox) close(b biz) tradeAnswer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.find(b)
-	if t == nil {
+	if t == nil || !t.known {
 		return failed(codeNotExist)
 	}
-	t.expireIfDue(s.now())
-	if t.status != statusWait && t.status != statusFailed {
+	s.expireIfDue(t, s.now())
+	if t.status != statusWait {
 		return failed(codeStatusError)
 	}
 	t.status, t.closedAt = statusClosed, s.now()
+	s.closedLocked(t)
 	a := ok()
 	a.OutTradeNo, a.TradeNo = t.outTradeNo, t.tradeNo
 	return a
 }
 
 // refund answers alipay.trade.refund. out_request_no makes it idempotent;
-// refunding everything closes the trade (TRADE_CLOSED). The answer is
-// synchronous and final, so the sandbox sends no refund notification (the
-// merchant side would acknowledge and ignore one).
+// refunding everything closes the trade (TRADE_CLOSED), notified where
+// closes are (wap pay), carrying the refund's fields. A partial refund's
+// re-sent TRADE_SUCCESS (PROVIDERS.md §1.1) is not played yet.
 func (s *Sandbox) refund(b biz) tradeAnswer {
 	amount, err := payment.YuanToFen(b.RefundAmount)
 	if err != nil || amount <= 0 {
@@ -116,7 +115,7 @@ func (s *Sandbox) refund(b biz) tradeAnswer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.find(b)
-	if t == nil {
+	if t == nil || !t.known {
 		return failed(codeNotExist)
 	}
 	a := ok()
@@ -141,8 +140,10 @@ func (s *Sandbox) refund(b biz) tradeAnswer {
 	}
 	t.refunds[reqNo] = amount
 	t.refunded += amount
+	t.lastRefund, t.refundedAt = reqNo, s.now()
 	if t.refunded == t.amount {
 		t.status, t.closedAt = statusClosed, s.now()
+		s.closedLocked(t)
 	}
 	a.FundChange, a.RefundFee = "Y", payment.FenToYuan(t.refunded)
 	a.GmtRefundPay = s.now().In(beijing).Format(timeLayout)

@@ -73,9 +73,9 @@ func TestAmountOverAlipaysLimitIsRefused(t *testing.T) {
 	if !strings.Contains(body, "ACQ.TOTAL_FEE_EXCEED") {
 		t.Fatalf("gateway page for %d fen:\n%s", o.Amount, body)
 	}
-	res, err := h.p.Query(context.Background(), o.OutTradeNo, "")
-	if err != nil || res.Status != payment.StatusFailed || res.Reason != payment.ReasonOverLimit || res.Amount != o.Amount {
-		t.Fatalf("Query = %+v, %v; want failed over_limit", res, err)
+	// Refused at the pay request: Alipay created no trade.
+	if res, err := h.p.Query(context.Background(), o.OutTradeNo, ""); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("Query = %+v, %v; want ACQ.TRADE_NOT_EXIST", res, err)
 	}
 }
 
@@ -94,9 +94,23 @@ func TestStartAndClose(t *testing.T) {
 			t.Fatalf("a changed amount under the same order number was not refused:\n%s", body)
 		}
 	})
+	t.Run("a trade opened but never logged in cannot be closed and can still be paid", func(t *testing.T) {
+		o := h.order(payment.Desktop, 6800)
+		h.start(t, o)
+		if err := h.p.Close(ctx, o.OutTradeNo, ""); !errors.Is(err, payment.ErrNotFound) {
+			t.Fatalf("Close = %v, want ACQ.TRADE_NOT_EXIST", err)
+		}
+		if _, _, err := h.sb.Simulate(ctx, o.OutTradeNo, sim.Success); err != nil {
+			t.Fatalf("the person still on the cashier could not pay: %v", err)
+		}
+	})
 	t.Run("an unpaid trade closes and cannot be paid", func(t *testing.T) {
 		o := h.order(payment.Desktop, 6800)
 		h.start(t, o)
+		// A refused try: the person logged in, the trade waits.
+		if _, _, err := h.sb.Simulate(ctx, o.OutTradeNo, sim.Declined); err != nil {
+			t.Fatal(err)
+		}
 		if err := h.p.Close(ctx, o.OutTradeNo, ""); err != nil {
 			t.Fatalf("Close: %v", err)
 		}

@@ -1,7 +1,6 @@
 package alipaysandbox
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -77,15 +76,15 @@ func (s *Sandbox) readPay(v url.Values, b biz, wap bool) (*trade, *gwError) {
 	return t, nil
 }
 
-// openTrade registers a new trade, or returns the existing one for the same
-// out_trade_no when nothing about it changed. An amount above MaxAmount is
-// refused and recorded as a failed trade so trade.query can report it.
+// openTrade registers a new cashier, or returns the existing one for the
+// same out_trade_no when nothing about it changed. An amount above
+// MaxAmount is refused on the spot, and no trade is created.
 func (s *Sandbox) openTrade(in *trade) (*trade, *gwError) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.trades[in.outTradeNo]; t != nil {
-		t.expireIfDue(now)
+		s.expireIfDue(t, now)
 		switch {
 		case t.amount != in.amount || t.subject != in.subject:
 			return nil, business(codeInconsistent)
@@ -93,23 +92,18 @@ func (s *Sandbox) openTrade(in *trade) (*trade, *gwError) {
 			return nil, business(codeHasSuccess)
 		case t.status == statusClosed:
 			return nil, business(codeHasClose)
-		case t.status == statusFailed:
-			return nil, business(code{t.failCode, codeMsg(t.failCode)})
 		}
 		return t, nil
 	}
 	if !in.expires.IsZero() && now.After(in.expires) {
 		return nil, business(codeHasClose)
 	}
-	in.token, in.created, in.status = randomHex(16), now, statusWait
-	in.tradeNo = now.In(beijing).Format("20060102") + "22001" + digits(15)
 	if in.amount > MaxAmount {
-		in.status, in.failCode = statusFailed, codeTotalFee.sub
-	}
-	s.trades[in.outTradeNo], s.byToken[in.token] = in, in
-	if in.status == statusFailed {
 		return nil, business(codeTotalFee)
 	}
+	in.token, in.created, in.status = randomHex(16), now, statusWait
+	in.tradeNo = now.In(beijing).Format("20060102") + "22001" + digits(15)
+	s.trades[in.outTradeNo], s.byToken[in.token] = in, in
 	return in, nil
 }
 
@@ -119,7 +113,7 @@ func (s *Sandbox) cashierPage(w http.ResponseWriter, r *http.Request) {
 	t := s.byToken[r.PathValue("token")]
 	var snap trade
 	if t != nil {
-		t.expireIfDue(s.now())
+		s.expireIfDue(t, s.now())
 		snap = *t
 	}
 	s.mu.Unlock()
@@ -167,18 +161,14 @@ func (s *Sandbox) page(t trade, st step) sim.CashierPage {
 		Inputs: []sim.Input{{Name: "password", Label: "支付密码 Payment password（沙箱 sandbox: " + Password + "）",
 			Type: "password", Placeholder: "6 位数字", Autocomplete: "off"}},
 	}
-	switch t.status {
-	case statusWait:
-		return p
-	case statusFailed:
-		if p.Error == "" {
-			p.Error = fmt.Sprintf("支付失败 Payment failed: %s（%s）", codeMsg(t.failCode), t.failCode)
-		}
+	switch {
+	case st.refused:
+		// The refusal shows here and only here; the trade keeps waiting
+		// (reopening the cashier offers the form again).
 		p.Message, p.ReturnURL, p.Failed = "交易未完成，请返回商户 Not paid", st.redirect, true
-		if p.ReturnURL == "" {
-			p.ReturnURL = t.returnURL
-		}
-	case statusSuccess, statusFinished:
+	case t.status == statusWait:
+		return p
+	case t.status == statusSuccess || t.status == statusFinished:
 		p.Message, p.ReturnURL = "支付成功 Paid", st.redirect
 	default:
 		p.Message = "交易已关闭 The trade is closed"

@@ -62,6 +62,12 @@ type Sandbox struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	// NotifyPageClosed makes page pay trades notify TRADE_CLOSED too. Alipay
+	// notifies it for wap pay only unless the merchant's product is set up
+	// otherwise (PROVIDERS.md §1.1; developer.aliyun.com/ask/285132). Set it
+	// before serving.
+	NotifyPageClosed bool
+
 	mu      sync.Mutex
 	trades  map[string]*trade // by out_trade_no
 	byToken map[string]*trade // by cashier token
@@ -108,8 +114,10 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 
 // Simulate settles a trade as if the person had chosen o on the cashier
 // page with the right password (a WrongPassword outcome counts one wrong
-// try). The trade exists only once the person's browser has opened the
-// Start URL: that is when Alipay learns of a page/wap pay trade.
+// try). The cashier exists once the person's browser has opened the Start
+// URL; Alipay creates the trade itself only when they log in or enter
+// their password there (see trade.known), which any outcome but cancel
+// stands for.
 func (s *Sandbox) Simulate(_ context.Context, outTradeNo string, o sim.Outcome) (string, bool, error) {
 	s.mu.Lock()
 	t := s.trades[outTradeNo]
@@ -122,6 +130,28 @@ func (s *Sandbox) Simulate(_ context.Context, outTradeNo string, o sim.Outcome) 
 		return "", true, err
 	}
 	return st.redirect, true, nil
+}
+
+// expireIfDue closes a trade still waiting for payment after time_expire,
+// as Alipay does. The sandbox closes it when it is next looked at (the
+// cashier, a query, a close), not on a timer. Callers hold s.mu.
+func (s *Sandbox) expireIfDue(t *trade, now time.Time) {
+	if t.status == statusWait && !t.expires.IsZero() && now.After(t.expires) {
+		t.status, t.closedAt = statusClosed, now
+		s.closedLocked(t)
+	}
+}
+
+// closedLocked notifies TRADE_CLOSED for a trade just closed (timeout,
+// trade.close, full refund) where Alipay does: for wap pay, and for page
+// pay only when NotifyPageClosed (PROVIDERS.md §1.1, §1.3). A trade Alipay
+// never created closes silently. Callers hold s.mu.
+func (s *Sandbox) closedLocked(t *trade) {
+	if !t.known || (!t.wap && !s.NotifyPageClosed) {
+		return
+	}
+	snap := *t
+	s.n.After(0, func() { s.notify(snap, sim.NotifyNow, false) })
 }
 
 // Finish ends a paid trade's refund window (TRADE_SUCCESS → TRADE_FINISHED)

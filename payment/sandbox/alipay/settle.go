@@ -22,6 +22,7 @@ type step struct {
 	redirect string // where the person goes next ("" stays on the cashier)
 	follow   bool   // the cashier sends them there at once instead of showing a link
 	errMsg   string // shown above the cashier form
+	refused  bool   // the payment was refused: the cashier says so, with a way back
 }
 
 // settle applies outcome o, typed with password, to t: exactly what the
@@ -29,7 +30,7 @@ type step struct {
 func (s *Sandbox) settle(t *trade, o sim.Outcome, password string) (step, error) {
 	now := s.now()
 	s.mu.Lock()
-	t.expireIfDue(now)
+	s.expireIfDue(t, now)
 	if t.status != statusWait {
 		s.mu.Unlock()
 		return step{}, fmt.Errorf("%w: %s is %s", ErrNotPayable, t.outTradeNo, t.status)
@@ -37,9 +38,12 @@ func (s *Sandbox) settle(t *trade, o sim.Outcome, password string) (step, error)
 	if o == sim.Cancel {
 		// Alipay has no cancelled state: the trade keeps waiting (the
 		// person may come back and pay) and they leave through quit_url.
+		// Cancelling before any try is the "opened, never logged in"
+		// case: Alipay never creates the trade (PROVIDERS.md §1.1).
 		s.mu.Unlock()
 		return step{redirect: t.cancelURL(), follow: true}, nil
 	}
+	t.known = true
 	if o == sim.WrongPassword || password != Password {
 		t.wrongTries++
 		if left := sim.MaxPasswordTries - t.wrongTries; left > 0 {
@@ -50,10 +54,12 @@ func (s *Sandbox) settle(t *trade, o sim.Outcome, password string) (step, error)
 	}
 	plan := sim.PlanFor(o)
 	if !plan.Paid {
-		c := refusalFor(o, plan)
-		t.status, t.failCode = statusFailed, c.sub
+		// The trade stays WAIT_BUYER_PAY, nothing is notified, and
+		// trade.query says nothing of the refusal: only this page does
+		// (PROVIDERS.md §1.2).
+		t.wrongTries = 0
 		s.mu.Unlock()
-		st := step{errMsg: fmt.Sprintf("支付失败 Payment failed: %s（%s）", c.msg, c.sub)}
+		st := step{errMsg: "支付失败 Payment failed: " + refusalFor(o), refused: true}
 		if plan.Redirect {
 			// Alipay signs only successful returns; the "back to the
 			// merchant" link after a refusal is the bare return_url.
@@ -102,15 +108,27 @@ func (s *Sandbox) notifyParams(t trade, notifyID string) url.Values {
 		"charset":     {"utf-8"}, "version": {"1.0"},
 		"app_id": {s.ids.AppID}, "auth_app_id": {s.ids.AppID}, "seller_id": {s.ids.SellerID},
 		"out_trade_no": {t.outTradeNo}, "trade_no": {t.tradeNo}, "trade_status": {t.status},
-		"total_amount": {amount}, "receipt_amount": {amount}, "invoice_amount": {amount},
-		"buyer_pay_amount": {amount}, "point_amount": {"0.00"},
-		"buyer_id": {buyerUserID}, "buyer_logon_id": {buyerLogonID}, "subject": {t.subject},
-		"gmt_create":     {t.created.In(beijing).Format(timeLayout)},
-		"gmt_payment":    {t.paidAt.In(beijing).Format(timeLayout)},
-		"fund_bill_list": {`[{"amount":"` + amount + `","fundChannel":"ALIPAYACCOUNT"}]`},
+		"total_amount": {amount}, "subject": {t.subject},
+		"buyer_id": {buyerUserID}, "buyer_logon_id": {buyerLogonID},
+		"gmt_create": {t.created.In(beijing).Format(timeLayout)},
+	}
+	if !t.paidAt.IsZero() {
+		v.Set("receipt_amount", amount)
+		v.Set("invoice_amount", amount)
+		v.Set("buyer_pay_amount", amount)
+		v.Set("point_amount", "0.00")
+		v.Set("gmt_payment", t.paidAt.In(beijing).Format(timeLayout))
+		v.Set("fund_bill_list", `[{"amount":"`+amount+`","fundChannel":"ALIPAYACCOUNT"}]`)
 	}
 	if !t.closedAt.IsZero() {
 		v.Set("gmt_close", t.closedAt.In(beijing).Format(timeLayout))
+	}
+	if t.lastRefund != "" {
+		// A refund's notification names it and the total refunded so far
+		// (PROVIDERS.md §1.1: out_biz_no, refund_fee, gmt_refund).
+		v.Set("out_biz_no", t.lastRefund)
+		v.Set("refund_fee", payment.FenToYuan(t.refunded))
+		v.Set("gmt_refund", t.refundedAt.In(beijing).Format(timeLayout)+".000")
 	}
 	s.signParams(v)
 	return v

@@ -142,10 +142,10 @@ func TestAHeldCaptureIsPendingUntilPayPalDeniesIt(t *testing.T) {
 	}
 	h.sb.holdCapture(o.OutTradeNo, "PENDING_REVIEW")
 	r, err := h.prov.Complete(ctx, o.OutTradeNo, next.ProviderRef)
-	if err != nil || r.Status != payment.StatusPending || r.Final || r.TradeNo == "" {
+	if err != nil || r.Status != payment.StatusProcessing || r.Final || r.TradeNo == "" {
 		t.Fatalf("Complete = %+v, %v; want a pending capture", r, err)
 	}
-	if d := h.hook.wait(t, o.OutTradeNo, 1, 5*time.Second)[0]; d.err != nil || d.n.Status != payment.StatusPending {
+	if d := h.hook.wait(t, o.OutTradeNo, 1, 5*time.Second)[0]; d.err != nil || d.n.Status != payment.StatusProcessing {
 		t.Fatalf("PAYMENT.CAPTURE.PENDING = %+v, %v", d.n, d.err)
 	}
 	h.sb.resolvePending(o.OutTradeNo, false)

@@ -180,7 +180,7 @@ func TestMerchantRefusesAnswersNotSignedByWeChatPay(t *testing.T) {
 	if _, err := p.Query(context.Background(), o.OutTradeNo, ""); !errors.Is(err, payment.ErrBadSignature) {
 		t.Errorf("Query: %v, want ErrBadSignature", err)
 	}
-	// An ORDERPAID error answer counts only when WeChat Pay signed it.
+	// A close's answer counts only when WeChat Pay signed it.
 	if err := p.Close(context.Background(), o.OutTradeNo, ""); errors.Is(err, payment.ErrAlreadyPaid) ||
 		!errors.Is(err, payment.ErrBadSignature) {
 		t.Errorf("Close paid: %v, want ErrBadSignature", err)

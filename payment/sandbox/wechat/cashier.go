@@ -103,7 +103,7 @@ func (s *Sandbox) submit(w http.ResponseWriter, r *http.Request, no, action stri
 		http.Redirect(w, r, res.redirect, http.StatusSeeOther)
 	default:
 		p := cashier
-		p.Message = res.message
+		p.Message, p.Failed, p.ReturnURL = res.message, res.refused, res.back
 		sim.RenderCashier(w, http.StatusOK, p)
 	}
 }
@@ -140,8 +140,6 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, no, action string, h
 		p.Message = "该订单已支付 This order is paid"
 	case wechat.StateClosed:
 		p.Message = "订单已关闭 This order is closed"
-	case wechat.StatePayError:
-		p.Message, p.Failed = "支付失败 Payment failed: "+o.desc, true
 	}
 	if p.Message != "" && o.tradeType == tradeH5 {
 		p.ReturnURL = o.redirect

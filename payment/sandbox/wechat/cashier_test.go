@@ -61,7 +61,7 @@ func TestScanPageShowsTheAmountAndAcceptsTheSandboxPassword(t *testing.T) {
 	}
 }
 
-func TestThreeWrongPasswordsOnTheScanPageFailThePayment(t *testing.T) {
+func TestThreeWrongPasswordsOnTheScanPageAreRefusedThereOnly(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	o := h.order(payment.Desktop, 6_00)
@@ -76,8 +76,13 @@ func TestThreeWrongPasswordsOnTheScanPageFailThePayment(t *testing.T) {
 			t.Fatalf("third wrong password: page does not say the payment failed")
 		}
 	}
-	if res := h.status(o.OutTradeNo); res.Status != payment.StatusFailed || res.Reason != payment.ReasonWrongDetails {
-		t.Fatalf("Query = %s/%s, want failed/wrong_details", res.Status, res.Reason)
+	// The merchant learns nothing: the order stays NOTPAY, payable.
+	if res := h.status(o.OutTradeNo); res.Status != payment.StatusPending || res.Reason != "" {
+		t.Fatalf("Query = %s/%s, want NOTPAY (pending), no reason", res.Status, res.Reason)
+	}
+	if code, page, _ := h.post(action, url.Values{"code": {next.QRCode}, "password": {Password}}); code != http.StatusOK ||
+		!strings.Contains(page, "支付成功") {
+		t.Fatalf("paying after the refusals: %d", code)
 	}
 }
 

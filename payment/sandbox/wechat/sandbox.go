@@ -31,8 +31,8 @@ const Password = "123456"
 
 // MaxAmountFen is the sandbox's per-payment limit: ¥50,000. WeChat applies
 // the payer's own limits (零钱 balance, bank-card quick-pay) when they pay,
-// not at prepay; likewise the sandbox accepts the order and fails any
-// payment of a larger amount with RULE_LIMIT (ReasonOverLimit).
+// not at prepay; likewise the sandbox accepts the order and refuses any
+// payment of a larger amount on its cashier page (the order stays NOTPAY).
 const MaxAmountFen = 50_000_00
 
 // Trade types WeChat reports for the two flows.
@@ -41,15 +41,18 @@ const (
 	tradeH5     = "MWEB"
 )
 
-// failureDesc is the trade_state_desc of a PAYERROR order: the
-// description of the error code WeChat documents for the failure, with the
-// code in brackets (see wechat.FailureReason for the reverse mapping).
-var failureDesc = map[payment.Reason]string{
+// refusals are what the cashier page tells the person about a refused
+// payment. Only the page says it: for Native and H5 the refusal happens
+// inside the WeChat client, the order stays NOTPAY, nothing is notified
+// and no reason reaches the merchant (PROVIDERS.md §2.1-2.2; PAYERROR is
+// for 付款码 orders only, and bracketed codes in trade_state_desc were
+// never WeChat's).
+var refusals = map[payment.Reason]string{
 	payment.ReasonWrongDetails: "支付密码错误次数过多，请稍后再试",
-	payment.ReasonDeclined:     "交易错误，银行卡被拒绝 [TRADE_ERROR]",
-	payment.ReasonNoFunds:      "用户账号余额不足 [NOT_ENOUGH]",
-	payment.ReasonRestricted:   "用户账号异常，支付受限 [ACCOUNT_ERROR]",
-	payment.ReasonOverLimit:    "超出支付限额 [RULE_LIMIT]",
+	payment.ReasonDeclined:     "银行卡支付失败，请更换付款方式",
+	payment.ReasonNoFunds:      "零钱余额不足，请更换付款方式",
+	payment.ReasonRestricted:   "账户存在异常，暂时无法付款",
+	payment.ReasonOverLimit:    "超出支付限额，请更换付款方式",
 }
 
 // Sandbox is the WeChat Pay simulator.
@@ -143,6 +146,8 @@ type paid struct {
 	redirect string // where the person is sent (H5 with a redirect plan)
 	retry    string // a wrong password: stay on the page with this error
 	message  string // the final state shown on the page
+	refused  bool   // message reports a refusal (the order stays NOTPAY)
+	back     string // the way back to the merchant shown with a refusal (H5)
 }
 
 // errNotPayable means the order is paid, failed, closed or expired.
@@ -169,19 +174,25 @@ func (s *Sandbox) pay(outTradeNo string, out sim.Outcome, passwordOK bool) (paid
 	}
 	plan := sim.PlanFor(out)
 	var d *sim.Delivery
-	msg := "已取消支付 Payment cancelled"
+	r := paid{message: "已取消支付 Payment cancelled"}
 	switch {
 	case plan.Paid:
 		o.state, o.desc, o.successTime = wechat.StateSuccess, "支付成功", time.Now()
 		o.transactionID = "4200" + randString(24, digits)
 		d = s.delivery(o)
-		msg = "支付成功 Payment successful"
-	case out != sim.Cancel: // a cancelled payment stays NOTPAY, as on WeChat
-		o.state, o.desc = wechat.StatePayError, failureDesc[plan.Reason]
-		msg = "支付失败 Payment failed: " + o.desc
+		r.message = "支付成功 Payment successful"
+	case out != sim.Cancel:
+		// Refused: shown here only; the order stays NOTPAY and may still
+		// be paid (PROVIDERS.md §2.2). The H5 page offers the way back
+		// instead of sending the person there at once.
+		o.tries = 0
+		r.message, r.refused = "支付失败 Payment failed: "+refusals[plan.Reason], true
+		if o.tradeType == tradeH5 {
+			r.back = o.redirect
+		}
 	}
-	r := paid{message: msg}
-	if plan.Redirect && o.tradeType == tradeH5 {
+	// A cancelled payment stays NOTPAY too, as on WeChat.
+	if plan.Redirect && !r.refused && o.tradeType == tradeH5 {
 		r.redirect = o.redirect
 	}
 	state := o.state
