@@ -32,9 +32,13 @@ var (
 // enough to ride out contention, few enough that a caller still gets an answer.
 const maxTxAttempts = 5
 
-// Store runs queries against one PostgreSQL database.
+// Store runs queries against one PostgreSQL database, and optionally a
+// streaming replica of it for the reads that may trail (see NewWithReplica).
 type Store struct {
 	db *sqlx.DB
+	// replica serves the history, the statement export and the monthly
+	// summary when set; nil: everything reads from db.
+	replica *sqlx.DB
 	// sysAccounts caches system account ids by code (see SystemAccountID).
 	sysAccounts sync.Map
 	sysCount    atomic.Int64
@@ -111,8 +115,8 @@ func WithAppSettings(rawURL string) string {
 // keyset cursor that may be 0): it runs in a read-only transaction that
 // plans it for them (see WithAppSettings), at the price of three more
 // exchanges with the server.
-func (s *Store) selectCustom(ctx context.Context, dest any, q string, args ...any) error {
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) selectCustom(ctx context.Context, conn *sqlx.DB, dest any, q string, args ...any) error {
+	tx, err := conn.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -126,8 +130,21 @@ func (s *Store) selectCustom(ctx context.Context, dest any, q string, args ...an
 	return tx.Commit()
 }
 
-// Ready says whether the database answers and holds this binary's schema.
-func (s *Store) Ready(ctx context.Context) error { return SchemaCurrent(ctx, s.db) }
+// Ready says whether the database (and the replica, when there is one)
+// answers and holds this binary's schema. A replica that has not yet
+// replayed the latest migration is not ready: the reads it serves may use
+// what that migration made.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := SchemaCurrent(ctx, s.db); err != nil {
+		return err
+	}
+	if s.replica != nil {
+		if err := SchemaCurrent(ctx, s.replica); err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+	}
+	return nil
+}
 
 // InTx runs fn in a transaction and commits it. A serialization failure or a
 // deadlock aborts the whole transaction, so the retry has to wrap all of fn,
