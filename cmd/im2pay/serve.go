@@ -48,6 +48,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		var m *metrics.Metrics
 		if cfg.MetricsAddr != "" {
 			m = metrics.New(a.conn.DB)
+			if a.replica != nil {
+				m.AddReplicaPool(a.replica.DB)
+			}
 			if err := serveMetrics(ctx, cfg.MetricsAddr, m, log, stdout); err != nil {
 				return err
 			}
