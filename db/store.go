@@ -36,6 +36,17 @@ const maxTxAttempts = 5
 // streaming replica of it for the reads that may trail (see NewWithReplica).
 type Store struct {
 	db *sqlx.DB
+	// Several instances run over one database, each with its own Store, so
+	// its caches hold only what cannot change once read, or what is
+	// checked again where it matters. The ids of system accounts and
+	// wallets, and users by name, never change (accounts and users are
+	// never renamed or deleted; the cached user holds neither its password
+	// hash nor its session generation). The gift catalog may be repriced or
+	// retired: an instance's remembered item is stale until its next use,
+	// which InsertGift refuses (nothing is charged) and which forgets it.
+	// Sessions, throttles, maintenance and balances are never cached: every
+	// request reads them from PostgreSQL, so instances cannot disagree.
+	//
 	// replica serves the history, the statement export and the monthly
 	// summary when set; nil: everything reads from db.
 	replica *sqlx.DB
