@@ -60,8 +60,7 @@ run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, t
 	go build -o bin/im2pay ./cmd/im2pay
 	exec env SEED_DEMO=1 SANDBOX_ADDR=127.0.0.1:8090 METRICS_ADDR=127.0.0.1:9464 ./bin/im2pay serve
 
-test: deps check-generated ## install what is missing, check generated files, vet, run every test (security suite and short chaos included), fuzz each target 30 s
-	go vet ./...
+test: deps check-generated lint ## install what is missing, check generated files, lint (gofmt, vet, staticcheck), run every test (security suite and short chaos included), fuzz each target 30 s
 	rm -rf $(FIGURES_DIR)
 	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 30m ./...
 	.ci/fuzz

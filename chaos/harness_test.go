@@ -84,8 +84,6 @@ type options struct {
 	notifyVia func(appAddr string) string
 	// dbVia does the same between the app and PostgreSQL.
 	dbVia func(pgAddr string) string
-	// silence is the share of paid orders the sandbox never notifies.
-	silence float64
 	// requestTimeout is the app's REQUEST_TIMEOUT ("" keeps the default).
 	requestTimeout string
 	// clientDeadline is how long clients wait for an answer (0: 20 s).

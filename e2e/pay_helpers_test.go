@@ -79,7 +79,7 @@ type payPage struct {
 func (p *payPage) secondTab(dev device) *payPage {
 	p.t.Helper()
 	ctx, probs := openTab(p.t, p.browserCtx, dev, "zh-CN,zh;q=0.9")
-	q := &page{t: p.t, ctx: ctx, base: p.s.gwOrigin, phone: dev.mobile, width: dev.width, out: p.out, shots: p.shots, probs: probs}
+	q := &page{t: p.t, ctx: ctx, base: p.s.webOrigin, phone: dev.mobile, width: dev.width, out: p.out, shots: p.shots, probs: probs}
 	excuseSandboxFavicon(p.s, probs)
 	p.t.Cleanup(q.checkProblems)
 	return &payPage{page: q, s: p.s, browserCtx: p.browserCtx}
@@ -168,7 +168,7 @@ func (p *payPage) waitCashier(amount string, final bool) {
 		hook = byTestID("cashier-message")
 	}
 	p.waitFor("the sandbox cashier page", fmt.Sprintf(`location.origin === %q && document.readyState === "complete" && %s`,
-		p.s.gwOrigin, existsJS(hook)))
+		p.s.webOrigin, existsJS(hook)))
 	p.wantText(byTestID("sandbox-badge"), "SANDBOX")
 	if amount != "" {
 		p.wantText(byTestID("cashier-amount"), amount)
@@ -269,6 +269,7 @@ func (s *paySite) orderColumn(t *testing.T, no, column string) string {
 // guess at /favicon.ico is a 404. Anything else on them still fails.
 func excuseSandboxFavicon(s *paySite, probs *problems) {
 	probs.expect("the sandbox gateway's missing favicon", 100, func(pr problem) bool {
-		return pr.kind == "log.network" && pr.url == s.gwOrigin+"/favicon.ico" && strings.Contains(pr.text, "404")
+		return pr.kind == "log.network" && (pr.url == s.gwOrigin+"/favicon.ico" || pr.url == s.webOrigin+"/favicon.ico") &&
+			strings.Contains(pr.text, "404")
 	})
 }

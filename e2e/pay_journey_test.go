@@ -79,8 +79,10 @@ func checkFormActionDetection(t *testing.T, s *paySite, browserCtx context.Conte
 			formAction = strings.TrimSpace(d)
 		}
 	}
-	if !strings.Contains(" "+formAction+" ", " "+s.gwOrigin+" ") {
-		t.Errorf("our CSP's form-action %q does not allow the gateway %s", formAction, s.gwOrigin)
+	for _, o := range []string{s.gwOrigin, s.webOrigin} {
+		if !strings.Contains(" "+formAction+" ", " "+o+" ") {
+			t.Errorf("our CSP's form-action %q does not allow the gateway's %s", formAction, o)
+		}
 	}
 
 	p := newPayPage(t, s, browserCtx, variant{dev: desktop, lang: zhCN, accept: "zh-CN"})
@@ -188,8 +190,8 @@ func payByQR(p *payPage) {
 	p.wantText(byTestID("pay-amount"), "¥68.00")
 	p.snap("qr")
 	scanURL := p.attr(byTestID("sandbox-scan"), "href")
-	if !strings.HasPrefix(scanURL, p.s.gwOrigin+"/wechat/scan?") {
-		p.fail("the sandbox scan link goes to %q, want the gateway's scan page", scanURL)
+	if !strings.HasPrefix(scanURL, p.s.webOrigin+"/wechat/scan?") {
+		p.fail("the sandbox scan link goes to %q, want the gateway's scan page on its page origin", scanURL)
 	}
 	// From here the person leaves the QR tab alone: it must move on by
 	// itself, through its own polling.

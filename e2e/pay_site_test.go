@@ -24,13 +24,26 @@ import (
 // and a payment provider are in production. On one host name the two would
 // be "same-site" (ports do not count), and SameSite cookies, the Referer
 // policy and CSP form-action would be tried less hard than in real life.
+//
+// The gateway's cashier, H5 and approve pages are on a second origin (its
+// web origin, another port), as the providers' pages are on other hosts
+// than their APIs; our CSP allows exactly the origins the payment
+// configuration names, so a page origin left out of it fails the journey.
 type paySite struct {
 	*site
-	gw       *sandboxtest.Gateway
-	gwOrigin string // the gateway's origin, as the browser's location.origin shows it
+	gw        *sandboxtest.Gateway
+	gwOrigin  string // the gateway's API origin, as the browser's location.origin shows it
+	webOrigin string // the gateway's page origin: cashier, H5 and approve pages
 }
 
 func newPaySite(t *testing.T) *paySite {
+	t.Helper()
+	return newPaySiteWith(t, func(c sandboxtest.Config) sandboxtest.Config { return c })
+}
+
+// newPaySiteWith is newPaySite whose app reads the payment configuration
+// edit makes of the sandbox's (its form-action origins, in particular).
+func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Config) *paySite {
 	t.Helper()
 	conn := dbtest.New(t)
 	store := db.New(conn)
@@ -56,14 +69,15 @@ func newPaySite(t *testing.T) *paySite {
 	sl := &serverLog{}
 	srv.Config.Handler = handlers.New(svc, store, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
-		FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL,
+		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:     &site{url: appURL, store: store, wallet: svc, log: sl},
-		gw:       gw,
-		gwOrigin: strings.TrimSuffix(gw.URL, "/"),
+		site:      &site{url: appURL, store: store, wallet: svc, log: sl},
+		gw:        gw,
+		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
+		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),
 	}
 }
 

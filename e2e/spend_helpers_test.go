@@ -343,7 +343,7 @@ func (d *dialogWatch) take() []string {
 func (p *spendPage) checkDialogDetection() {
 	p.t.Helper()
 	eval[chromedp.Void](p.page, `setTimeout(() => alert("e2e dialog self-check"), 0)`)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(stepTimeout)
 	for {
 		if seen := p.dialogs.take(); len(seen) > 0 {
 			if !strings.Contains(seen[0], "e2e dialog self-check") {

@@ -41,7 +41,7 @@ func newInstances(t *testing.T) (a, b *site) {
 			BaseURL: appURL, Logger: discardLogger()})
 		srv.Config.Handler = handlers.New(w, store, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
-			FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL,
+			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)

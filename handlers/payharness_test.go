@@ -51,7 +51,7 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 		Now: o.now, Logger: discardLogger()})
 	srv.Config.Handler = handlers.New(w, store, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
-		FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL,
+		FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)

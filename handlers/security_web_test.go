@@ -186,7 +186,7 @@ func newSecurePaySite(t *testing.T, token string) *paySite {
 	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
 	srv.Config.Handler = handlers.New(w, store, handlers.Config{
 		Secure: true, Origin: appURL, Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
-		Now: clk.Now, Logger: discardLogger(), FormActionOrigins: []string{gw.URL}, SandboxScanURL: gw.ScanURL, ServiceToken: token,
+		Now: clk.Now, Logger: discardLogger(), FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, ServiceToken: token,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"im2pay/wallet"
 )
@@ -135,6 +136,27 @@ func TestTheSpendBonusIsCreditedOncePerPerson(t *testing.T) {
 	wg.Wait()
 	expectContains(t, b.get("/events"), "已获得活动奖励 ¥5.00")
 	expectContains(t, b.get("/account"), `data-fen="5100"`) // 100 - 54 + 5
+}
+
+func TestTheSpendBonusCountsSpendingHoweverTheAppAndDatabaseClocksDisagree(t *testing.T) {
+	for _, skew := range []time.Duration{-30 * time.Second, 30 * time.Second} {
+		s := newSite(t)
+		// The app's clock runs apart from PostgreSQL's, which stamps the
+		// ledger entries: a frozen test clock on a slow machine, or two
+		// servers whose clocks drift.
+		s.clock.Advance(skew)
+		b := funded(t, s, "skewed", 100_00)
+		for i, p := range []string{"premium_3m", "premium_1m", "stickers_cat", "stickers_panda"} { // ¥54
+			expectRedirect(t, buy(b, p, fmt.Sprintf("key-skew-%07d", i)), "/shop")
+		}
+		u, _ := s.store.UserByName(context.Background(), "skewed")
+		if err := s.wallet.AwardEventBonuses(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if bal, _ := s.store.Balance(context.Background(), u.WalletID); bal != 51_00 {
+			t.Fatalf("app clock %v from the database's: balance %d after spending ¥54 of ¥100, want 5100 (the ¥5 bonus)", skew, bal)
+		}
+	}
 }
 
 func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) {

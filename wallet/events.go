@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -48,11 +47,7 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 		st := EventStatus{Event: e, Running: e.Running(now), Threshold: Money(e.Threshold), Bonus: Money(e.Bonus),
 			Awarded: awarded[e.ID], Price: Money(e.Price), ListPrice: Money(e.ListPrice)}
 		if e.Kind == "spend_bonus" {
-			end := e.EndsAt
-			if now.Before(end) {
-				end = now.Add(time.Second)
-			}
-			spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, end)
+			spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
 			if err != nil {
 				return nil, err
 			}
@@ -86,7 +81,11 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 		if e.Kind != "spend_bonus" || awarded[e.ID] || !e.Running(now) {
 			continue
 		}
-		spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, now.Add(time.Second))
+		// The window is the event's own: entries are stamped by the
+		// database as they commit, so none lies ahead of it, and bounding
+		// it by this process's clock would drop spending whenever the two
+		// clocks disagree (a frozen test clock, or skewed servers).
+		spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
 		if err != nil {
 			return err
 		}

@@ -32,7 +32,11 @@ type config struct {
 	SignupGrant        wallet.Money
 	SeedDemo           bool
 	SandboxAddr        string // non-empty: run the sandbox gateway there and point the app at it
-	PaymentConfig      string
+	// SandboxWebAddr is where the sandbox serves its cashier and approve
+	// pages: a second origin, as every real provider's pages live on other
+	// hosts than its API (PROVIDERS.md §1.7, §2.7, §3.7, §4.7).
+	SandboxWebAddr string
+	PaymentConfig  string
 	// FormActionOrigins are extra provider origins for CSP form-action
 	// (a provider whose pages live on another host than its API).
 	FormActionOrigins []string
@@ -73,8 +77,9 @@ var settings = []struct{ name, def, help string }{
 	{"SIGNUP_GRANT", "0", "credit (yuan) granted to each new account"},
 	{"SEED_DEMO", "false", "create the demo account at start (make run sets it)"},
 	{"SANDBOX_ADDR", "", "run the sandbox payment gateway on this address and use it (make run: 127.0.0.1:8090)"},
+	{"SANDBOX_WEB_ADDR", "", "where the sandbox serves its cashier and approve pages, a second origin like the providers' own page hosts; empty: SANDBOX_ADDR's host on the next port (make run: 127.0.0.1:8091)"},
 	{"PAYMENT_CONFIG", "", "merchant configuration of the providers (JSON); default DATA_DIR/payment.json"},
-	{"FORM_ACTION_ORIGINS", "", "extra comma-separated origins forms may go to (e.g. https://www.paypal.com)"},
+	{"FORM_ACTION_ORIGINS", "", "extra comma-separated origins forms may go to, beyond each payment configuration section's API origin and web_origins (rarely needed)"},
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
 	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
@@ -118,6 +123,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	var err error
+	if c.SandboxWebAddr, err = sandboxWebAddr(c.SandboxAddr, get("SANDBOX_WEB_ADDR")); err != nil {
+		bad("SANDBOX_WEB_ADDR", err)
+	}
 	if c.PGPort, err = strconv.Atoi(get("PG_PORT")); err != nil || c.PGPort < 1 || c.PGPort > 65535 {
 		bad("PG_PORT", errors.New("must be a port number"))
 	}
@@ -222,4 +230,35 @@ func strongToken(t string) bool {
 		}
 	}
 	return true
+}
+
+// sandboxWebAddr is SANDBOX_WEB_ADDR, or the sandbox's host on the next
+// port. Another port of the same host is another origin of the same site,
+// as excashier.alipay.com is to openapi.alipay.com and www.paypal.com to
+// api-m.paypal.com; CSP form-action tells origins apart by port.
+func sandboxWebAddr(api, web string) (string, error) {
+	if api == "" {
+		return "", nil
+	}
+	if web != "" {
+		if _, _, err := net.SplitHostPort(web); err != nil {
+			return "", fmt.Errorf("must be host:port: %w", err)
+		}
+		if web == api {
+			return "", errors.New("must differ from SANDBOX_ADDR: the pages need an origin of their own")
+		}
+		return web, nil
+	}
+	host, port, err := net.SplitHostPort(api)
+	if err != nil {
+		return "", errors.New("cannot be derived: SANDBOX_ADDR is not host:port")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p >= 65535 {
+		return "", errors.New("cannot be derived from SANDBOX_ADDR's port: set it")
+	}
+	if p == 0 {
+		return net.JoinHostPort(host, "0"), nil
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
 }

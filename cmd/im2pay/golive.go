@@ -150,6 +150,13 @@ func methodList() string {
 // and a last line that says whether going live would work.
 func printChecklist(w io.Writer, cfg config, found []finding) error {
 	fmt.Fprintf(w, "Going-live checklist for %s (BASE_URL %s)\n", cfg.PaymentConfig, cfg.BaseURL)
+	if pc, err := readPaymentConfig(cfg.PaymentConfig); err == nil {
+		// What the pages' CSP form-action will allow, for the operator to
+		// compare with where their providers really send the browser.
+		if origins, err := pc.formOrigins(cfg.FormActionOrigins); err == nil && len(origins) > 0 {
+			fmt.Fprintf(w, "Pages may send the browser to (CSP form-action): 'self' %s\n", strings.Join(origins, " "))
+		}
+	}
 	areas := []string{"environment", "payment configuration"}
 	for _, m := range payment.Methods {
 		areas = append(areas, string(m))

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"im2pay/payment"
 	"im2pay/payment/alipay"
@@ -27,13 +28,14 @@ var (
 	testHosts = []string{"openapi-sandbox.dl.alipaydev.com", "openapi.alipaydev.com",
 		"gateway.test.95516.com", "api-m.sandbox.paypal.com", "api.sandbox.paypal.com"}
 	// browserHosts are where the browser goes after our form post, beyond
-	// the API origin the app already allows; CSP form-action must list them
-	// or Chrome stops the redirect. UnionPay's later hops start from its own
-	// page, so only its gateway (the API origin) is needed.
+	// the API origin: each provider's documented production web origins
+	// (its DefaultWebOrigins, sourced from PROVIDERS.md there). CSP
+	// form-action must list them or Chrome stops the redirect.
 	browserHosts = map[string][]string{
-		"alipay": {"https://unitradeprod.alipay.com", "https://excashier.alipay.com", "https://mclient.alipay.com"},
-		"wechat": {"https://wx.tenpay.com"},
-		"paypal": {"https://www.paypal.com"},
+		"alipay": alipay.DefaultWebOrigins,
+		"wechat": wechat.DefaultWebOrigins,
+		"card":   unionpay.DefaultWebOrigins,
+		"paypal": paypal.DefaultWebOrigins,
 	}
 )
 
@@ -114,28 +116,39 @@ func (c *checklist) urls(area string) {
 	c.webOrigins(area, live)
 }
 
-// webOrigins checks the origins the browser passes through. A section may
-// list its own ("web_origins", a later change); until then they come from
-// FORM_ACTION_ORIGINS. The documented hosts are required only when the
-// section points at the provider's production API.
+// webOrigins checks the origins the browser passes through: the section's
+// web_origins when it lists them, else the provider's documented production
+// defaults. Each must be a public https origin; and when the section points
+// at the provider's production API, every documented host must be allowed
+// (by web_origins or FORM_ACTION_ORIGINS), or the page's CSP would stop the
+// person on the way to pay.
 func (c *checklist) webOrigins(area string, live bool) {
 	allowed := slices.Clone(c.cfg.FormActionOrigins)
-	if list, ok := c.sections[area]["web_origins"].([]any); ok {
+	web := browserHosts[area]
+	if raw, ok := c.sections[area]["web_origins"]; ok && raw != nil {
+		web = nil
+		list, isList := raw.([]any)
+		if !isList {
+			c.refuse(area, "web_origins must be a list of origins such as [\"https://www.paypal.com\"].")
+		}
 		for _, o := range list {
 			s, _ := o.(string)
 			if err := payment.CheckPublicHTTPS(s); err != nil {
-				c.refuse(area, "web_origins lists %q, which %v.", s, err)
+				c.refuse(area, "web_origins lists %q, which %v: a page may only send the browser to public https sites.", s, err)
 				continue
 			}
-			allowed = append(allowed, strings.TrimRight(s, "/"))
+			if n, err := payment.Origin(s); err == nil {
+				web = append(web, n)
+			}
 		}
 	}
+	allowed = append(allowed, web...)
 	if !live {
 		return
 	}
 	for _, h := range browserHosts[area] {
 		if !slices.Contains(allowed, h) {
-			c.note(area, "the browser passes through %s on its way to pay, but FORM_ACTION_ORIGINS does not list it: the page's CSP would stop the person there.", h)
+			c.note(area, "the browser passes through %s on its way to pay, but web_origins does not list it: the page's CSP would stop the person there.", h)
 		}
 	}
 }
@@ -198,6 +211,24 @@ func (c *checklist) wechat(cfg wechat.Config) {
 	}
 	if k := c.secret(a, "apiv3_key_file", cfg.APIv3KeyFile); k != "" && len(k) != 32 {
 		c.note(a, "apiv3_key_file holds %d bytes; the APIv3 key is exactly 32.", len(k))
+	}
+	c.wechatPlatformCert(cfg)
+}
+
+// wechatPlatformCert checks the platform certificate a merchant keeps
+// beside the public key while switching to it (payment/wechat,
+// platformcert.go): WeChat's, not the sandbox's, and not about to lapse,
+// since WeChat stops signing with a certificate when it expires.
+func (c *checklist) wechatPlatformCert(cfg wechat.Config) {
+	const a = "wechat"
+	if cfg.PlatformCertFile == "" {
+		return
+	}
+	for _, cert := range c.certificates(a, "wechatpay_platform_cert_file", cfg.PlatformCertFile) {
+		if left := time.Until(cert.NotAfter); left < 30*24*time.Hour {
+			c.note(a, "wechatpay_platform_cert_file %s expires on %s: finish the switch to the public key and remove it before then.",
+				cfg.PlatformCertFile, cert.NotAfter.Format(time.DateOnly))
+		}
 	}
 }
 

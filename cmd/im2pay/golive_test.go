@@ -53,6 +53,10 @@ func TestTheChecklistNamesEveryProblemOfABrokenConfigurationInPlainWords(t *test
 	editPayment(t, env, "paypal", "api_base", "https://api-m.sandbox.paypal.com")
 	editPayment(t, env, "paypal", "notify_url", "http://pay.example.com/pay/notify/paypal")
 	env["FORM_ACTION_ORIGINS"] = "http://www.paypal.com"
+	// Listed, the web origins replace the documented ones: the sandbox's
+	// loopback page origin, copied into a production file, is both refused
+	// and missing WeChat's H5 host.
+	editPayment(t, env, "wechat", "web_origins", []string{"http://127.0.0.1:8091"})
 
 	var out bytes.Buffer
 	err = run(context.Background(), []string{"check"}, envOf(env), &out)
@@ -73,6 +77,7 @@ func TestTheChecklistNamesEveryProblemOfABrokenConfigurationInPlainWords(t *test
 		"notify_url http://pay.example.com/pay/notify/paypal is not https",
 		"FORM_ACTION_ORIGINS lists http://www.paypal.com, which is not https",
 		"the browser passes through https://wx.tenpay.com",
+		`web_origins lists "http://127.0.0.1:8091", which is not https`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the checklist does not say %q", want)

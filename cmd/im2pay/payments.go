@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"time"
@@ -56,7 +55,9 @@ func writePaymentConfig(path string, pc paymentConfig) error {
 }
 
 // openProviders builds the providers named in the payment configuration,
-// and the origins our pages may send forms (and form redirects) to.
+// and the origins our pages may send forms (and form redirects) to: each
+// provider's API origin and web origins (payment.WebOrigins), then the
+// extra FORM_ACTION_ORIGINS.
 func openProviders(cfg config) (map[payment.Method]payment.Provider, []string, error) {
 	pc, err := readPaymentConfig(cfg.PaymentConfig)
 	if err != nil {
@@ -64,43 +65,68 @@ func openProviders(cfg config) (map[payment.Method]payment.Provider, []string, e
 	}
 	client := &http.Client{Timeout: 15 * time.Second}
 	out := map[payment.Method]payment.Provider{}
-	origins := slices.Clone(cfg.FormActionOrigins)
 	var errs []error
-	add := func(m payment.Method, p payment.Provider, err error, urls ...string) {
+	add := func(m payment.Method, p payment.Provider, err error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m, err))
 			return
 		}
 		out[m] = p
-		for _, u := range urls {
-			if o := originOf(u); o != "" && !slices.Contains(origins, o) {
-				origins = append(origins, o)
-			}
-		}
 	}
 	if pc.Alipay != nil {
 		p, err := alipay.New(*pc.Alipay, client)
-		add(payment.Alipay, p, err, pc.Alipay.GatewayURL)
+		add(payment.Alipay, p, err)
 	}
 	if pc.WeChat != nil {
 		p, err := wechat.New(*pc.WeChat, client)
-		add(payment.WeChat, p, err, pc.WeChat.BaseURL)
+		add(payment.WeChat, p, err)
 	}
 	if pc.Card != nil {
 		p, err := unionpay.New(*pc.Card, client)
-		add(payment.Card, p, err, pc.Card.FrontTransURL)
+		add(payment.Card, p, err)
 	}
 	if pc.PayPal != nil {
 		p, err := paypal.New(*pc.PayPal, client)
-		add(payment.PayPal, p, err, pc.PayPal.APIBase)
+		add(payment.PayPal, p, err)
 	}
-	return out, origins, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	origins, err := pc.formOrigins(cfg.FormActionOrigins)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, origins, nil
 }
 
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
+// formOrigins gathers every configured provider's form-action origins,
+// in the order of the methods, then the extra ones, without duplicates.
+func (pc paymentConfig) formOrigins(extra []string) ([]string, error) {
+	var lists []func() ([]string, error)
+	if pc.Alipay != nil {
+		lists = append(lists, pc.Alipay.FormOrigins)
 	}
-	return u.Scheme + "://" + u.Host
+	if pc.WeChat != nil {
+		lists = append(lists, pc.WeChat.FormOrigins)
+	}
+	if pc.Card != nil {
+		lists = append(lists, pc.Card.FormOrigins)
+	}
+	if pc.PayPal != nil {
+		lists = append(lists, pc.PayPal.FormOrigins)
+	}
+	lists = append(lists, func() ([]string, error) { return extra, nil })
+	var out []string
+	for _, list := range lists {
+		got, err := list()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range got {
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
 }

@@ -21,7 +21,10 @@ import (
 
 // provisionSandbox makes (first time) or reuses the sandbox's keys and the
 // app's matching keys under DATA_DIR/sandbox, and writes the payment
-// configuration that points the app at the sandbox.
+// configuration that points the app at the sandbox: its APIs on
+// SANDBOX_ADDR, and as every section's only web origin its pages on
+// SANDBOX_WEB_ADDR, so that our CSP allows exactly the sandbox's two
+// origins, as in production it allows the providers' API and page hosts.
 func provisionSandbox(cfg config) (string, error) {
 	dir := filepath.Join(cfg.DataDir, "sandbox")
 	base := "http://" + cfg.SandboxAddr
@@ -39,6 +42,8 @@ func provisionSandbox(cfg config) (string, error) {
 	if err := errors.Join(errs...); err != nil {
 		return "", fmt.Errorf("provision sandbox: %w", err)
 	}
+	web := []string{"http://" + cfg.SandboxWebAddr}
+	ali.WebOrigins, wx.WebOrigins, card.WebOrigins, pp.WebOrigins = web, web, web, web
 	pc.Alipay, pc.WeChat, pc.Card, pc.PayPal = &ali, &wx, &card, &pp
 	return dir, writePaymentConfig(cfg.PaymentConfig, pc)
 }
@@ -62,24 +67,40 @@ func startSandbox(ctx context.Context, cfg config, dir string, log *slog.Logger,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.SandboxAddr)
+	webOrigin := "http://" + cfg.SandboxWebAddr
+	ali.WebOrigin, wx.BaseURL, card.WebOrigin, pp.WebOrigin = webOrigin, webOrigin, webOrigin, webOrigin
+	api, web := sandbox.Handlers(ali, wx, card, pp)
+	apiLn, err := net.Listen("tcp", cfg.SandboxAddr)
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w", cfg.SandboxAddr, err)
 	}
-	srv := &http.Server{Handler: sandbox.Handler(ali, wx, card, pp), ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stdout, "sandbox payment gateway on http://%s (keys under %s)\n", ln.Addr(), dir)
+	webLn, err := net.Listen("tcp", cfg.SandboxWebAddr)
+	if err != nil {
+		apiLn.Close()
+		return fmt.Errorf("sandbox: listen on %s (SANDBOX_WEB_ADDR): %w", cfg.SandboxWebAddr, err)
+	}
+	fmt.Fprintf(stdout, "sandbox payment gateway on http://%s, its cashier pages on http://%s (keys under %s)\n",
+		apiLn.Addr(), webLn.Addr(), dir)
+	servers := []*http.Server{
+		{Handler: api, ReadHeaderTimeout: 5 * time.Second},
+		{Handler: web, ReadHeaderTimeout: 5 * time.Second},
+	}
 	go func() {
 		<-ctx.Done()
 		n.Close()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("sandbox stopped", "err", err)
+		for _, srv := range servers {
+			_ = srv.Shutdown(shutdownCtx)
 		}
 	}()
+	for i, ln := range []net.Listener{apiLn, webLn} {
+		go func() {
+			if err := servers[i].Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("sandbox stopped", "addr", ln.Addr().String(), "err", err)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -87,6 +108,9 @@ func startSandbox(ctx context.Context, cfg config, dir string, log *slog.Logger,
 func runSandbox(ctx context.Context, cfg config, stdout io.Writer) error {
 	if cfg.SandboxAddr == "" {
 		cfg.SandboxAddr = "127.0.0.1:8090"
+		if cfg.SandboxWebAddr == "" {
+			cfg.SandboxWebAddr = "127.0.0.1:8091"
+		}
 	}
 	dir, err := provisionSandbox(cfg)
 	if err != nil {

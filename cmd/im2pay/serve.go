@@ -36,8 +36,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		if err := startSandbox(ctx, cfg, dir, log, stdout); err != nil {
 			return err
 		}
-		base := "http://" + cfg.SandboxAddr
-		scanURL = func(code string) string { return wechatsandbox.ScanURL(base, code) }
+		web := "http://" + cfg.SandboxWebAddr
+		scanURL = func(code string) string { return wechatsandbox.ScanURL(web, code) }
 	}
 	return withDatabase(ctx, cfg, stdout, func(a *app) error {
 		if cfg.SeedDemo {

@@ -57,6 +57,9 @@ func StandbyURL(t testing.TB, primaryURL string) string {
 	WaitReplayed(t, admin, sadmin)
 	u, _ := url.Parse(standby.URL())
 	u.Path, u.RawPath = p.Path, ""
+	q := u.Query()
+	q.Del("connect_timeout") // as ServerURL: a slow fork must not fail a test
+	u.RawQuery = q.Encode()
 	return db.WithAppSettings(u.String())
 }
 

@@ -166,11 +166,9 @@ func TestRecoversAfterKill(t *testing.T) {
 	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("postmaster still alive 10s after SIGKILL")
-	}
+	// SIGKILL cannot be refused: wait for the exit however long a busy
+	// machine takes to reap it (go test's -timeout bounds a hang).
+	<-first.exited
 	if _, err := os.Stat(filepath.Join(first.DataDir(), "postmaster.pid")); err != nil {
 		t.Fatalf("want the stale postmaster.pid a crash leaves: %v", err)
 	}

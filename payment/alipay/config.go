@@ -45,6 +45,27 @@ type Config struct {
 	// AlipayPublicKeyFile is the PEM (PKIX) 支付宝公钥 that verifies API
 	// answers, notifications and returns.
 	AlipayPublicKeyFile string `json:"alipay_public_key_file"`
+	// WebOrigins are the cashier origins the browser is redirected through
+	// after the gateway (see payment.Origin); nil means DefaultWebOrigins.
+	WebOrigins []string `json:"web_origins"`
+}
+
+// DefaultWebOrigins are the hosts a production page or wap payment passes
+// through after openapi.alipay.com/gateway.do (PROVIDERS.md §1.7): the PC
+// chain unitradeprod.alipay.com → excashier.alipay.com (third-party code, and
+// one public app's CSP test that lists exactly those with the gateway), and
+// the wap cashier mclient.alipay.com. Alipay's own sandbox cashier hosts are
+// not documented: list them in web_origins when using that sandbox.
+var DefaultWebOrigins = []string{"https://unitradeprod.alipay.com", "https://excashier.alipay.com", "https://mclient.alipay.com"}
+
+// FormOrigins are the origins our pages' CSP form-action must allow for
+// Alipay: the gateway's and the web origins.
+func (c Config) FormOrigins() ([]string, error) {
+	web, err := payment.WebOrigins("alipay", c.WebOrigins, DefaultWebOrigins)
+	if err != nil {
+		return nil, err
+	}
+	return payment.FormOrigins(c.GatewayURL, web), nil
 }
 
 // Provider speaks Alipay's protocol for one app; it implements
@@ -113,7 +134,8 @@ func (c Config) check() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		return fmt.Errorf("alipay: gateway_url %q must be an absolute http(s) URL without a query", c.GatewayURL)
 	}
-	return nil
+	_, err = c.FormOrigins()
+	return err
 }
 
 // readKey reads a PEM file. The SDK only recognises PEM when the text starts

@@ -33,6 +33,9 @@ type Config struct {
 	// APIBase is https://api-m.paypal.com, https://api-m.sandbox.paypal.com,
 	// or the local sandbox's http://host/paypal.
 	APIBase string `json:"api_base"`
+	// WebOrigins are the origins of the approve page the person is sent to
+	// (see payment.Origin); nil means DefaultWebOrigins.
+	WebOrigins []string `json:"web_origins"`
 	// WebhookID is the id PayPal gave the webhook listener registered for
 	// this app; the webhook signature covers it, so it binds events to us.
 	WebhookID string `json:"webhook_id"`
@@ -50,6 +53,23 @@ type Config struct {
 	// InCountry says the receiving account is registered in the country of
 	// Currency: PayPal takes CNY only from accounts registered in China.
 	InCountry bool `json:"in_country,omitempty"`
+}
+
+// DefaultWebOrigins is where the approve link points in production:
+// https://www.paypal.com/checkoutnow?token=… (PROVIDERS.md §4.7). PayPal's
+// own sandbox uses https://www.sandbox.paypal.com: list it in web_origins
+// when api_base is api-m.sandbox.paypal.com.
+var DefaultWebOrigins = []string{"https://www.paypal.com"}
+
+// FormOrigins are the origins our pages' CSP form-action must allow for
+// PayPal: the API's (harmless: the browser never goes there) and the web
+// origins, which the redirect to the approve page needs.
+func (c Config) FormOrigins() ([]string, error) {
+	web, err := payment.WebOrigins("paypal", c.WebOrigins, DefaultWebOrigins)
+	if err != nil {
+		return nil, err
+	}
+	return payment.FormOrigins(c.APIBase, web), nil
 }
 
 // Provider is the PayPal implementation of payment.Provider.
@@ -85,6 +105,9 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	}
 	if !strings.HasPrefix(cfg.APIBase, "https://") && !strings.HasPrefix(cfg.APIBase, "http://") {
 		return nil, fmt.Errorf("paypal: api_base %q is not an http(s) URL", cfg.APIBase)
+	}
+	if _, err := cfg.FormOrigins(); err != nil {
+		return nil, err
 	}
 	currency, rate, err := cfg.Pricing()
 	if err != nil {

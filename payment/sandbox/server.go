@@ -1,7 +1,10 @@
-// Package sandbox is the local payment gateway: one HTTP server that plays
+// Package sandbox is the local payment gateway: an HTTP server that plays
 // the provider side of Alipay, WeChat Pay, UnionPay and PayPal (one
 // simulator each, under its own path prefix), plus a control endpoint that
-// lets tests choose what happens to an order.
+// lets tests choose what happens to an order. Handlers serves it on two
+// origins, the APIs on one and the browser pages on the other, as the real
+// providers do; Handler serves everything on one, for the simulators' own
+// tests.
 package sandbox
 
 import (

@@ -59,10 +59,33 @@ type Config struct {
 	// LegacyVerifyCertFile is the single anchors file of earlier versions,
 	// read only to say what replaced it.
 	LegacyVerifyCertFile string `json:"verify_cert_file,omitempty"`
+	// WebOrigins are the cashier origins beyond the gateway (see
+	// payment.Origin); nil means DefaultWebOrigins.
+	WebOrigins []string `json:"web_origins"`
 	// OrderLifetime (a Go duration, default "30m") is how long before
 	// Order.ExpiresAt our orders are created. txnTime is derived from it so
 	// that a second Start of the same order signs the same form (see txnTime).
 	OrderLifetime string `json:"order_lifetime,omitempty"`
+}
+
+// DefaultWebOrigins are UnionPay's card cashiers (PROVIDERS.md §3.7): the
+// gateway answers our form post with a page that posts on to
+// cashier.95516.com (seen for a related product), and mcashier.95516.com
+// is the mobile cashier. Only the gateway is documented as a form-action
+// target of our own page, and whether the later hops count as part of our
+// form submission is unverified; listing the cashiers costs nothing and
+// keeps a redirecting gateway from being stopped by our CSP.
+var DefaultWebOrigins = []string{"https://cashier.95516.com", "https://mcashier.95516.com"}
+
+// FormOrigins are the origins our pages' CSP form-action must allow for
+// UnionPay: the gateway's (our page posts the signed form there) and the
+// web origins.
+func (c Config) FormOrigins() ([]string, error) {
+	web, err := payment.WebOrigins("unionpay", c.WebOrigins, DefaultWebOrigins)
+	if err != nil {
+		return nil, err
+	}
+	return payment.FormOrigins(c.FrontTransURL, web), nil
 }
 
 // Provider speaks ACP 5.1.0 for one merchant. It is safe for concurrent use.
@@ -130,6 +153,9 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return nil, fmt.Errorf("unionpay: %q is not an http(s) URL", u)
 		}
+	}
+	if _, err := cfg.FormOrigins(); err != nil {
+		return nil, err
 	}
 	p := &Provider{cfg: cfg, client: client, now: time.Now, lifetime: 30 * time.Minute}
 	if cfg.OrderLifetime != "" {

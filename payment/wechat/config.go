@@ -19,7 +19,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/validators"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
@@ -48,9 +47,38 @@ type Config struct {
 	WeChatPayPublicKeyID string `json:"wechatpay_public_key_id"`
 	// WeChatPayPublicKeyFile is pub_key.pem ("PUBLIC KEY").
 	WeChatPayPublicKeyFile string `json:"wechatpay_public_key_file"`
+	// PlatformCertSerialNo and PlatformCertFile are the WeChat Pay platform
+	// certificate (平台证书) of a merchant migrating from it to the public
+	// key: optional, both or neither (see platformcert.go).
+	PlatformCertSerialNo string `json:"wechatpay_platform_cert_serial_no,omitempty"`
+	PlatformCertFile     string `json:"wechatpay_platform_cert_file,omitempty"`
 	// BaseURL is where the API lives; "" means https://api.mch.weixin.qq.com.
 	// The sandbox sets it to its own "…/wechat".
 	BaseURL string `json:"base_url"`
+	// WebOrigins are the origins of the H5 payment page the browser is sent
+	// to (h5_url; see payment.Origin); nil means DefaultWebOrigins.
+	WebOrigins []string `json:"web_origins"`
+}
+
+// DefaultWebOrigins is where production h5_url points: wx.tenpay.com
+// (/cgi-bin/mmpayweb-bin/checkmweb), PROVIDERS.md §2.7. Native payments send
+// the browser nowhere (the code_url is drawn as a QR code), and the API
+// host is server-side only.
+var DefaultWebOrigins = []string{"https://wx.tenpay.com"}
+
+// FormOrigins are the origins our pages' CSP form-action must allow for
+// WeChat Pay: the API's (harmless: the browser never goes there) and the
+// web origins, which the redirect to h5_url needs.
+func (c Config) FormOrigins() ([]string, error) {
+	web, err := payment.WebOrigins("wechat", c.WebOrigins, DefaultWebOrigins)
+	if err != nil {
+		return nil, err
+	}
+	api := c.BaseURL
+	if api == "" {
+		api = consts.WechatPayAPIServer
+	}
+	return payment.FormOrigins(api, web), nil
 }
 
 // Provider speaks WeChat Pay APIv3 for one merchant and app.
@@ -62,6 +90,9 @@ type Provider struct {
 	// 2xx answers only, and we act on some error codes (ORDERPAID).
 	checker *validators.WechatPayResponseValidator
 	notify  *notify.Handler
+	// serials are the Wechatpay-Serial values a message may carry: the
+	// public key id, and the platform certificate's serial when configured.
+	serials []string
 }
 
 // New loads the keys named in cfg and builds the SDK client. client may be
@@ -87,8 +118,12 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 		return nil, err
 	}
 	// Public-key mode: responses are verified with the WeChat Pay public
-	// key whose id must come back as Wechatpay-Serial.
-	verifier := verifiers.NewSHA256WithRSAPubkeyVerifier(cfg.WeChatPayPublicKeyID, *pub)
+	// key whose id must come back as Wechatpay-Serial; with a platform
+	// certificate configured, messages naming its serial verify with it.
+	verifier, err := newVerifier(cfg, pub)
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.NewClientWithDialSettings(context.Background(), &core.DialSettings{
 		HTTPClient: hc,
 		Signer:     &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.MerchantCertSerialNo, PrivateKey: key},
@@ -101,7 +136,7 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wechat: notify handler: %w", err)
 	}
-	return &Provider{cfg: cfg, client: c, verifier: verifier, notify: h,
+	return &Provider{cfg: cfg, client: c, verifier: verifier, notify: h, serials: serials(cfg),
 		checker: validators.NewWechatPayResponseValidator(verifier)}, nil
 }
 
@@ -119,7 +154,8 @@ func (c Config) check() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("wechat: config is missing %s", strings.Join(missing, ", "))
 	}
-	return nil
+	_, err := c.FormOrigins()
+	return err
 }
 
 // loadAPIv3Key reads the APIv3 key; AES-256-GCM needs exactly 32 bytes.

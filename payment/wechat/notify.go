@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (p *Provider) checkHeaders(h http.Header, now time.Time) error {
 		return fmt.Errorf("wechat: notification without %s: %w", HeaderSignature, payment.ErrBadSignature)
 	case strings.HasPrefix(sig, SignTestPrefix):
 		return fmt.Errorf("wechat: signature probe: %w", payment.ErrBadSignature)
-	case h.Get(HeaderSerial) != p.cfg.WeChatPayPublicKeyID:
+	case !slices.Contains(p.serials, h.Get(HeaderSerial)):
 		return fmt.Errorf("wechat: notification signed by %q: %w", h.Get(HeaderSerial), payment.ErrBadSignature)
 	case h.Get(HeaderSigType) != "" && h.Get(HeaderSigType) != SignatureType:
 		return fmt.Errorf("wechat: signature type %q: %w", h.Get(HeaderSigType), payment.ErrBadSignature)

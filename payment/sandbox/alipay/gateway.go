@@ -94,10 +94,8 @@ func known(method string) bool {
 
 // checkCommon validates the common parameters and the signature.
 func (s *Sandbox) checkCommon(v url.Values) *gwError {
-	for _, vs := range v {
-		if len(vs) > 1 {
-			return invalid("isv.invalid-parameter", "参数重复")
-		}
+	if e := singleValues(v); e != nil {
+		return e
 	}
 	method := v.Get("method")
 	switch {

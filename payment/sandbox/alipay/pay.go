@@ -29,7 +29,7 @@ func (s *Sandbox) pay(w http.ResponseWriter, r *http.Request, v url.Values, b bi
 		renderError(w, e)
 		return
 	}
-	http.Redirect(w, r, "/"+name+"/cashier/"+t.token, http.StatusFound)
+	http.Redirect(w, r, sim.WebURL(s.WebOrigin, "/"+name+"/cashier/"+t.token), http.StatusFound)
 }
 
 // readPay checks a pay request's business parameters into a new trade.

@@ -3,6 +3,7 @@ package alipaysandbox
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ func TestProvisionReusesItsKeysAndIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, _ := os.ReadFile(second.AppPrivateKeyFile)
-	if first != second || string(key) != string(again) {
+	if !reflect.DeepEqual(first, second) || string(key) != string(again) {
 		t.Fatalf("second Provision changed things: %+v / %+v", first, second)
 	}
 	if first.GatewayURL != "http://sandbox.test/alipay/gateway.do" {

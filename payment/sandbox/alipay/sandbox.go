@@ -51,6 +51,10 @@ const timeLayout = "2006-01-02 15:04:05"
 
 // Sandbox is the Alipay simulation. Its trades live in memory.
 type Sandbox struct {
+	// WebOrigin is where the cashier pages are served (see sim.Pages);
+	// empty: on the origin of the gateway.
+	WebOrigin string
+
 	ids    identities
 	appKey *rsa.PublicKey  // verifies the merchant's requests
 	key    *rsa.PrivateKey // Alipay's: signs answers, returns, notifications

@@ -31,8 +31,15 @@ var (
 	errNotApprovable = errors.New("paypal sandbox: the order can no longer be approved")
 )
 
+// checkoutURL is the approve link. Production puts it on www.paypal.com,
+// not on the API host api-m.paypal.com (PROVIDERS.md §4.7): here it is on
+// the web origin when there is one.
 func (s *Sandbox) checkoutURL(id string) string {
-	return s.apiBase() + "/checkoutnow?token=" + url.QueryEscape(id)
+	base := s.apiBase()
+	if s.WebOrigin != "" {
+		base = strings.TrimRight(s.WebOrigin, "/") + "/" + name
+	}
+	return base + "/checkoutnow?token=" + url.QueryEscape(id)
 }
 
 // step is what the approval page does next: send the person somewhere,

@@ -25,6 +25,10 @@ const name = "paypal"
 
 // Sandbox is the PayPal simulator.
 type Sandbox struct {
+	// WebOrigin is where the approve page is served (see sim.Pages); empty:
+	// on the API's origin.
+	WebOrigin string
+
 	app     app
 	secret  string
 	key     *rsa.PrivateKey

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,12 @@ const TimeFactor = 0.001
 
 // Gateway is a running sandbox and the providers that talk to it.
 type Gateway struct {
+	// URL is the origin of the providers' APIs (and of the control
+	// endpoint); WebURL is the second origin, where the cashier, H5 and
+	// approve pages are served, as the real providers serve them on other
+	// hosts than their APIs (see sim.Pages).
 	URL       string
+	WebURL    string
 	Providers map[payment.Method]payment.Provider
 	Notifier  *sim.Notifier
 	// Dir holds the provisioned keys and ids of both sides, for tests that
@@ -75,9 +81,13 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	dir := t.TempDir()
 	n := sim.NewNotifier(&http.Client{Timeout: 10 * time.Second}, o.TimeFactor, o.Log)
 	srv := httptest.NewUnstartedServer(nil)
+	// Another port of the same loopback address: another origin of the
+	// same site, as excashier.alipay.com is to openapi.alipay.com.
+	webSrv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
+	web := "http://" + webSrv.Listener.Addr().String()
 	client := &http.Client{Timeout: 10 * time.Second}
-	g := &Gateway{URL: base, Providers: map[payment.Method]payment.Provider{}, Notifier: n, Dir: dir}
+	g := &Gateway{URL: base, WebURL: web, Providers: map[payment.Method]payment.Provider{}, Notifier: n, Dir: dir}
 
 	var err error
 	c := &g.Config
@@ -89,6 +99,10 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	must(t, err)
 	c.PayPal, err = paypalsandbox.Provision(dir, base, appURL+"/pay/notify/paypal")
 	must(t, err)
+	// As `im2pay sandbox` writes it: the page origin is each section's
+	// only web origin.
+	c.Alipay.WebOrigins, c.WeChat.WebOrigins, c.Card.WebOrigins, c.PayPal.WebOrigins =
+		[]string{web}, []string{web}, []string{web}, []string{web}
 
 	ali, err := alipaysandbox.New(dir, n, nil)
 	must(t, err)
@@ -98,9 +112,11 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	must(t, err)
 	pp, err := paypalsandbox.New(dir, n, nil)
 	must(t, err)
-	srv.Config.Handler = sandbox.Handler(ali, wx, card, pp)
+	ali.WebOrigin, wx.BaseURL, card.WebOrigin, pp.WebOrigin = web, web, web, web
+	srv.Config.Handler, webSrv.Config.Handler = sandbox.Handlers(ali, wx, card, pp)
 	srv.Start()
-	t.Cleanup(func() { n.Close(); srv.Close() })
+	webSrv.Start()
+	t.Cleanup(func() { n.Close(); srv.Close(); webSrv.Close() })
 
 	a, err := alipay.New(c.Alipay, client)
 	must(t, err)
@@ -150,7 +166,31 @@ func (g *Gateway) Simulate(ctx context.Context, outTradeNo string, outcome sim.O
 var ErrUnknownOrder = errors.New("sandboxtest: the provider knows no such order")
 
 // ScanURL is the sandbox page a phone would open for a WeChat code_url.
-func (g *Gateway) ScanURL(codeURL string) string { return wechatsandbox.ScanURL(g.URL, codeURL) }
+func (g *Gateway) ScanURL(codeURL string) string { return wechatsandbox.ScanURL(g.WebURL, codeURL) }
+
+// FormOrigins are the origins the app's CSP form-action allows for this
+// configuration, computed as the app computes them: each section's API
+// origin and web origins.
+func (g *Gateway) FormOrigins() []string {
+	return g.Config.FormOrigins()
+}
+
+// FormOrigins is every section's form-action origins, without duplicates.
+func (c Config) FormOrigins() []string {
+	var out []string
+	for _, f := range []func() ([]string, error){c.Alipay.FormOrigins, c.WeChat.FormOrigins, c.Card.FormOrigins, c.PayPal.FormOrigins} {
+		list, err := f()
+		if err != nil {
+			panic(err) // the sandbox's own configuration is well-formed
+		}
+		for _, o := range list {
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
 
 func must(t testing.TB, err error) {
 	t.Helper()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"im2pay/payment/sandbox/sim"
 )
 
 var (
@@ -44,7 +46,10 @@ func (s *Sandbox) frontTransReq(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, code)
 		return
 	}
-	http.Redirect(w, r, cashierPath(o.tn), http.StatusSeeOther)
+	// Production answers with a page that posts on to cashier.95516.com
+	// (PROVIDERS.md §3.7); a redirect to the web origin walks the same
+	// change of host.
+	http.Redirect(w, r, sim.WebURL(s.WebOrigin, cashierPath(o.tn)), http.StatusSeeOther)
 }
 
 // checkRequest checks what every merchant request needs: the fields, the

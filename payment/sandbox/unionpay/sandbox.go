@@ -44,6 +44,10 @@ const name = "unionpay"
 
 // Sandbox is the simulated UnionPay gateway. Orders live in memory.
 type Sandbox struct {
+	// WebOrigin is where the card page is served (see sim.Pages); empty:
+	// on the gateway's origin.
+	WebOrigin string
+
 	n   *sim.Notifier
 	log *slog.Logger
 	now func() time.Time

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +197,7 @@ func TestNewFailsClearlyOnMissingConfiguration(t *testing.T) {
 		t.Errorf("New: %v, want both missing fields named", err)
 	}
 	again, err := Provision(filepath.Dir(h.cfg.APIv3KeyFile), h.api.URL)
-	if err != nil || again != h.cfg {
+	if err != nil || !reflect.DeepEqual(again, h.cfg) {
 		t.Errorf("Provision again = %+v, %v; want the same config", again, err)
 	}
 }

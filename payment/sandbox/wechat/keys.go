@@ -107,10 +107,10 @@ func provisionFiles(dir string) error {
 	if exists(path(IDsFile)) {
 		return nil
 	}
-	// Real shapes: a 10-digit mchid, "wx" + 16 hex, "PUB_KEY_ID_" + digits.
+	// Real shapes: a 10-digit mchid, "wx" + 16 hex, and a public key id.
 	mch := "19" + randString(8, digits)
 	b, err := json.MarshalIndent(ids{MchID: mch, AppID: "wx" + randString(16, hexdigits),
-		PublicKeyID: "PUB_KEY_ID_01" + mch + randString(14, digits)}, "", "  ")
+		PublicKeyID: publicKeyID(mch, time.Now())}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -246,4 +246,15 @@ func randString(n int, alphabet string) string {
 		b[i] = alphabet[j.Int64()]
 	}
 	return string(b)
+}
+
+// publicKeyID is a public-key id shaped like the real ones: "PUB_KEY_ID_"
+// and 34 digits. Ids in public merchant configurations read "01", the
+// 10-digit mchid, the date the key was issued (yyyyMMdd) and 14 more
+// digits, e.g. PUB_KEY_ID_0116430535512025030300389200001906 for mchid
+// 1643053551 on 2025-03-03 (PROVIDERS.md §2.8; §5 row 16). WeChat's docs
+// say 32 digits and describe no structure, so the merchant side treats
+// the id as opaque and compares it whole.
+func publicKeyID(mchID string, issued time.Time) string {
+	return "PUB_KEY_ID_01" + mchID + issued.In(cst).Format("20060102") + randString(14, digits)
 }

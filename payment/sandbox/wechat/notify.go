@@ -83,8 +83,7 @@ func seal(aead cipher.AEAD, tx transaction) []byte {
 	nonce := randString(aead.NonceSize(), alnum)
 	ct := aead.Seal(nil, []byte(nonce), plain, []byte("transaction"))
 	body, _ := json.Marshal(envelope{
-		// Notification id shape: "EV-" + yyyyMMddHHmmss + digits.
-		ID:         "EV-" + time.Now().In(cst).Format("20060102150405") + randString(7, digits),
+		ID:         notificationID(),
 		CreateTime: time.Now().In(cst).Format(time.RFC3339), ResourceType: "encrypt-resource",
 		EventType: wechat.EventTransactionSuccess, Summary: "支付成功",
 		Resource: resource{OriginalType: "transaction", Algorithm: "AEAD_AES_256_GCM",
@@ -109,11 +108,25 @@ func (s *Sandbox) delivery(o *order) *sim.Delivery {
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("User-Agent", "Mozilla/4.0")
-			s.sign(req.Header, body, time.Now())
+			s.signNotification(req.Header, body, time.Now())
 			return req, nil
 		},
 		Acked: func(status int, _ []byte) bool {
 			return status == http.StatusOK || status == http.StatusNoContent
 		},
 	}
+}
+
+// notificationID is a notification id shaped like those of captured real
+// traffic: a UUID such as 4e4159e2-f6dd-5222-…, its version digit 5 as
+// there, although the docs' example is "EV-…" (PROVIDERS.md §2.1; §5 row
+// 17). The docs promise nothing about the shape, so the merchant side
+// treats the id as opaque, up to 36 characters. Whether a retried delivery
+// keeps its id is undocumented; the sandbox keeps it (the body is built
+// once per notification).
+func notificationID() string {
+	b := []byte(randString(32, hexdigits))
+	b[12] = '5'
+	b[16] = "89ab"[b[16]%4] // the RFC 9562 variant bits 10xx
+	return string(b[0:8]) + "-" + string(b[8:12]) + "-" + string(b[12:16]) + "-" + string(b[16:20]) + "-" + string(b[20:32])
 }

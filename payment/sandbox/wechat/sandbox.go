@@ -64,6 +64,8 @@ type Sandbox struct {
 	n    *sim.Notifier
 	log  *slog.Logger
 
+	migration migration // platform-certificate signatures, when migrating
+
 	mu     sync.Mutex
 	orders map[string]*order // by out_trade_no
 	tokens map[string]string // code_url "pr" and h5 tokens → out_trade_no
