@@ -123,3 +123,48 @@ func TestMaintenanceSwitchedThroughOneInstanceHoldsOnTheOther(t *testing.T) {
 		t.Fatalf("after maintenance ended, the order answered %d; body:\n%.1000s", opened.status, opened.body)
 	}
 }
+
+// One instance remembers the gift catalog; another (or the operator) changes
+// it. The stale instance must never sell at the price it remembered: its
+// next gift of that item is refused with nothing charged, and the one after
+// reads the catalog again.
+func TestAnInstanceThatRemembersAnOldPriceNeverChargesIt(t *testing.T) {
+	t.Parallel()
+	a, b := newInstances(t)
+	sender, senderID := giftPerson(t, a, "twoinst_g1", 100_00)
+	giftPerson(t, a, "twoinst_g2", 0)
+	onB := sender.on(b)
+	u, err := a.wallet.UserByID(context.Background(), senderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	balance := func() int64 {
+		t.Helper()
+		got, err := b.store.Balance(context.Background(), u.WalletID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	var price int64
+	if err := a.store.DB().Get(&price, `SELECT price FROM gift_items WHERE code = 'rose'`); err != nil {
+		t.Fatal(err)
+	}
+	expectRedirect(t, giftSendOne(t, onB, "twoinst_g2", "rose", "1", ""), "/gifts")
+	if got := balance(); got != 100_00-price {
+		t.Fatalf("balance %d after one rose at %d, want %d", got, price, 100_00-price)
+	}
+	if _, err := a.store.DB().Exec(`UPDATE gift_items SET price = price * 2 WHERE code = 'rose'`); err != nil {
+		t.Fatal(err)
+	}
+	refused := giftSendOne(t, onB, "twoinst_g2", "rose", "1", "")
+	expectStatus(t, refused, http.StatusUnprocessableEntity)
+	expectContains(t, refused, "这件礼物不存在或已下架")
+	if got := balance(); got != 100_00-price {
+		t.Fatalf("balance %d after the stale gift, want %d: it was charged", got, 100_00-price)
+	}
+	expectRedirect(t, giftSendOne(t, onB, "twoinst_g2", "rose", "1", ""), "/gifts")
+	if got := balance(); got != 100_00-3*price {
+		t.Fatalf("balance %d after a rose at the new price %d, want %d", got, 2*price, 100_00-3*price)
+	}
+}
