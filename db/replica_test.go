@@ -31,7 +31,7 @@ func TestHistoryExportAndSummaryReadTheReplicaAndMoneyThePrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbtest.WaitReplayed(t, primary, replica)
-	if err := store.Ready(f.ctx); err != nil {
+	if err := store.ReplicaReady(f.ctx); err != nil {
 		t.Fatalf("a caught-up replica is not ready: %v", err)
 	}
 	wantLines(t, f, u.WalletID, 1, 100_00)

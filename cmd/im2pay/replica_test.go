@@ -29,7 +29,7 @@ func TestTheReplicaURLOpensASecondPoolOnTheStandby(t *testing.T) {
 		if primary || !standby {
 			t.Errorf("in recovery: DATABASE_URL %v, DATABASE_REPLICA_URL %v; want false, true", primary, standby)
 		}
-		return a.store.Ready(ctx)
+		return a.store.ReplicaReady(ctx)
 	})
 	if err != nil {
 		t.Fatal(err)
