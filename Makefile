@@ -98,7 +98,7 @@ lint: ## gofmt, go vet and staticcheck
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
-bench: ## measure figures 1-7 of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
+bench: ## measure figures 1-7 (and 3b, two app instances) of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
 	.ci/install-deps postgres
 	go run ./cmd/im2bench -md .data/bench/latest.md
 

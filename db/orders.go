@@ -135,7 +135,7 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit 
 	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
 		WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`
 	var out []Order
-	if err := s.selectCustom(ctx, &out, q, userID, beforeID, limit); err != nil {
+	if err := s.selectCustom(ctx, s.db, &out, q, userID, beforeID, limit); err != nil {
 		return nil, fmt.Errorf("orders of user %d: %w", userID, err)
 	}
 	return out, nil

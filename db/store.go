@@ -32,9 +32,24 @@ var (
 // enough to ride out contention, few enough that a caller still gets an answer.
 const maxTxAttempts = 5
 
-// Store runs queries against one PostgreSQL database.
+// Store runs queries against one PostgreSQL database, and optionally a
+// streaming replica of it for the reads that may trail (see NewWithReplica).
 type Store struct {
 	db *sqlx.DB
+	// Several instances run over one database, each with its own Store, so
+	// its caches hold only what cannot change once read, or what is
+	// checked again where it matters. The ids of system accounts and
+	// wallets, and users by name, never change (accounts and users are
+	// never renamed or deleted; the cached user holds neither its password
+	// hash nor its session generation). The gift catalog may be repriced or
+	// retired: an instance's remembered item is stale until its next use,
+	// which InsertGift refuses (nothing is charged) and which forgets it.
+	// Sessions, throttles, maintenance and balances are never cached: every
+	// request reads them from PostgreSQL, so instances cannot disagree.
+	//
+	// replica serves the history, the statement export and the monthly
+	// summary when set; nil: everything reads from db.
+	replica *sqlx.DB
 	// sysAccounts caches system account ids by code (see SystemAccountID).
 	sysAccounts sync.Map
 	sysCount    atomic.Int64
@@ -113,8 +128,8 @@ func WithAppSettings(rawURL string) string {
 // keyset cursor that may be 0): it runs in a read-only transaction that
 // plans it for them (see WithAppSettings), at the price of three more
 // exchanges with the server.
-func (s *Store) selectCustom(ctx context.Context, dest any, q string, args ...any) error {
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) selectCustom(ctx context.Context, conn *sqlx.DB, dest any, q string, args ...any) error {
+	tx, err := conn.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -129,7 +144,24 @@ func (s *Store) selectCustom(ctx context.Context, dest any, q string, args ...an
 }
 
 // Ready says whether the database answers and holds this binary's schema.
+// The replica is left out on purpose: every instance shares it, so a
+// replica down would take every instance out of the load balancer and the
+// whole site with it, when only the history, the export and the summary
+// need it. Those fail alone instead (an error page).
 func (s *Store) Ready(ctx context.Context) error { return SchemaCurrent(ctx, s.db) }
+
+// ReplicaReady says whether the replica, when there is one, answers and has
+// replayed this binary's schema (nil without a replica), for tests and
+// tools.
+func (s *Store) ReplicaReady(ctx context.Context) error {
+	if s.replica == nil {
+		return nil
+	}
+	if err := SchemaCurrent(ctx, s.replica); err != nil {
+		return fmt.Errorf("replica: %w", err)
+	}
+	return nil
+}
 
 // InTx runs fn in a transaction and commits it. A serialization failure or a
 // deadlock aborts the whole transaction, so the retry has to wrap all of fn,

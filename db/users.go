@@ -66,9 +66,10 @@ func (s *Store) UserByNameCached(ctx context.Context, username string) (User, er
 	if err != nil {
 		return u, err
 	}
-	// The password hash can change (a new password, an upgrade), and the
-	// API has no use for it.
-	u.PasswordHash = ""
+	// The password hash and the session generation can change (a new
+	// password, an upgrade, "log out everywhere", on any instance), and
+	// nothing that reads this cache has a use for them.
+	u.PasswordHash, u.SessionGeneration = "", 0
 	if s.namesCount.Load() < maxCachedNames {
 		if _, loaded := s.names.LoadOrStore(username, u); !loaded {
 			s.namesCount.Add(1)

@@ -132,6 +132,7 @@ func signupJourney(t *testing.T, s *site, p *page, v variant) {
 	}
 	p.snap("account-granted")
 
+	s.replayed(t)
 	p.follow(byTestID("shortcut-history"), "/history")
 	p.wantText(chromedp.CSS("main h1"), l.historyTitle)
 	if n := p.count(byTestID("record")); n != 1 {
@@ -144,6 +145,7 @@ func signupJourney(t *testing.T, s *site, p *page, v variant) {
 	for i := 1; i <= 25; i++ {
 		s.grant(t, uid, wallet.Money(i*11), fmt.Sprintf("%s:small:%d", name, i), "test")
 	}
+	s.replayed(t)
 	p.reload()
 	if n := p.count(byTestID("record")); n != 20 {
 		p.fail("history's first page shows %d records, want 20", n)

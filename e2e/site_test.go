@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -75,11 +77,50 @@ type site struct {
 	store  *db.Store
 	wallet *wallet.Service
 	log    *serverLog
+	// primary and replica are set when the site reads history, export and
+	// summary from a streaming standby (newReplicaSite).
+	primary, replica *sqlx.DB
 }
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	store := db.New(dbtest.New(t))
+	return newSiteOver(t, db.New(dbtest.New(t)))
+}
+
+// newReplicaSite is newSite with DATABASE_REPLICA_URL's wiring: a second
+// pool on a streaming standby of the database (another private cluster,
+// copied with pg_basebackup) serves history, export and summary.
+func newReplicaSite(t *testing.T) *site {
+	t.Helper()
+	url := dbtest.NewURL(t)
+	primary, replica := openPool(t, url), openPool(t, dbtest.StandbyURL(t, url))
+	s := newSiteOver(t, db.NewWithReplica(primary, replica))
+	s.primary, s.replica = primary, replica
+	return s
+}
+
+func openPool(t *testing.T, url string) *sqlx.DB {
+	t.Helper()
+	conn, err := sqlx.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// replayed returns once the replica, if the site has one, has replayed
+// every write made so far: a journey calls it after writing behind the
+// browser's back (a grant) and before a page that reads the replica.
+func (s *site) replayed(t *testing.T) {
+	t.Helper()
+	if s.replica != nil {
+		dbtest.WaitReplayed(t, s.primary, s.replica)
+	}
+}
+
+func newSiteOver(t *testing.T, store *db.Store) *site {
+	t.Helper()
 	svc := wallet.NewService(store, wallet.Options{
 		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
 		// Every journey signs up from 127.0.0.1; the limit has its own test.

@@ -85,3 +85,17 @@ func grepLines(text, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestTheReplicaPoolIsExportedBesideThePrimarys(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	m := metrics.New(s.store.DB().DB)
+	m.AddReplicaPool(s.store.DB().DB) // any pool will do: only its statistics are read
+	out := scrape(t, m)
+	for _, want := range []string{`go_sql_max_open_connections{db_name="im2pay"} 20`,
+		`go_sql_max_open_connections{db_name="im2pay_replica"} 20`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

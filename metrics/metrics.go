@@ -73,6 +73,14 @@ func New(conn *sql.DB) *Metrics {
 	return m
 }
 
+// AddReplicaPool exports the replica's pool (DATABASE_REPLICA_URL) beside
+// the primary's: the go_sql_* series with db_name="im2pay_replica".
+func (m *Metrics) AddReplicaPool(conn *sql.DB) {
+	if m != nil && conn != nil {
+		m.reg.MustRegister(collectors.NewDBStatsCollector(conn, "im2pay_replica"))
+	}
+}
+
 // Handler serves the registry in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

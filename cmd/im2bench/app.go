@@ -51,32 +51,58 @@ func (b *bench) startApp(ctx context.Context) ([]result, error) {
 	if err := os.WriteFile(payCfg, raw, 0o600); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
+	b.appBin, b.payCfg = bin, payCfg
+	if err := b.launch(a, "app"); err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	a.base = "http://" + addr
-	logf, err := os.Create(filepath.Join(b.dir, "app.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	a.cmd = exec.Command(bin, "serve")
-	a.cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+b.cluster.URL(),
-		"DATA_DIR="+filepath.Join(b.dir, "app"), "PAYMENT_CONFIG="+payCfg, "SERVICE_TOKEN="+a.token,
-		"APP_ENV=development", "SEED_DEMO=false", "SANDBOX_ADDR=")
-	a.cmd.Stdout, a.cmd.Stderr = logf, logf
-	if err := a.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { a.cmd.Wait(); close(a.exited) }()
 	b.app = a
 	if err := a.waitHealthy(ctx); err != nil {
 		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(b.dir, "app.log"))
 	}
 	b.logf("   serving on %s, pid %d", a.base, a.cmd.Process.Pid)
 	return nil, nil
+}
+
+// launch starts the built app as a, on a free port, writing its log to
+// name.log and its own files under name/ (a second instance must not share
+// the first one's DATA_DIR).
+func (b *bench) launch(a *app, name string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	a.base = "http://" + addr
+	logf, err := os.Create(filepath.Join(b.dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	a.cmd = exec.Command(b.appBin, "serve")
+	a.cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+b.cluster.URL(),
+		"DATA_DIR="+filepath.Join(b.dir, name), "PAYMENT_CONFIG="+b.payCfg, "SERVICE_TOKEN="+a.token,
+		"APP_ENV=development", "SEED_DEMO=false", "SANDBOX_ADDR=")
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	if err := a.cmd.Start(); err != nil {
+		return err
+	}
+	go func() { a.cmd.Wait(); close(a.exited) }()
+	return nil
+}
+
+// startSecond starts a second instance of the app over the same database,
+// as a load balancer would have beside the first.
+func (b *bench) startSecond(ctx context.Context) (*app, error) {
+	a := &app{token: b.app.token, alipay: b.app.alipay, keysDir: b.app.keysDir, exited: make(chan struct{})}
+	if err := b.launch(a, "app2"); err != nil {
+		return nil, err
+	}
+	if err := a.waitHealthy(ctx); err != nil {
+		a.stop()
+		return nil, fmt.Errorf("second instance: %w (log: %s)", err, filepath.Join(b.dir, "app2.log"))
+	}
+	b.logf("   second instance serving on %s, pid %d", a.base, a.cmd.Process.Pid)
+	return a, nil
 }
 
 func (a *app) waitHealthy(ctx context.Context) error {

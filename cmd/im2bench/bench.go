@@ -39,6 +39,8 @@ type bench struct {
 	hash    string // argon2id hash of benchPassword
 	machine machine
 	app     *app
+	appBin  string // the built im2pay, for a second instance
+	payCfg  string // its payment configuration
 
 	pgbenchTPS float64 // reference of figures 1 and 3
 	postingTPS float64 // figure 1, reference of figures 2 and 6

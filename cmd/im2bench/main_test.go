@@ -30,6 +30,10 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("figure %s missing from the table", id)
 		}
 	}
+	// 3b (two app instances) is measured without a target.
+	if !regexp.MustCompile(`(?m)^3b +\S.*[0-9].*no target`).MatchString(table) {
+		t.Error("figure 3b missing from the table")
+	}
 	if strings.Contains(table, "NOT EXACTLY ONCE") {
 		t.Error("figure 6 credited some notification other than exactly once")
 	}

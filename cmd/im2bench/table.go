@@ -17,16 +17,22 @@ type result struct {
 	Measured string // the compared quantity: a ratio, or an absolute for figure 7
 	Target   string
 	Met      bool
-	Note     string
+	// Info marks a figure measured without a target (Target says why);
+	// it is neither met nor missed.
+	Info bool
+	Note string
 }
 
 func (r result) line() string {
 	return fmt.Sprintf("%-3s %-34s %-22s vs %-26s = %-8s target %-8s %s %s",
-		r.ID, r.Name, r.Value, r.Ref, r.Measured, r.Target, verdict(r.Met), r.Note)
+		r.ID, r.Name, r.Value, r.Ref, r.Measured, r.Target, r.verdict(), r.Note)
 }
 
-func verdict(met bool) string {
-	if met {
+func (r result) verdict() string {
+	switch {
+	case r.Info:
+		return "no target"
+	case r.Met:
 		return "met"
 	}
 	return "MISSED"
@@ -62,7 +68,7 @@ var header = []string{"#", "figure", "measured", "reference", "ratio", "target",
 func (t table) rows() [][]string {
 	out := [][]string{header}
 	for _, r := range t.results {
-		out = append(out, []string{r.ID, r.Name, r.Value, r.Ref, r.Measured, r.Target, verdict(r.Met), r.Note})
+		out = append(out, []string{r.ID, r.Name, r.Value, r.Ref, r.Measured, r.Target, r.verdict(), r.Note})
 	}
 	return out
 }
@@ -89,13 +95,17 @@ func (t table) print(w io.Writer) {
 			fmt.Fprintln(w, strings.Repeat("-", sum(widths)+2*(len(widths)-1)))
 		}
 	}
-	met := 0
+	met, targeted := 0, 0
 	for _, r := range t.results {
+		if r.Info {
+			continue
+		}
+		targeted++
 		if r.Met {
 			met++
 		}
 	}
-	fmt.Fprintf(w, "\n%d of %d figures met their targets; wall time %s", met, len(t.results), t.wall)
+	fmt.Fprintf(w, "\n%d of %d figures met their targets; wall time %s", met, targeted, t.wall)
 	if t.quick {
 		fmt.Fprint(w, " (-quick: sizes too small to mean anything)")
 	}

@@ -20,6 +20,7 @@ import (
 // app is the process's shared parts, opened in order and closed in reverse.
 type app struct {
 	conn    *sqlx.DB
+	replica *sqlx.DB // nil without DATABASE_REPLICA_URL
 	store   *db.Store
 	wallet  *wallet.Service
 	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
@@ -35,6 +36,9 @@ type app struct {
 func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*app) error) (err error) {
 	a := &app{loc: cfg.Location}
 	defer func() {
+		if a.replica != nil {
+			a.replica.Close()
+		}
 		if a.conn != nil {
 			a.conn.Close()
 		}
@@ -61,9 +65,17 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	if err := db.Migrate(ctx, a.conn); err != nil {
 		return err
 	}
-	a.store = db.New(a.conn)
+	if cfg.DatabaseReplicaURL != "" {
+		if a.replica, err = db.OpenBounded(ctx, cfg.DatabaseReplicaURL, cfg.DBMaxConns, cfg.RequestTimeout); err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+	}
+	a.store = db.NewWithReplica(a.conn, a.replica)
 	if cfg.MetricsAddr != "" {
 		m := metrics.New(a.conn.DB)
+		if a.replica != nil {
+			m.AddReplicaPool(a.replica.DB)
+		}
 		a.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
 		a.metrics = m
 	}

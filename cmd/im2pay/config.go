@@ -15,20 +15,23 @@ import (
 
 // config is every setting, read once from the environment.
 type config struct {
-	ListenAddr      string
-	DatabaseURL     string // empty: run a private cluster under DataDir
-	DataDir         string
-	PGPort          int
-	Production      bool
-	BaseURL         string
-	TrustedProxies  []*net.IPNet
-	Location        *time.Location
-	IdleTimeout     time.Duration
-	AbsoluteTimeout time.Duration
-	DBMaxConns      int
-	SignupGrant     wallet.Money
-	SeedDemo        bool
-	SandboxAddr     string // non-empty: run the sandbox gateway there and point the app at it
+	ListenAddr  string
+	DatabaseURL string // empty: run a private cluster under DataDir
+	// DatabaseReplicaURL, when set, is a streaming replica of the database
+	// that serves the history, the statement export and the summary.
+	DatabaseReplicaURL string
+	DataDir            string
+	PGPort             int
+	Production         bool
+	BaseURL            string
+	TrustedProxies     []*net.IPNet
+	Location           *time.Location
+	IdleTimeout        time.Duration
+	AbsoluteTimeout    time.Duration
+	DBMaxConns         int
+	SignupGrant        wallet.Money
+	SeedDemo           bool
+	SandboxAddr        string // non-empty: run the sandbox gateway there and point the app at it
 	// SandboxWebAddr is where the sandbox serves its cashier and approve
 	// pages: a second origin, as every real provider's pages live on other
 	// hosts than its API (PROVIDERS.md §1.7, §2.7, §3.7, §4.7).
@@ -61,6 +64,7 @@ type config struct {
 var settings = []struct{ name, def, help string }{
 	{"LISTEN_ADDR", "127.0.0.1:8080", "address the web server listens on"},
 	{"DATABASE_URL", "", "PostgreSQL URL; empty starts a private cluster under DATA_DIR/pg"},
+	{"DATABASE_REPLICA_URL", "", "PostgreSQL URL of a streaming replica of the database; history, CSV export and summary read there (they may trail by the replica's lag), everything else reads the primary; empty: all on the primary"},
 	{"DATA_DIR", ".data", "where the private cluster and generated keys live"},
 	{"PG_PORT", "54329", "port of the private cluster"},
 	{"APP_ENV", "development", "development or production, in any case (production requires an https BASE_URL and refuses play money: see Going live in the README)"},
@@ -101,7 +105,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	var errs []error
 	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
-	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DataDir: get("DATA_DIR"), MetricsAddr: get("METRICS_ADDR"),
+	c := config{ListenAddr: get("LISTEN_ADDR"), DatabaseURL: get("DATABASE_URL"), DatabaseReplicaURL: get("DATABASE_REPLICA_URL"),
+		DataDir: get("DATA_DIR"), MetricsAddr: get("METRICS_ADDR"),
 		BaseURL: get("BASE_URL"), SandboxAddr: get("SANDBOX_ADDR"), PaymentConfig: get("PAYMENT_CONFIG")}
 	if c.PaymentConfig == "" {
 		c.PaymentConfig = filepath.Join(c.DataDir, "payment.json")

@@ -45,7 +45,7 @@ func startCluster() (string, error) {
 }
 
 func stopCluster(dir string) error {
-	err := cluster.Stop()
+	err := errors.Join(stopStandby(), cluster.Stop())
 	if err != nil {
 		// Make sure no server outlives the tests, even without a checkpoint.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -70,7 +70,8 @@ func sweep() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if pgcluster.Destroy(ctx, filepath.Join(dir, "pg")) == nil {
+		standbyErr := pgcluster.Destroy(ctx, filepath.Join(dir, "standby"))
+		if pgcluster.Destroy(ctx, filepath.Join(dir, "pg")) == nil && standbyErr == nil {
 			os.RemoveAll(dir)
 		}
 		cancel()

@@ -174,6 +174,11 @@ func serverArgs(dataDir string, port int, fast bool) []string {
 		"unix_socket_directories=", // TCP only: socket paths have a length limit
 		"max_connections=200",      // room for load tests
 		"shared_buffers=128MB",
+		// What a streaming standby (StartStandby) needs of its primary;
+		// PostgreSQL's defaults, said here so that a postgresql.conf
+		// edited otherwise cannot take them away.
+		"wal_level=replica",
+		"max_wal_senders=10",
 	}
 	if fast {
 		// Tests throw the cluster away, so durability only costs time.
