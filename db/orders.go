@@ -66,6 +66,16 @@ const orderColumns = `id, out_trade_no, user_id, request_key, method, device, am
 	created_at, expires_at, paid_at, checked_at, updated_at,
 	pay_currency, pay_amount, pay_rate`
 
+// LockUserOrders makes one person's orders be created one at a time inside
+// tx, so two tabs cannot both fit under a daily limit. Its own lock class
+// keeps it apart from the throttles' locks.
+func LockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, lockClassOrders, userID); err != nil {
+		return fmt.Errorf("lock the orders of user %d: %w", userID, err)
+	}
+	return nil
+}
+
 // CreateOrder inserts o inside tx, or returns the order the same user
 // already created with the same request key (created is then false). An
 // order with no price of its own is paid in its own currency at rate 1.

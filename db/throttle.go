@@ -18,6 +18,8 @@ const (
 	lockClassClient  = 2
 	lockClassDevice  = 3
 	lockClassSignup  = 4
+	// lockClassOrders serialises one person's order creation (LockUserOrders).
+	lockClassOrders = 5
 )
 
 // Guess is one login or password guess about to be checked. Device is the

@@ -45,7 +45,7 @@ func (p *payPage) startPayment(v variant, m, journey string) (string, string) {
 		p.waitFor("our QR page", fmt.Sprintf(`/^\/recharge\/orders\/[0-9A-Za-z]+\/pay$/.test(location.pathname) && window.htmx !== undefined && %s`,
 			existsJS(byTestID("qr"))))
 	} else {
-		p.waitCashier("¥68.00", false)
+		p.waitCashier(cashierAmountOf68(m), false)
 	}
 	p.snapCashier("cashier")
 	return name, p.s.latestOrder(p.t, name)

@@ -148,11 +148,8 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 	p.wantText(byTestID("quote-pay"), "¥68.00")
 	p.wantText(byTestID("quote-first-bonus"), "+¥6.00")
 	p.wantText(byTestID("preview"), "+¥3.40")
-	// PayPal charges the sandbox's US account in dollars: ¥68.00 at
-	// 7.2000 CNY per USD, rounded up. The person sees it before paying.
-	cashierAmount := "¥68.00"
+	cashierAmount := cashierAmountOf68(m)
 	if m == "paypal" {
-		cashierAmount = "US$9.45"
 		p.wantText(byTestID("quote-pay-foreign"), "US$9.45")
 		p.wantText(byTestID("quote-pay-foreign"), "1 USD = 7.2000 CNY")
 	}
@@ -424,4 +421,14 @@ func maintenanceJourney(p *payPage, v variant) {
 		p.fail("the continue button works while every method is closed")
 	}
 	p.snap("all-maintenance")
+}
+
+// cashierAmountOf68 is what the provider's cashier asks for a ¥68 order:
+// PayPal charges the sandbox's US account in dollars (¥68.00 at 7.2000 CNY
+// per USD, rounded up, shown to the person before paying); the others CNY.
+func cashierAmountOf68(method string) string {
+	if method == "paypal" {
+		return "US$9.45"
+	}
+	return "¥68.00"
 }

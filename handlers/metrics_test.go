@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"im2pay/db"
 	"im2pay/handlers"
 	"im2pay/metrics"
+	"im2pay/payment/sandbox/sim"
 )
 
 // scrape reads what Prometheus would read from m.
@@ -97,5 +100,41 @@ func TestTheReplicaPoolIsExportedBesideThePrimarys(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+func TestATopUpShowsInTheMetricsFromOrderToNotificationToLedger(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	p := newPaySiteWith(t, paySiteOptions{metrics: m})
+	b := p.browser()
+	b.register("metered_q9", goodPassword)
+	no := p.order(b, "alipay", "68")
+	p.pay(b, no)
+	p.settle(b, no, sim.Success)
+	if state, _ := p.result(b, no, settleBound); state != db.OrderPaid {
+		t.Fatalf("order %s is %s, want paid", no, state)
+	}
+	// A forged notification: refused ("fail", as Alipay's protocol has
+	// it), and counted so.
+	forged := b.do(http.MethodPost, "/pay/notify/alipay", url.Values{"out_trade_no": {no}, "trade_status": {"TRADE_SUCCESS"}})
+	if forged.body != "fail" {
+		t.Fatalf("forged notification answered %d %q, want Alipay's fail", forged.status, forged.body)
+	}
+	out := scrape(t, m)
+	for _, want := range []string{
+		`im2pay_topups_total{method="alipay",outcome="created"} 1`,
+		`im2pay_topups_total{method="alipay",outcome="paid"} 1`,
+		`im2pay_notifications_total{outcome="refused",provider="alipay"} 1`,
+		`im2pay_ledger_postings_total{kind="topup"} 1`,
+		`im2pay_ledger_postings_total{kind="bonus"}`,
+		`route="/pay/notify/:method"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s\n%s", want, grepLines(out, "im2pay_"))
+		}
+	}
+	if !regexp.MustCompile(`im2pay_notifications_total\{outcome="(verified|duplicate)",provider="alipay"\} [1-9]`).MatchString(out) {
+		t.Errorf("no verified alipay notification counted\n%s", grepLines(out, "im2pay_notifications"))
 	}
 }

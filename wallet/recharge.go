@@ -176,9 +176,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 	var out db.Order
 	var created bool
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		// One person's orders are created one at a time, so two tabs cannot
-		// both fit under the daily limit.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(1, $1::int)`, int32(n.UserID)); err != nil {
+		if err := db.LockUserOrders(ctx, tx, n.UserID); err != nil {
 			return err
 		}
 		if err := s.checkLimits(ctx, tx, n.UserID, q.Method, q.Amount); err != nil {
