@@ -36,8 +36,15 @@ func everyPageSays(t *testing.T, b *browser, no, state string) {
 			t.Fatalf("%s shows %v, want %s:\n%.1500s", path, m, state, a.body)
 		}
 	}
-	if m := rowState.FindStringSubmatch(b.get("/recharge/orders").body); m == nil || m[1] != state {
+	orders := b.get("/recharge/orders").body
+	if m := rowState.FindStringSubmatch(orders); m == nil || m[1] != state {
 		t.Fatalf("我的充值 shows the order as %v, want %s", m, state)
+	}
+	// A bonus is promised only while the order can still be paid, and
+	// shown as received only once it was.
+	open := state == db.OrderAwaiting || state == db.OrderProcessing || state == db.OrderPaid
+	if shown := strings.Contains(orders, `data-testid="order-bonus"`); shown != open {
+		t.Fatalf("我的充值 shows a bonus: %v, for an order %s", shown, state)
 	}
 	if m := accountState.FindStringSubmatch(b.get("/account").body); m == nil || m[1] != state {
 		t.Fatalf("the account center shows the order as %v, want %s", m, state)
