@@ -68,7 +68,7 @@ const accountViewSQL = `
 		                           SELECT coalesce(-sum(le.amount), 0)
 		                             FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
 		                            WHERE le.account_id = $2 AND le.amount < 0 AND t.kind::text = ANY($4)
-		                              AND le.created_at >= e.starts_at AND le.created_at < $5)
+		                              AND le.created_at >= e.starts_at AND le.created_at < e.ends_at)
 		                       ELSE 0 END AS spent
 		                  FROM events e
 		                 WHERE e.starts_at <= $3 AND $3 < e.ends_at) ev) AS events,
@@ -76,9 +76,9 @@ const accountViewSQL = `
 		          FROM (SELECT le.id AS entry_id, le.created_at, t.kind, t.reference, t.description,
 		                       le.amount, le.balance_after
 		                  FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
-		                 WHERE le.account_id = $2
-		                 ORDER BY le.id DESC
-		                 LIMIT $6) r) AS recent
+		                 WHERE le.account_id >= $2 AND le.account_id <= $2 -- a range: see History
+		                 ORDER BY le.account_id DESC, le.id DESC
+		                 LIMIT $5) r) AS recent
 		  FROM accounts a
 		 WHERE a.id = $2 AND a.user_id = $1`
 
@@ -102,7 +102,10 @@ func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now tim
 	if err != nil {
 		return v, fmt.Errorf("account view of user %d: %w", userID, err)
 	}
-	err = st.QueryRowxContext(ctx, userID, walletID, now, pq.Array(kinds), now.Add(time.Second), recent).
+	// Spending counts by the event's own window, as in SpentBetween: the
+	// entries are stamped by PostgreSQL, and bounding them by this
+	// process's clock would drop some whenever the two clocks disagree.
+	err = st.QueryRowxContext(ctx, userID, walletID, now, pq.Array(kinds), recent).
 		Scan(&balance, &until, &low, &events, &recRaw)
 	if err != nil {
 		return v, notFound(err, "account view of user %d", userID)

@@ -28,12 +28,12 @@ func (s *Store) StatementPage(ctx context.Context, q StatementQuery) ([]HistoryL
 	const sql = `
 		SELECT e.id AS entry_id, e.created_at, t.kind, t.reference, t.description, e.amount, e.balance_after
 		  FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-		 WHERE e.account_id = $1
+		 WHERE ` + accountRangeSQL + `
 		   AND e.id > $2 AND e.id <= $3
 		   AND (cardinality($4::text[]) = 0 OR t.kind::text = ANY($4))
 		   AND ($5::timestamptz IS NULL OR e.created_at >= $5)
 		   AND ($6::timestamptz IS NULL OR e.created_at < $6)
-		 ORDER BY e.id
+		 ORDER BY e.account_id, e.id -- the account's index, as in History
 		 LIMIT $7`
 	var lines []HistoryLine
 	err := s.selectCustom(ctx, s.reader(), &lines, sql, q.AccountID, q.AfterID, q.UpToID,

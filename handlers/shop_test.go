@@ -159,6 +159,21 @@ func TestTheSpendBonusCountsSpendingHoweverTheAppAndDatabaseClocksDisagree(t *te
 	}
 }
 
+func TestTheAccountCenterAwardsASpendBonusHoweverTheClocksDisagree(t *testing.T) {
+	s := newSite(t)
+	s.clock.Advance(-30 * time.Second) // the app's clock behind PostgreSQL's
+	b := funded(t, s, "skewed_api", 100_00)
+	// Per-use charges count as spending, and charging awards nothing by
+	// itself: the person's next look at the account center does.
+	for i, fen := range []wallet.Money{30_00, 24_00} {
+		if _, err := s.wallet.ChargeUser(context.Background(), wallet.ChargeRequest{User: "skewed_api", Amount: fen,
+			Reason: "large_file", Key: fmt.Sprintf("skew-charge-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectContains(t, b.get("/account"), `data-fen="5100"`) // 100 - 54 + the ¥5 bonus
+}
+
 func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) {
 	s := newSite(t)
 	funded(t, s, "crowd", 50*10_00)
