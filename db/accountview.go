@@ -76,8 +76,11 @@ const accountViewSQL = `
 		          FROM (SELECT le.id AS entry_id, le.created_at, t.kind, t.reference, t.description,
 		                       le.amount, le.balance_after
 		                  FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
-		                 WHERE le.account_id >= $2 AND le.account_id <= $2 -- a range: see History
-		                 ORDER BY le.account_id DESC, le.id DESC
+		                 WHERE le.account_id = $2
+		                 -- An equality, not History's range of one: this statement
+		                 -- is planned once per connection, and with a generic plan
+		                 -- the range halved figure 4 (BENCHMARKS.md, run 4).
+		                 ORDER BY le.id DESC
 		                 LIMIT $5) r) AS recent
 		  FROM accounts a
 		 WHERE a.id = $2 AND a.user_id = $1`
