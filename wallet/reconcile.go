@@ -35,13 +35,6 @@ type Pass struct {
 	Changed int // orders that changed state, Closed included
 }
 
-// Reconcile runs one reconciler pass and returns how many orders changed
-// state (see ReconcilePass).
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	p, err := s.ReconcilePass(ctx)
-	return p.Changed, err
-}
-
 // ReconcilePass resolves orders left pending, once for the whole database
 // however many instances run it: it closes expired orders that never
 // reached their provider, then claims the due ones (least recently checked
