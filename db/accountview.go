@@ -101,7 +101,7 @@ func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now tim
 		low            sql.NullInt64
 		events, recRaw []byte
 	)
-	st, err := s.prepared(ctx, q)
+	st, err := s.Prepared(ctx, q)
 	if err != nil {
 		return v, fmt.Errorf("account view of user %d: %w", userID, err)
 	}
@@ -111,7 +111,7 @@ func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now tim
 	err = st.QueryRowxContext(ctx, userID, walletID, now, pq.Array(kinds), recent).
 		Scan(&balance, &until, &low, &events, &recRaw)
 	if err != nil {
-		return v, notFound(err, "account view of user %d", userID)
+		return v, NotFound(err, "account view of user %d", userID)
 	}
 	v.Balance, v.MembershipUntil, v.LowBalance = balance.Int64, until.Time, DefaultSettings.LowBalance
 	if low.Valid {

@@ -47,7 +47,7 @@ func (s *Store) APIChargeByKey(ctx context.Context, key string) (APICharge, erro
 		 WHERE c.idempotency_key = $1`
 	var c APICharge
 	err := s.db.GetContext(ctx, &c, q, key)
-	return c, notFound(err, "api charge %q", key)
+	return c, NotFound(err, "api charge %q", key)
 }
 
 // ErrChargeKeyUsed means a charge's key was answered before (or by a twin,
@@ -83,7 +83,7 @@ func (s *Store) ChargeNow(ctx context.Context, c *APICharge, p Posting, wallet i
 	if err := p.validate(); err != nil {
 		return 0, err
 	}
-	st, err := s.prepared(ctx, chargeSQL)
+	st, err := s.Prepared(ctx, chargeSQL)
 	if err != nil {
 		return 0, fmt.Errorf("charge %q: %w", c.Key, err)
 	}
@@ -98,14 +98,14 @@ func (s *Store) ChargeNow(ctx context.Context, c *APICharge, p Posting, wallet i
 		err = st.QueryRowxContext(ctx, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
 			pq.Array(ids), pq.Array(amounts), wallet, c.Amount, c.Key, c.RequestHash, c.UserID, c.Reason).
 			Scan(&balance, &id, &at, &after, &txn)
-		if !retryable(err) || attempt == maxTxAttempts {
+		if !Retryable(err) || attempt == maxTxAttempts {
 			break
 		}
 		if berr := backoff(ctx, attempt); berr != nil {
 			return 0, errors.Join(err, berr)
 		}
 	}
-	err = mapError(err)
+	err = MapError(err)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("charge %q: wallet %d: %w", c.Key, wallet, ErrNotFound)
@@ -143,7 +143,7 @@ func (s *Store) InsertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) 
 		return false, nil
 	}
 	if err != nil {
-		return false, mapError(fmt.Errorf("record api charge %q: %w", c.Key, err))
+		return false, MapError(fmt.Errorf("record api charge %q: %w", c.Key, err))
 	}
 	return true, nil
 }

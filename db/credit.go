@@ -51,7 +51,7 @@ func (s *Store) CreditAlone(ctx context.Context, pay Payment, topup Posting) (o 
 	if err := topup.validate(); err != nil {
 		return o, false, err
 	}
-	st, err := s.prepared(ctx, creditAloneSQL)
+	st, err := s.Prepared(ctx, creditAloneSQL)
 	if err != nil {
 		return o, false, fmt.Errorf("credit order %s: %w", pay.OutTradeNo, err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) CreditAlone(ctx context.Context, pay Payment, topup Posting) (o 
 	case errors.Is(err, sql.ErrNoRows):
 		return o, false, nil
 	case err != nil:
-		return o, false, mapError(fmt.Errorf("credit order %s: %w", pay.OutTradeNo, err))
+		return o, false, MapError(fmt.Errorf("credit order %s: %w", pay.OutTradeNo, err))
 	case row.Entries != len(topup.Entries):
 		// Cannot happen: the entries follow the key's insert, which
 		// either succeeded or failed the statement.

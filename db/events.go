@@ -43,7 +43,7 @@ func (s *Store) Events(ctx context.Context) ([]Event, error) {
 func (s *Store) EventByCode(ctx context.Context, code string) (Event, error) {
 	var e Event
 	err := s.db.GetContext(ctx, &e, `SELECT `+eventColumns+` FROM events WHERE code = $1`, code)
-	return e, notFound(err, "event %q", code)
+	return e, NotFound(err, "event %q", code)
 }
 
 // SpendingKinds are the ledger kinds that count as spending for events.

@@ -70,7 +70,7 @@ func (s *Store) GiftItemByCode(ctx context.Context, code string) (GiftItem, erro
 	const q = `SELECT id, code, price FROM gift_items WHERE code = $1 AND active`
 	var it GiftItem
 	if err := s.db.GetContext(ctx, &it, q, code); err != nil {
-		return it, notFound(err, "gift item %q", code)
+		return it, NotFound(err, "gift item %q", code)
 	}
 	// Only codes of the catalog get here, so the cache cannot grow past it.
 	s.giftItems.Store(code, it)
@@ -109,7 +109,7 @@ func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool
 		Created bool `db:"created"`
 		Gift
 	}
-	err := s.txGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
+	err := s.TxGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
 		g.UnitPrice, g.Amount, g.Message, g.RequestKey, g.TransactionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// A twin that committed after this statement's snapshot is
@@ -122,7 +122,7 @@ func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool
 			g.RequestKey, g.SenderID, g.ItemID, g.UnitPrice, ErrGiftItemChanged)
 	}
 	if err != nil {
-		return Gift{}, false, mapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
+		return Gift{}, false, MapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
 	}
 	return out.Gift, out.Created, nil
 }
@@ -155,7 +155,7 @@ func (s *Store) GiftNow(ctx context.Context, g Gift, p Posting, wallet int64) (o
 	if err := p.validate(); err != nil {
 		return out, 0, false, err
 	}
-	st, err := s.prepared(ctx, giftSQL)
+	st, err := s.Prepared(ctx, giftSQL)
 	if err != nil {
 		return out, 0, false, fmt.Errorf("send gift %q: %w", g.RequestKey, err)
 	}
@@ -170,14 +170,14 @@ func (s *Store) GiftNow(ctx context.Context, g Gift, p Posting, wallet int64) (o
 		err = st.GetContext(ctx, &row, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
 			pq.Array(ids), pq.Array(amounts), wallet, g.Amount,
 			g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey)
-		if !retryable(err) || attempt == maxTxAttempts {
+		if !Retryable(err) || attempt == maxTxAttempts {
 			break
 		}
 		if berr := backoff(ctx, attempt); berr != nil {
 			return out, 0, false, errors.Join(err, berr)
 		}
 	}
-	err = mapError(err)
+	err = MapError(err)
 	switch {
 	case errors.Is(err, sql.ErrNoRows), errors.Is(err, ErrDuplicate):
 		return out, 0, false, nil
@@ -192,7 +192,7 @@ func GiftByKey(ctx context.Context, tx *sqlx.Tx, senderID int64, key string) (Gi
 	const q = `SELECT ` + giftColumns + ` FROM gifts WHERE sender_id = $1 AND request_key = $2`
 	var g Gift
 	err := tx.GetContext(ctx, &g, q, senderID, key)
-	return g, notFound(err, "gift %q of user %d", key, senderID)
+	return g, NotFound(err, "gift %q of user %d", key, senderID)
 }
 
 // GiftsSent lists the newest gifts a user sent, with each recipient's name.

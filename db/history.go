@@ -67,7 +67,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistoryLine, err
 		 ORDER BY e.account_id DESC, e.id DESC
 		 LIMIT $6`
 	var lines []HistoryLine
-	if err := s.selectCustom(ctx, s.reader(), &lines, sql, q.AccountID, q.BeforeID, pq.Array(kinds), from, to, q.Limit); err != nil {
+	if err := s.SelectCustom(ctx, s.Reader(), &lines, sql, q.AccountID, q.BeforeID, pq.Array(kinds), from, to, q.Limit); err != nil {
 		return nil, fmt.Errorf("history of account %d: %w", q.AccountID, err)
 	}
 	return lines, nil

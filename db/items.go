@@ -20,7 +20,7 @@ type ItemUse struct {
 func ItemUseByKey(ctx context.Context, tx *sqlx.Tx, key string) (ItemUse, error) {
 	var u ItemUse
 	err := tx.GetContext(ctx, &u, `SELECT user_id, product_id, units_left FROM item_uses WHERE idempotency_key = $1`, key)
-	return u, notFound(err, "item use %q", key)
+	return u, NotFound(err, "item use %q", key)
 }
 
 // UseItem takes one unit of a product a user owns and records the use
@@ -37,7 +37,7 @@ func UseItem(ctx context.Context, tx *sqlx.Tx, key string, userID, productID int
 	}
 	const record = `INSERT INTO item_uses (idempotency_key, user_id, product_id, units_left) VALUES ($1, $2, $3, $4)`
 	if _, err := tx.ExecContext(ctx, record, key, userID, productID, left); err != nil {
-		return 0, false, mapError(fmt.Errorf("record item use %q: %w", key, err))
+		return 0, false, MapError(fmt.Errorf("record item use %q: %w", key, err))
 	}
 	return left, true, nil
 }

@@ -208,7 +208,7 @@ func Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
 // server then neither parses nor plans the posting again.
 func (s *Store) Post(ctx context.Context, tx *sqlx.Tx, p Posting) (Posted, error) {
 	start := time.Now()
-	posted, err := post(ctx, tx, s.txStmt(ctx, tx, postSQL), p)
+	posted, err := post(ctx, tx, s.TxStmt(ctx, tx, postSQL), p)
 	s.posted(p.Kind, start, err == nil && !posted.Replayed)
 	return posted, err
 }
@@ -228,11 +228,11 @@ func post(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, p Posting) (Posted, e
 		rows, err = tx.QueryxContext(ctx, postSQL, args...)
 	}
 	if err != nil {
-		return Posted{}, mapError(fmt.Errorf("post %q: %w", p.Key, err))
+		return Posted{}, MapError(fmt.Errorf("post %q: %w", p.Key, err))
 	}
 	txnID, balances, err := scanPosted(rows)
 	if err != nil {
-		return Posted{}, mapError(fmt.Errorf("post %q: %w", p.Key, err))
+		return Posted{}, MapError(fmt.Errorf("post %q: %w", p.Key, err))
 	}
 	if txnID == 0 {
 		// The key was there already: this is a retry.
@@ -250,7 +250,7 @@ func post(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, p Posting) (Posted, e
 // cover it again: a caller that sees ErrInsufficientFunds should ask
 // Replay).
 func (s *Store) PostDebit(ctx context.Context, tx *sqlx.Tx, p Posting, payer, amount int64) (Posted, int64, error) {
-	return s.debit(ctx, tx, func(args ...any) (*sqlx.Rows, error) { return s.txQueryx(ctx, tx, debitSQL, args...) },
+	return s.debit(ctx, tx, func(args ...any) (*sqlx.Rows, error) { return s.TxQueryx(ctx, tx, debitSQL, args...) },
 		p, payer, amount)
 }
 
@@ -259,7 +259,7 @@ func (s *Store) PostDebit(ctx context.Context, tx *sqlx.Tx, p Posting, payer, am
 // payment with nothing else to write beside it. A deadlock with a payment
 // crossing it (each locks its payer first) is retried, as InTx would.
 func (s *Store) DebitNow(ctx context.Context, p Posting, payer, amount int64) (Posted, int64, error) {
-	st, err := s.prepared(ctx, debitSQL)
+	st, err := s.Prepared(ctx, debitSQL)
 	if err != nil {
 		return Posted{}, 0, fmt.Errorf("debit %q: %w", p.Key, err)
 	}
@@ -267,7 +267,7 @@ func (s *Store) DebitNow(ctx context.Context, p Posting, payer, amount int64) (P
 		posted, balance, err := s.debit(ctx, s.db, func(args ...any) (*sqlx.Rows, error) {
 			return st.QueryxContext(ctx, args...)
 		}, p, payer, amount)
-		if !retryable(err) || attempt == maxTxAttempts {
+		if !Retryable(err) || attempt == maxTxAttempts {
 			return posted, balance, err
 		}
 		if berr := backoff(ctx, attempt); berr != nil {
@@ -289,12 +289,12 @@ func (s *Store) debit(ctx context.Context, q sqlx.QueryerContext, run func(args 
 	ids, amounts := p.columns()
 	rows, err := run(p.Key, hash, p.Kind, p.Reference, p.Description, pq.Array(ids), pq.Array(amounts), payer, amount)
 	if err != nil {
-		return Posted{}, 0, mapError(fmt.Errorf("debit %q: %w", p.Key, err))
+		return Posted{}, 0, MapError(fmt.Errorf("debit %q: %w", p.Key, err))
 	}
 	found, balance, txnID, balances, err := scanDebited(rows)
 	switch {
 	case err != nil:
-		return Posted{}, 0, mapError(fmt.Errorf("debit %q: %w", p.Key, err))
+		return Posted{}, 0, MapError(fmt.Errorf("debit %q: %w", p.Key, err))
 	case !found:
 		return Posted{}, 0, fmt.Errorf("debit %q: wallet %d: %w", p.Key, payer, ErrNotFound)
 	case balance < amount:
@@ -469,7 +469,7 @@ func (s *Store) WalletOf(ctx context.Context, q sqlx.QueryerContext, userID int6
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM accounts WHERE user_id = $1 AND kind = 'wallet'`, userID)
 	if err != nil {
-		return 0, notFound(err, "wallet of user %d", userID)
+		return 0, NotFound(err, "wallet of user %d", userID)
 	}
 	if s.walletsCount.Load() < maxCachedWallets {
 		if _, loaded := s.wallets.LoadOrStore(userID, id); !loaded {

@@ -95,10 +95,10 @@ func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)
-		return out, false, notFound(err, "order by request key")
+		return out, false, NotFound(err, "order by request key")
 	}
 	if err != nil {
-		return Order{}, false, mapError(fmt.Errorf("create order: %w", err))
+		return Order{}, false, MapError(fmt.Errorf("create order: %w", err))
 	}
 	return out, true, nil
 }
@@ -107,10 +107,10 @@ func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error)
 func (s *Store) OrderByNo(ctx context.Context, outTradeNo string) (Order, error) {
 	var o Order
 	if !validTradeNo(outTradeNo) {
-		return o, notFound(sql.ErrNoRows, "order %q", outTradeNo)
+		return o, NotFound(sql.ErrNoRows, "order %q", outTradeNo)
 	}
 	err := s.db.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1`, outTradeNo)
-	return o, notFound(err, "order %q", outTradeNo)
+	return o, NotFound(err, "order %q", outTradeNo)
 }
 
 // validTradeNo is the out_trade_no CHECK: anything else names no order. It
@@ -134,10 +134,10 @@ func validTradeNo(s string) bool {
 func LockOrder(ctx context.Context, tx *sqlx.Tx, outTradeNo string) (Order, error) {
 	var o Order
 	if !validTradeNo(outTradeNo) {
-		return o, notFound(sql.ErrNoRows, "order %q", outTradeNo)
+		return o, NotFound(sql.ErrNoRows, "order %q", outTradeNo)
 	}
 	err := tx.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1 FOR UPDATE`, outTradeNo)
-	return o, notFound(err, "order %q", outTradeNo)
+	return o, NotFound(err, "order %q", outTradeNo)
 }
 
 // OrdersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
@@ -145,7 +145,7 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit 
 	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
 		WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`
 	var out []Order
-	if err := s.selectCustom(ctx, s.db, &out, q, userID, beforeID, limit); err != nil {
+	if err := s.SelectCustom(ctx, s.db, &out, q, userID, beforeID, limit); err != nil {
 		return nil, fmt.Errorf("orders of user %d: %w", userID, err)
 	}
 	return out, nil
@@ -174,7 +174,7 @@ func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, p
 		updated_at = now() WHERE id = $1 AND state <> 'paid'`
 	res, err := tx.ExecContext(ctx, q, id, tradeNo, paidAt)
 	if err != nil {
-		return mapError(fmt.Errorf("mark order %d paid: %w", id, err))
+		return MapError(fmt.Errorf("mark order %d paid: %w", id, err))
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("mark order %d paid: %w", id, ErrNotFound)
@@ -209,12 +209,12 @@ func (s *Store) MarkPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order, 
 	if !validTradeNo(p.OutTradeNo) {
 		return o, false, nil
 	}
-	err = s.txGet(ctx, tx, &o, markPaidSQL, p.OutTradeNo, p.Method, p.Amount, p.Currency, p.TradeNo, p.PaidAt)
+	err = s.TxGet(ctx, tx, &o, markPaidSQL, p.OutTradeNo, p.Method, p.Amount, p.Currency, p.TradeNo, p.PaidAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, false, nil
 	}
 	if err != nil {
-		return o, false, mapError(fmt.Errorf("mark order %s paid: %w", p.OutTradeNo, err))
+		return o, false, MapError(fmt.Errorf("mark order %s paid: %w", p.OutTradeNo, err))
 	}
 	return o, true, nil
 }
@@ -228,19 +228,19 @@ func (s *Store) MarkPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order, 
 func (s *Store) RecordNotification(ctx context.Context, e PaymentEvent) (Order, error) {
 	var o Order
 	if !validTradeNo(e.OutTradeNo) {
-		return o, errors.Join(s.RecordEvent(ctx, e), notFound(sql.ErrNoRows, "order %q", e.OutTradeNo))
+		return o, errors.Join(s.RecordEvent(ctx, e), NotFound(sql.ErrNoRows, "order %q", e.OutTradeNo))
 	}
 	const q = `
 		WITH ev AS (
 			INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
 			SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text FROM ` + asyncCommit + `)
 		SELECT ` + orderColumns + ` FROM recharge_orders WHERE out_trade_no = $3`
-	st, err := s.prepared(ctx, q)
+	st, err := s.Prepared(ctx, q)
 	if err != nil {
 		return o, fmt.Errorf("record notification: %w", err)
 	}
 	err = st.GetContext(ctx, &o, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body)
-	return o, notFound(err, "order %q", e.OutTradeNo)
+	return o, NotFound(err, "order %q", e.OutTradeNo)
 }
 
 // DropFirstBonus zeroes an order's first-recharge bonus when another order
@@ -261,7 +261,7 @@ func (s *Store) MoveOrder(ctx context.Context, id int64, from []string, to, reas
 		WHERE id = $1 AND state::text = ANY($2)`
 	res, err := s.db.ExecContext(ctx, q, id, pq.Array(from), to, reason)
 	if err != nil {
-		return false, mapError(fmt.Errorf("move order %d to %s: %w", id, to, err))
+		return false, MapError(fmt.Errorf("move order %d to %s: %w", id, to, err))
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil

@@ -7,20 +7,20 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// prepared returns q prepared on the pool, preparing it on first use. The
+// Prepared returns q prepared on the pool, preparing it on first use. The
 // hot statements of every page view and charge go this way: a prepared
 // statement costs one exchange instead of two, and PostgreSQL keeps its
 // plan, which for the account center's statement costs more than running
 // it. The pool prepares it again on each connection as needed, after a
 // reconnect too. It takes a pool connection the first time: inside a
-// transaction, use txStmt on a statement prepared before it began.
-func (s *Store) prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
+// transaction, use TxStmt on a statement prepared before it began.
+func (s *Store) Prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	if st, ok := s.stmts.Load(q); ok {
 		return st.(*sqlx.Stmt), nil
 	}
 	st, err := s.db.PreparexContext(ctx, q)
 	if err != nil {
-		return nil, mapError(fmt.Errorf("prepare: %w", err))
+		return nil, MapError(fmt.Errorf("prepare: %w", err))
 	}
 	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
 		st.Close()

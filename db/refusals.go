@@ -42,7 +42,7 @@ const countRefusalSQL = `
 // sample of them. Text is made storable (no NUL, valid UTF-8) and cut to
 // the sample's bounds.
 func (s *Store) CountRefusal(ctx context.Context, r Refusal) error {
-	st, err := s.prepared(ctx, countRefusalSQL)
+	st, err := s.Prepared(ctx, countRefusalSQL)
 	if err != nil {
 		return fmt.Errorf("count refused %s %s: %w", r.Method, r.Kind, err)
 	}

@@ -19,8 +19,8 @@ func NewWithReplica(primary, replica *sqlx.DB) *Store {
 // and tests.
 func (s *Store) Replica() *sqlx.DB { return s.replica }
 
-// reader is the pool for the reads that may trail the primary.
-func (s *Store) reader() *sqlx.DB {
+// Reader is the pool for the reads that may trail the primary.
+func (s *Store) Reader() *sqlx.DB {
 	if s.replica != nil {
 		return s.replica
 	}

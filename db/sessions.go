@@ -59,12 +59,12 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (SessionRow, err
 		  FROM sessions s
 		  LEFT JOIN (users u JOIN accounts a ON a.user_id = u.id) ON u.id = s.user_id
 		 WHERE s.token_hash = $1`
-	st, err := s.prepared(ctx, q)
+	st, err := s.Prepared(ctx, q)
 	if err == nil {
 		err = st.GetContext(ctx, &row, hash)
 	}
 	if err != nil {
-		return SessionRow{}, notFound(err, "session")
+		return SessionRow{}, NotFound(err, "session")
 	}
 	if su := row.sessionUser; su.ID.Valid {
 		row.User = &User{ID: su.ID.Int64, Username: su.Username.String, PasswordHash: su.PasswordHash.String,
@@ -82,7 +82,7 @@ func (s *Store) InsertSession(ctx context.Context, row SessionRow) error {
 	_, err := s.db.ExecContext(ctx, q, row.TokenHash, row.UserID, row.Generation, row.Data, row.CreatedAt,
 		row.LastSeenAt, row.UserAgent, row.ClientIP)
 	if err != nil {
-		return mapError(fmt.Errorf("insert session: %w", err))
+		return MapError(fmt.Errorf("insert session: %w", err))
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (s *Store) EndSessionOf(ctx context.Context, userID, publicID int64) error 
 		return fmt.Errorf("end session %d of user %d: %w", publicID, userID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return notFound(errors.Join(err, sql.ErrNoRows), "session %d of user %d", publicID, userID)
+		return NotFound(errors.Join(err, sql.ErrNoRows), "session %d of user %d", publicID, userID)
 	}
 	return nil
 }
@@ -166,7 +166,7 @@ const endOthersSQL = `
 func (s *Store) EndOtherSessions(ctx context.Context, userID int64, keep []byte) (int, error) {
 	var gen int
 	err := s.db.GetContext(ctx, &gen, endOthersSQL, userID, keep)
-	return gen, notFound(err, "end sessions of user %d", userID)
+	return gen, NotFound(err, "end sessions of user %d", userID)
 }
 
 // setPasswordSQL replaces the password and, in the same statement, ends
@@ -187,7 +187,7 @@ const setPasswordSQL = `
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) (int, error) {
 	var gen int
 	err := s.db.GetContext(ctx, &gen, setPasswordSQL, userID, hash)
-	return gen, notFound(err, "set password of user %d", userID)
+	return gen, NotFound(err, "set password of user %d", userID)
 }
 
 // HoldSession proves, inside tx, that the session behind a request that

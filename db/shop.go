@@ -36,7 +36,7 @@ func (s *Store) Products(ctx context.Context) ([]Product, error) {
 func (s *Store) ProductByCode(ctx context.Context, code string) (Product, error) {
 	var p Product
 	err := s.db.GetContext(ctx, &p, `SELECT `+productColumns+` FROM products WHERE code = $1 AND active`, code)
-	return p, notFound(err, "product %q", code)
+	return p, NotFound(err, "product %q", code)
 }
 
 // Owned is what a person holds: membership expiry and item quantities.
@@ -83,7 +83,7 @@ func InsertPurchase(ctx context.Context, tx *sqlx.Tx, userID int64, productID, e
 		return id, false, err
 	}
 	if err != nil {
-		return 0, false, mapError(fmt.Errorf("record purchase: %w", err))
+		return 0, false, MapError(fmt.Errorf("record purchase: %w", err))
 	}
 	return id, true, nil
 }

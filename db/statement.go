@@ -36,7 +36,7 @@ func (s *Store) StatementPage(ctx context.Context, q StatementQuery) ([]HistoryL
 		 ORDER BY e.account_id, e.id -- the account's index, as in History
 		 LIMIT $7`
 	var lines []HistoryLine
-	err := s.selectCustom(ctx, s.reader(), &lines, sql, q.AccountID, q.AfterID, q.UpToID,
+	err := s.SelectCustom(ctx, s.Reader(), &lines, sql, q.AccountID, q.AfterID, q.UpToID,
 		pq.Array(kindStrings(q.Kinds)), nullTime(q.From), nullTime(q.To), q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("statement page of account %d after entry %d: %w", q.AccountID, q.AfterID, err)
@@ -48,7 +48,7 @@ func (s *Store) StatementPage(ctx context.Context, q StatementQuery) ([]HistoryL
 func (s *Store) LastEntryID(ctx context.Context, accountID int64) (int64, error) {
 	const sql = `SELECT coalesce(max(id), 0) FROM ledger_entries WHERE account_id = $1`
 	var id int64
-	if err := s.reader().GetContext(ctx, &id, sql, accountID); err != nil {
+	if err := s.Reader().GetContext(ctx, &id, sql, accountID); err != nil {
 		return 0, fmt.Errorf("last entry of account %d: %w", accountID, err)
 	}
 	return id, nil
@@ -77,7 +77,7 @@ func (s *Store) MonthlyTotals(ctx context.Context, accountID int64, zone string,
 		 GROUP BY 1, 2
 		 ORDER BY 1, 2`
 	var out []MonthKindTotal
-	if err := s.reader().SelectContext(ctx, &out, sql, accountID, zone, from, to); err != nil {
+	if err := s.Reader().SelectContext(ctx, &out, sql, accountID, zone, from, to); err != nil {
 		return nil, fmt.Errorf("monthly totals of account %d in %s: %w", accountID, zone, err)
 	}
 	return out, nil

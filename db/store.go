@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,8 +59,11 @@ type Store struct {
 	wallets      sync.Map
 	walletsCount atomic.Int64
 	giftItems    sync.Map
-	// txPrepared is set once txStatements are prepared (see InTx).
+	// txPrepared is set once txStatements and txExtra are prepared (see
+	// InTx); txMu guards txExtra, added by PrepareForTx.
 	txPrepared atomic.Bool
+	txMu       sync.Mutex
+	txExtra    []string
 	// stmts holds the statements prepared on first use (see prepared.go).
 	stmts sync.Map
 	// names caches users by the name the service API was given (see UserByNameCached).
@@ -96,7 +100,7 @@ func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
 //     the custom ones, and the planning cost more than running them: the
 //     account center's statement ran 6,700 times a second on the bench
 //     cluster that way, 38,000 with the generic plan. The few queries whose
-//     plan must see their parameters run through Store.selectCustom.
+//     plan must see their parameters run through Store.SelectCustom.
 //
 // rawURL may be a postgres:// URL or a key=value connection string.
 func WithAppSettings(rawURL string) string {
@@ -123,12 +127,12 @@ func WithAppSettings(rawURL string) string {
 	return rawURL
 }
 
-// selectCustom is SelectContext for a query whose good plan depends on its
+// SelectCustom is SelectContext for a query whose good plan depends on its
 // parameters' values (optional filters written "$n IS NULL OR ...", a
 // keyset cursor that may be 0): it runs in a read-only transaction that
 // plans it for them (see WithAppSettings), at the price of three more
 // exchanges with the server.
-func (s *Store) selectCustom(ctx context.Context, conn *sqlx.DB, dest any, q string, args ...any) error {
+func (s *Store) SelectCustom(ctx context.Context, conn *sqlx.DB, dest any, q string, args ...any) error {
 	tx, err := conn.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
@@ -170,7 +174,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
 		err = s.inTxOnce(ctx, fn)
-		if !retryable(err) || attempt == maxTxAttempts {
+		if !Retryable(err) || attempt == maxTxAttempts {
 			return err
 		}
 		if berr := backoff(ctx, attempt); berr != nil {
@@ -203,7 +207,7 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return mapError(fmt.Errorf("commit: %w", err))
+		return MapError(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
@@ -213,8 +217,19 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 // preparing takes a pool connection, and a transaction waiting for a
 // second one could wait for ever once every connection is held by a
 // transaction doing the same. Each connection then prepares them once,
-// on its own, the first time a transaction on it runs one.
+// on its own, the first time a transaction on it runs one. A domain
+// package names its own with PrepareForTx.
 var txStatements = []string{postSQL, debitSQL, insertGiftSQL, markPaidSQL}
+
+// PrepareForTx adds queries to those prepared before the first
+// transaction begins (see txStatements), so that TxStmt finds them. Call it
+// while wiring the service, before any transaction.
+func (s *Store) PrepareForTx(queries ...string) {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	s.txExtra = append(s.txExtra, queries...)
+	s.txPrepared.Store(false)
+}
 
 // prepareTxStatements prepares txStatements until it once succeeds; a
 // failure (the database away) leaves the statements to run unprepared.
@@ -222,18 +237,20 @@ func (s *Store) prepareTxStatements(ctx context.Context) {
 	if s.txPrepared.Load() {
 		return
 	}
-	for _, q := range txStatements {
-		if _, err := s.prepared(ctx, q); err != nil {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	for _, q := range append(slices.Clone(txStatements), s.txExtra...) {
+		if _, err := s.Prepared(ctx, q); err != nil {
 			return
 		}
 	}
 	s.txPrepared.Store(true)
 }
 
-// txStmt is q's prepared statement bound to tx, or nil when q was not
+// TxStmt is q's prepared statement bound to tx, or nil when q was not
 // prepared yet (then the caller runs it unprepared). It never prepares:
 // see txStatements.
-func (s *Store) txStmt(ctx context.Context, tx *sqlx.Tx, q string) *sqlx.Stmt {
+func (s *Store) TxStmt(ctx context.Context, tx *sqlx.Tx, q string) *sqlx.Stmt {
 	st, ok := s.stmts.Load(q)
 	if !ok {
 		return nil
@@ -241,23 +258,25 @@ func (s *Store) txStmt(ctx context.Context, tx *sqlx.Tx, q string) *sqlx.Stmt {
 	return tx.StmtxContext(ctx, st.(*sqlx.Stmt))
 }
 
-// txQueryx runs q in tx, prepared when it can be.
-func (s *Store) txQueryx(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (*sqlx.Rows, error) {
-	if st := s.txStmt(ctx, tx, q); st != nil {
+// TxQueryx runs q in tx, prepared when it can be.
+func (s *Store) TxQueryx(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (*sqlx.Rows, error) {
+	if st := s.TxStmt(ctx, tx, q); st != nil {
 		return st.QueryxContext(ctx, args...)
 	}
 	return tx.QueryxContext(ctx, q, args...)
 }
 
-// txGet is txQueryx for one row.
-func (s *Store) txGet(ctx context.Context, tx *sqlx.Tx, dest any, q string, args ...any) error {
-	if st := s.txStmt(ctx, tx, q); st != nil {
+// TxGet is TxQueryx for one row.
+func (s *Store) TxGet(ctx context.Context, tx *sqlx.Tx, dest any, q string, args ...any) error {
+	if st := s.TxStmt(ctx, tx, q); st != nil {
 		return st.GetContext(ctx, dest, args...)
 	}
 	return tx.GetContext(ctx, dest, q, args...)
 }
 
-func retryable(err error) bool {
+// Retryable says whether err is a serialization failure or a deadlock: the
+// whole transaction may be run again.
+func Retryable(err error) bool {
 	var pqErr *pq.Error
 	if !errors.As(err, &pqErr) {
 		return false
@@ -265,9 +284,9 @@ func retryable(err error) bool {
 	return pqErr.Code == "40001" || pqErr.Code == "40P01"
 }
 
-// mapError turns constraint violations into the store's typed errors while
+// MapError turns constraint violations into the store's typed errors while
 // keeping the original in the chain for logs.
-func mapError(err error) error {
+func MapError(err error) error {
 	if err == nil {
 		return nil
 	}

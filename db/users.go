@@ -32,11 +32,11 @@ func CreateUser(ctx context.Context, tx *sqlx.Tx, username, passwordHash string)
 	u := User{Username: username, PasswordHash: passwordHash}
 	const insertUser = `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id, created_at`
 	if err := tx.QueryRowxContext(ctx, insertUser, username, passwordHash).Scan(&u.ID, &u.CreatedAt); err != nil {
-		return User{}, mapError(fmt.Errorf("create user %q: %w", username, err))
+		return User{}, MapError(fmt.Errorf("create user %q: %w", username, err))
 	}
 	const insertWallet = `INSERT INTO accounts (kind, user_id, balance) VALUES ('wallet', $1, 0) RETURNING id`
 	if err := tx.GetContext(ctx, &u.WalletID, insertWallet, u.ID); err != nil {
-		return User{}, mapError(fmt.Errorf("create wallet for user %d: %w", u.ID, err))
+		return User{}, MapError(fmt.Errorf("create wallet for user %d: %w", u.ID, err))
 	}
 	return u, nil
 }
@@ -45,7 +45,7 @@ func CreateUser(ctx context.Context, tx *sqlx.Tx, username, passwordHash string)
 func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
 	var u User
 	err := s.db.GetContext(ctx, &u, selectUser+` WHERE lower(u.username) = lower($1)`, username)
-	return u, notFound(err, "user %q", username)
+	return u, NotFound(err, "user %q", username)
 }
 
 // maxCachedNames bounds UserByNameCached's cache (about 100 bytes a name).
@@ -82,7 +82,7 @@ func (s *Store) UserByNameCached(ctx context.Context, username string) (User, er
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	var u User
 	err := s.db.GetContext(ctx, &u, selectUser+` WHERE u.id = $1`, id)
-	return u, notFound(err, "user %d", id)
+	return u, NotFound(err, "user %d", id)
 }
 
 // SetPasswordHash replaces a user's hash with an upgraded one of the same
@@ -95,8 +95,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) 
 	return nil
 }
 
-// notFound maps sql.ErrNoRows to ErrNotFound and adds what was looked up.
-func notFound(err error, format string, args ...any) error {
+// NotFound maps sql.ErrNoRows to ErrNotFound and adds what was looked up.
+func NotFound(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
@@ -114,5 +114,5 @@ func notFound(err error, format string, args ...any) error {
 func LockWallet(ctx context.Context, tx *sqlx.Tx, userID int64) (id, balance int64, err error) {
 	const q = `SELECT id, balance FROM accounts WHERE user_id = $1 AND kind = 'wallet' FOR UPDATE`
 	err = tx.QueryRowxContext(ctx, q, userID).Scan(&id, &balance)
-	return id, balance, notFound(err, "wallet of user %d", userID)
+	return id, balance, NotFound(err, "wallet of user %d", userID)
 }
