@@ -129,17 +129,6 @@ func validTradeNo(s string) bool {
 	return true
 }
 
-// LockOrder loads an order FOR UPDATE inside tx: the crediting function
-// holds this lock while it decides, so two notifications cannot both credit.
-func LockOrder(ctx context.Context, tx *sqlx.Tx, outTradeNo string) (Order, error) {
-	var o Order
-	if !validTradeNo(outTradeNo) {
-		return o, NotFound(sql.ErrNoRows, "order %q", outTradeNo)
-	}
-	err := tx.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1 FOR UPDATE`, outTradeNo)
-	return o, NotFound(err, "order %q", outTradeNo)
-}
-
 // OrdersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
 func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit int) ([]Order, error) {
 	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
@@ -163,21 +152,6 @@ func (s *Store) SetOrderNext(ctx context.Context, id int64, url, qr string, form
 	}
 	if _, err := s.db.ExecContext(ctx, q, id, url, qr, formText, ref); err != nil {
 		return fmt.Errorf("set next step of order %d: %w", id, err)
-	}
-	return nil
-}
-
-// MarkOrderPaid moves a locked order to paid. Only an order not yet paid
-// moves; the caller has checked the amount and currency.
-func MarkOrderPaid(ctx context.Context, tx *sqlx.Tx, id int64, tradeNo string, paidAt time.Time) error {
-	const q = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $2, paid_at = $3, fail_reason = '',
-		updated_at = now() WHERE id = $1 AND state <> 'paid'`
-	res, err := tx.ExecContext(ctx, q, id, tradeNo, paidAt)
-	if err != nil {
-		return MapError(fmt.Errorf("mark order %d paid: %w", id, err))
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("mark order %d paid: %w", id, ErrNotFound)
 	}
 	return nil
 }
@@ -299,11 +273,6 @@ func HasPaidOrder(ctx context.Context, q sqlx.QueryerContext, userID, exceptID i
 	return exists, nil
 }
 
-// HasPaidOrder is the pool version of the function of the same name.
-func (s *Store) HasPaidOrder(ctx context.Context, userID int64) (bool, error) {
-	return HasPaidOrder(ctx, s.db, userID, 0)
-}
-
 // PaymentEvent is one message to or from a provider.
 type PaymentEvent struct {
 	ID         int64     `db:"id"`
@@ -335,15 +304,4 @@ func (s *Store) RecordEvent(ctx context.Context, e PaymentEvent) error {
 		return fmt.Errorf("record payment event: %w", err)
 	}
 	return nil
-}
-
-// EventsOfOrder lists an order's events in order.
-func (s *Store) EventsOfOrder(ctx context.Context, outTradeNo string) ([]PaymentEvent, error) {
-	var out []PaymentEvent
-	const q = `SELECT id, method, kind, out_trade_no, verified, status, detail, body, created_at
-		FROM payment_events WHERE out_trade_no = $1 ORDER BY id`
-	if err := s.db.SelectContext(ctx, &out, q, outTradeNo); err != nil {
-		return nil, fmt.Errorf("events of order %q: %w", outTradeNo, err)
-	}
-	return out, nil
 }

@@ -106,13 +106,3 @@ func NotFound(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
-
-// LockWallet locks a user's wallet inside tx and returns its id and
-// balance. Reading through tx matters: a transaction that asked the pool
-// for a second connection could wait forever once every connection is
-// held by a transaction doing the same.
-func LockWallet(ctx context.Context, tx *sqlx.Tx, userID int64) (id, balance int64, err error) {
-	const q = `SELECT id, balance FROM accounts WHERE user_id = $1 AND kind = 'wallet' FOR UPDATE`
-	err = tx.QueryRowxContext(ctx, q, userID).Scan(&id, &balance)
-	return id, balance, NotFound(err, "wallet of user %d", userID)
-}

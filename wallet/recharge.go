@@ -91,7 +91,7 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 	if err := s.checkLimits(ctx, s.store.DB(), userID, m, amt); err != nil {
 		return Quote{Method: m, Amount: amt}, err
 	}
-	first, err := s.store.HasPaidOrder(ctx, userID)
+	first, err := db.HasPaidOrder(ctx, s.store.DB(), userID, 0)
 	if err != nil {
 		return Quote{}, err
 	}

@@ -4,7 +4,6 @@ package wallet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -166,6 +165,3 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 	}
 	return Money(posted.Balances[u.WalletID]), nil
 }
-
-// IsNotFound reports whether err means the thing asked for does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, db.ErrNotFound) }
