@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // ChargeOutcome is what a per-use charge decided; it matches the
@@ -48,80 +47,6 @@ func (s *Store) APIChargeByKey(ctx context.Context, key string) (APICharge, erro
 	var c APICharge
 	err := s.db.GetContext(ctx, &c, q, key)
 	return c, NotFound(err, "api charge %q", key)
-}
-
-// ErrChargeKeyUsed means a charge's key was answered before (or by a twin,
-// which was waited for): nothing was written, and the first answer is the
-// one to give.
-var ErrChargeKeyUsed = errors.New("db: charge key answered before")
-
-// chargeSQL is a successful charge in one statement: debitSQL's posting,
-// then the answer row, from the posting's transaction. When the posting
-// does not happen (a short balance, a key posted before) there is no
-// answer row either. An answer already recorded under the key (an earlier
-// "insufficient funds") fails the whole statement on api_charges' unique
-// key, the posting with it. Parameters: debitSQL's, then $10 the API key,
-// $11 the request hash, $12 the user, $13 the reason.
-var chargeSQL = debitCTEs + `,
-	answer AS (
-		INSERT INTO api_charges (idempotency_key, request_hash, user_id, amount, reason, outcome,
-		                         transaction_id, balance, shortfall)
-		SELECT $10, $11, $12, $9, $13, 'charged', txn.id,
-		       (SELECT e.balance_after FROM entries e WHERE e.account_id = $8), 0
-		  FROM txn
-		RETURNING id, created_at, balance, transaction_id)
-	SELECT payer.balance, a.id, a.created_at, a.balance AS after, a.transaction_id
-	  FROM payer LEFT JOIN answer a ON true`
-
-// ChargeNow debits c's amount from wallet into the posting's other account
-// and records c as the key's answer, in one statement of its own: one
-// exchange and one commit. It fills c's ID, CreatedAt, Outcome,
-// TransactionID and Balance. A short balance is ErrInsufficientFunds with nothing written
-// (balance is what the wallet held), and the caller records the refusal;
-// a key answered before is ErrChargeKeyUsed. A deadlock is retried.
-func (s *Store) ChargeNow(ctx context.Context, c *APICharge, p Posting, wallet int64) (balance int64, err error) {
-	if err := p.validate(); err != nil {
-		return 0, err
-	}
-	st, err := s.Prepared(ctx, chargeSQL)
-	if err != nil {
-		return 0, fmt.Errorf("charge %q: %w", c.Key, err)
-	}
-	ids, amounts := p.columns()
-	var (
-		id, after, txn sql.NullInt64
-		at             sql.NullTime
-	)
-	start := time.Now()
-	defer func() { s.posted(p.Kind, start, err == nil && txn.Valid) }()
-	for attempt := 1; ; attempt++ {
-		err = st.QueryRowxContext(ctx, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
-			pq.Array(ids), pq.Array(amounts), wallet, c.Amount, c.Key, c.RequestHash, c.UserID, c.Reason).
-			Scan(&balance, &id, &at, &after, &txn)
-		if !Retryable(err) || attempt == maxTxAttempts {
-			break
-		}
-		if berr := backoff(ctx, attempt); berr != nil {
-			return 0, errors.Join(err, berr)
-		}
-	}
-	err = MapError(err)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, fmt.Errorf("charge %q: wallet %d: %w", c.Key, wallet, ErrNotFound)
-	case errors.Is(err, ErrDuplicate):
-		return 0, fmt.Errorf("charge %q: %w", c.Key, ErrChargeKeyUsed)
-	case err != nil:
-		return 0, fmt.Errorf("charge %q: %w", c.Key, err)
-	case balance < c.Amount:
-		return balance, fmt.Errorf("charge %q: wallet %d holds %d of %d: %w", c.Key, wallet, balance, c.Amount,
-			ErrInsufficientFunds)
-	case !id.Valid:
-		// Money enough, but no posting: the ledger key was there already.
-		return balance, fmt.Errorf("charge %q: %w", c.Key, ErrChargeKeyUsed)
-	}
-	c.ID, c.CreatedAt, c.Outcome, c.Balance, c.TransactionID = id.Int64, at.Time, ChargeCharged, after.Int64, txn
-	return balance, nil
 }
 
 const insertAPIChargeSQL = `

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // GiftItem is one gift of the catalog. Its name is the locale key
@@ -127,66 +126,6 @@ func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool
 	return out.Gift, out.Created, nil
 }
 
-// giftSQL is a gift sent in one statement: debitSQL's payment, posted
-// only while the item is on offer at the unit price given, then the gift
-// row from the posting's transaction. A gift already recorded under the
-// sender's key fails the whole statement on the gifts' unique key, the
-// payment with it, so money never moves without its gift. Parameters:
-// debitSQL's, then $10 the recipient, $11 the item, $12 the unit price,
-// $13 the quantity, $14 the message, $15 the sender's request key; the
-// sender is the payer's user, read from the wallet.
-var giftSQL = debitCTEsWhere(`AND EXISTS (SELECT 1 FROM gift_items i
-			WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint)`) + `,
-	gift AS (
-		INSERT INTO gifts (sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
-		                   request_key, transaction_id)
-		SELECT a.user_id, $10::bigint, $11::bigint, $13::integer, $12::bigint, $9::bigint, $14::text, $15::text, txn.id
-		  FROM txn, accounts a WHERE a.id = $8
-		RETURNING ` + giftColumns + `)
-	SELECT (SELECT e.balance_after FROM entries e WHERE e.account_id = $8) AS balance_after, ` + giftColumns + `
-	  FROM gift`
-
-// GiftNow sends g, paid by the posting p out of wallet, in one statement
-// of its own: one exchange and one commit. sent is false when it wrote
-// nothing: a short balance, a key used before, an item retired or
-// repriced; the caller then takes the transaction path, which tells these
-// apart. balance is the wallet's balance after the gift.
-func (s *Store) GiftNow(ctx context.Context, g Gift, p Posting, wallet int64) (out Gift, balance int64, sent bool, err error) {
-	if err := p.validate(); err != nil {
-		return out, 0, false, err
-	}
-	st, err := s.Prepared(ctx, giftSQL)
-	if err != nil {
-		return out, 0, false, fmt.Errorf("send gift %q: %w", g.RequestKey, err)
-	}
-	ids, amounts := p.columns()
-	var row struct {
-		BalanceAfter int64 `db:"balance_after"`
-		Gift
-	}
-	start := time.Now()
-	defer func() { s.posted(p.Kind, start, sent) }()
-	for attempt := 1; ; attempt++ {
-		err = st.GetContext(ctx, &row, p.Key, p.requestHash(), p.Kind, p.Reference, p.Description,
-			pq.Array(ids), pq.Array(amounts), wallet, g.Amount,
-			g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey)
-		if !Retryable(err) || attempt == maxTxAttempts {
-			break
-		}
-		if berr := backoff(ctx, attempt); berr != nil {
-			return out, 0, false, errors.Join(err, berr)
-		}
-	}
-	err = MapError(err)
-	switch {
-	case errors.Is(err, sql.ErrNoRows), errors.Is(err, ErrDuplicate):
-		return out, 0, false, nil
-	case err != nil:
-		return out, 0, false, fmt.Errorf("send gift %q: %w", g.RequestKey, err)
-	}
-	return row.Gift, row.BalanceAfter, true, nil
-}
-
 // GiftByKey finds the gift a sender recorded under a request key.
 func GiftByKey(ctx context.Context, tx *sqlx.Tx, senderID int64, key string) (Gift, error) {
 	const q = `SELECT ` + giftColumns + ` FROM gifts WHERE sender_id = $1 AND request_key = $2`
@@ -225,19 +164,4 @@ func (s *Store) GiftsReceived(ctx context.Context, userID int64, limit int) ([]G
 		return nil, fmt.Errorf("gifts received by user %d: %w", userID, err)
 	}
 	return out, nil
-}
-
-// SystemAccountTotal is a system account's balance: the sum of its entries
-// (system accounts keep no cached balance). An account never created holds
-// nothing, so it is 0, not ErrNotFound.
-func (s *Store) SystemAccountTotal(ctx context.Context, code string) (int64, error) {
-	const q = `
-		SELECT coalesce(sum(e.amount), 0)
-		  FROM accounts a JOIN ledger_entries e ON e.account_id = a.id
-		 WHERE a.kind = 'system' AND a.code = $1`
-	var total int64
-	if err := s.db.GetContext(ctx, &total, q, code); err != nil {
-		return 0, fmt.Errorf("total of system account %q: %w", code, err)
-	}
-	return total, nil
 }

@@ -21,11 +21,7 @@ func TestHistoryExportAndSummaryReadTheReplicaAndMoneyThePrimary(t *testing.T) {
 	primary := openPool(t, url)
 	replica := openPool(t, dbtest.StandbyURL(t, url))
 	store := db.NewWithReplica(primary, replica)
-	f := &fixture{t: t, ctx: context.Background(), conn: primary, store: store}
-	var err error
-	if f.grants, err = store.SystemAccountID(f.ctx, "grants"); err != nil {
-		t.Fatal(err)
-	}
+	f := fixtureOn(t, primary, store)
 	u := f.user("replica_reader")
 	if _, err := f.grant("first", u.WalletID, 100_00); err != nil {
 		t.Fatal(err)

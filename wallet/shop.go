@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // ProductStatus is a product as one person sees it.
@@ -41,7 +42,7 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 	if err != nil {
 		return ShopView{}, err
 	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
+	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
 		return ShopView{}, err
 	}
@@ -133,7 +134,7 @@ func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 			return err
 		}
 		posted, err := s.DebitTx(ctx, tx, Debit{UserID: p.UserID, Amount: offer.price, To: revenue,
-			Key: ScopedKey("purchase", p.UserID, p.Key), Kind: db.KindPurchase,
+			Key: ScopedKey("purchase", p.UserID, p.Key), Kind: ledger.Purchase,
 			Reference: fmt.Sprintf("purchase:%d", id), Description: "purchase_" + offer.code})
 		if err != nil {
 			return err
@@ -222,7 +223,7 @@ func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price Money) 
 	if err != nil {
 		return err
 	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
+	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
 		return err
 	}
@@ -262,7 +263,7 @@ func (s *Service) Preview(ctx context.Context, p Purchase) error {
 	if err != nil {
 		return err
 	}
-	bal, err := s.store.Balance(ctx, u.WalletID)
+	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
 		return err
 	}

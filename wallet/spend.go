@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // Shortfall refuses a spend the balance cannot cover and says by how much,
@@ -29,53 +30,48 @@ type Debit struct {
 	Amount      Money
 	To          int64 // the receiving account (revenue, a gift income account, ...)
 	Key         string
-	Kind        db.TxnKind
+	Kind        ledger.Kind
 	Reference   string
 	Description string // a locale catalog code ("desc.<code>")
 }
 
 // DebitTx posts d inside tx, in one statement that locks the wallet and
-// posts only when the balance covers d (db.Store.PostDebit). An overdraft
+// posts only when the balance covers d (ledger.Covered). An overdraft
 // is refused as a *Shortfall with nothing written, so the transaction
 // stays usable; the database's CHECK remains the backstop. Everything here
 // goes through tx: a second pool connection inside a transaction can
 // deadlock the pool.
-func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (db.Posted, error) {
-	return s.debit(ctx, tx, d, func(p db.Posting, walletID int64) (db.Posted, int64, error) {
-		return s.store.PostDebit(ctx, tx, p, walletID, int64(d.Amount))
-	})
+func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (ledger.Posted, error) {
+	return s.debit(ctx, tx, d, ledger.InTx(tx))
 }
 
 // Debit is DebitTx for a payment with nothing else to write beside it: one
-// statement in a transaction of its own (db.Store.DebitNow), so one
-// exchange with the database instead of three.
-func (s *Service) Debit(ctx context.Context, d Debit) (db.Posted, error) {
-	return s.debit(ctx, s.store.DB(), d, func(p db.Posting, walletID int64) (db.Posted, int64, error) {
-		return s.store.DebitNow(ctx, p, walletID, int64(d.Amount))
-	})
+// statement of its own, so one exchange with the database instead of
+// three.
+func (s *Service) Debit(ctx context.Context, d Debit) (ledger.Posted, error) {
+	return s.debit(ctx, s.store.DB(), d)
 }
 
-// debit is DebitTx and Debit: post runs the debit, q reads through the
-// same transaction (or the pool, outside one).
-func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit,
-	post func(p db.Posting, walletID int64) (db.Posted, int64, error)) (db.Posted, error) {
+// debit is DebitTx and Debit: q reads through the same transaction (or the
+// pool, outside one), where opts (none, or ledger.InTx) post.
+func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit, opts ...ledger.Option) (ledger.Posted, error) {
 	if d.Amount <= 0 {
-		return db.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
+		return ledger.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
 	}
-	walletID, err := s.store.WalletOf(ctx, q, d.UserID)
+	walletID, err := s.ledger.WalletOf(ctx, q, d.UserID)
 	if err != nil {
-		return db.Posted{}, err
+		return ledger.Posted{}, err
 	}
 	posting := d.posting(walletID)
-	posted, balance, err := post(posting, walletID)
-	if errors.Is(err, db.ErrInsufficientFunds) {
+	posted, err := s.ledger.Post(ctx, posting, append(opts, ledger.Covered(walletID, int64(d.Amount)))...)
+	if errors.Is(err, ledger.ErrInsufficientFunds) {
 		// A replay of a key that already moved money is not a shortfall,
 		// and neither is the key reused for another request.
-		posted, rerr := db.Replay(ctx, q, posting)
-		if rerr == nil || errors.Is(rerr, db.ErrIdempotencyMismatch) {
-			return posted, rerr
+		replayed, rerr := s.ledger.Replay(ctx, q, posting)
+		if rerr == nil || errors.Is(rerr, ledger.ErrIdempotencyMismatch) {
+			return replayed, rerr
 		}
-		return db.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(balance)}
+		return ledger.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(posted.Before)}
 	}
 	return posted, err
 }
@@ -94,10 +90,10 @@ func holdSession(ctx context.Context, tx *sqlx.Tx, hash []byte) error {
 }
 
 // posting is d as a ledger posting out of wallet walletID.
-func (d Debit) posting(walletID int64) db.Posting {
-	return db.Posting{
+func (d Debit) posting(walletID int64) ledger.Posting {
+	return ledger.Posting{
 		Key: d.Key, Kind: d.Kind, Reference: d.Reference, Description: d.Description,
-		Entries: []db.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
+		Entries: []ledger.Entry{{AccountID: walletID, Amount: -int64(d.Amount)}, {AccountID: d.To, Amount: int64(d.Amount)}},
 	}
 }
 
@@ -122,5 +118,5 @@ func (s *Service) RoundUpToPreset(m Money) Money {
 // gift income accounts are created this way on first use; system accounts
 // keep no cached balance, so a popular recipient is never a hot row.
 func (s *Service) SystemAccount(ctx context.Context, code string) (int64, error) {
-	return s.store.EnsureSystemAccount(ctx, code)
+	return s.ledger.EnsureSystemAccount(ctx, code)
 }

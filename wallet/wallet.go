@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/payment"
 )
@@ -16,6 +17,7 @@ import (
 // Service answers the questions the pages ask and performs what they request.
 type Service struct {
 	store  *db.Store
+	ledger *ledger.Ledger
 	hasher PasswordHasher
 	now    func() time.Time
 	// signupGrant is credited to each new account from the grants account (0 = none).
@@ -61,6 +63,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics counts top-ups and notifications by outcome (nil: none).
 	Metrics *metrics.Metrics
+	// Ledger posts every movement of money (nil: ledger.New(store)).
+	Ledger *ledger.Ledger
 }
 
 // NewService builds a Service over a store.
@@ -87,7 +91,10 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.SignupsPerClient <= 0 {
 		o.SignupsPerClient = MaxSignupsPerClient
 	}
-	return &Service{store: store, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
+	if o.Ledger == nil {
+		o.Ledger = ledger.New(store)
+	}
+	return &Service{store: store, ledger: o.Ledger, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
 		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
 		reconcileAfter: o.ReconcileAfter, log: o.Logger, signups: o.SignupsPerClient, metrics: o.Metrics}
@@ -152,13 +159,13 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 	if err != nil {
 		return 0, fmt.Errorf("grant %q: %w", key, err)
 	}
-	grants, err := s.store.SystemAccountID(ctx, "grants")
+	grants, err := s.ledger.SystemAccountID(ctx, "grants")
 	if err != nil {
 		return 0, fmt.Errorf("grant %q: %w", key, err)
 	}
-	posted, err := s.store.PostTransaction(ctx, db.Posting{
-		Key: key, Kind: db.KindGrant, Reference: fmt.Sprintf("user:%d", u.ID), Description: description,
-		Entries: []db.Entry{{AccountID: grants, Amount: -int64(amount)}, {AccountID: u.WalletID, Amount: int64(amount)}},
+	posted, err := s.ledger.Post(ctx, ledger.Posting{
+		Key: key, Kind: ledger.Grant, Reference: fmt.Sprintf("user:%d", u.ID), Description: description,
+		Entries: []ledger.Entry{{AccountID: grants, Amount: -int64(amount)}, {AccountID: u.WalletID, Amount: int64(amount)}},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("grant %q: %w", key, err)

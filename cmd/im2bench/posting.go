@@ -9,7 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -94,7 +94,7 @@ func (b *bench) figurePosting(ctx context.Context) ([]result, error) {
 		s := timed(ctx, postingWorkers, b.sz.phase, func(ctx context.Context, w, i int) error {
 			from, to := users[w], users[postingWorkers+w]
 			_, err := b.svc.Debit(ctx, wallet.Debit{UserID: from.ID, Amount: 1, To: to.WalletID,
-				Key: fmt.Sprintf("bench:%s:%d:%d:%d", b.run, round, w, i), Kind: db.KindTransfer,
+				Key: fmt.Sprintf("bench:%s:%d:%d:%d", b.run, round, w, i), Kind: ledger.Transfer,
 				Reference: "bench:" + b.run, Description: "bench_transfer"})
 			return err
 		})

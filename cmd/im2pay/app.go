@@ -13,6 +13,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/pgcluster"
 	"im2pay/internal/reqlog"
+	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/wallet"
 )
@@ -22,6 +23,7 @@ type app struct {
 	conn    *sqlx.DB
 	replica *sqlx.DB // nil without DATABASE_REPLICA_URL
 	store   *db.Store
+	ledger  *ledger.Ledger
 	wallet  *wallet.Service
 	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
 	loc     *time.Location
@@ -71,12 +73,13 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		}
 	}
 	a.store = db.NewWithReplica(a.conn, a.replica)
+	a.ledger = ledger.New(a.store)
 	if cfg.MetricsAddr != "" {
 		m := metrics.New(a.conn.DB)
 		if a.replica != nil {
 			m.AddReplicaPool(a.replica.DB)
 		}
-		a.store.ObservePostings(func(kind db.TxnKind, took time.Duration) { m.Posting(string(kind), took) })
+		a.ledger.Observe(func(kind ledger.Kind, took time.Duration) { m.Posting(string(kind), took) })
 		a.metrics = m
 	}
 	providers, origins, err := openProviders(cfg)
@@ -88,7 +91,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter,
 		// The reconciler's passes go to stderr in the server log's format.
-		Logger: reqlog.New(os.Stderr, cfg.LogFormat), Metrics: a.metrics,
+		Logger: reqlog.New(os.Stderr, cfg.LogFormat), Metrics: a.metrics, Ledger: a.ledger,
 	})
 	return fn(a)
 }

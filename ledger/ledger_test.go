@@ -1,4 +1,4 @@
-package db_test
+package ledger_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/db/dbtest"
+	"im2pay/ledger"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -21,6 +22,7 @@ type fixture struct {
 	ctx    context.Context
 	conn   *sqlx.DB
 	store  *db.Store
+	ledger *ledger.Ledger
 	grants int64
 }
 
@@ -32,8 +34,9 @@ func newFixture(t testing.TB) *fixture {
 	// whose start-up on a busy machine outlasts connect_timeout.
 	conn.SetMaxOpenConns(20)
 	f := &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}
+	f.ledger = ledger.New(f.store)
 	var err error
-	if f.grants, err = f.store.SystemAccountID(f.ctx, "grants"); err != nil {
+	if f.grants, err = f.ledger.SystemAccountID(f.ctx, "grants"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -53,19 +56,19 @@ func (f *fixture) user(name string) db.User {
 	return u
 }
 
-func (f *fixture) grant(key string, wallet, amount int64) (db.Posted, error) {
-	return f.store.PostTransaction(f.ctx, db.Posting{Key: key, Kind: db.KindGrant, Reference: "test", Description: "test",
-		Entries: []db.Entry{{AccountID: f.grants, Amount: -amount}, {AccountID: wallet, Amount: amount}}})
+func (f *fixture) grant(key string, wallet, amount int64) (ledger.Posted, error) {
+	return f.ledger.Post(f.ctx, ledger.Posting{Key: key, Kind: ledger.Grant, Reference: "test", Description: "test",
+		Entries: []ledger.Entry{{AccountID: f.grants, Amount: -amount}, {AccountID: wallet, Amount: amount}}})
 }
 
-func (f *fixture) spend(key string, wallet, amount int64) (db.Posted, error) {
-	return f.store.PostTransaction(f.ctx, db.Posting{Key: key, Kind: db.KindPurchase, Reference: "test", Description: "test",
-		Entries: []db.Entry{{AccountID: wallet, Amount: -amount}, {AccountID: f.grants, Amount: amount}}})
+func (f *fixture) spend(key string, wallet, amount int64) (ledger.Posted, error) {
+	return f.ledger.Post(f.ctx, ledger.Posting{Key: key, Kind: ledger.Purchase, Reference: "test", Description: "test",
+		Entries: []ledger.Entry{{AccountID: wallet, Amount: -amount}, {AccountID: f.grants, Amount: amount}}})
 }
 
 func (f *fixture) balance(wallet int64) int64 {
 	f.t.Helper()
-	b, err := f.store.Balance(f.ctx, wallet)
+	b, err := f.ledger.Balance(f.ctx, wallet)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -115,7 +118,7 @@ func TestTheSameKeyWithAnotherRequestIsRefused(t *testing.T) {
 	if _, err := f.grant("k", u.WalletID, 500); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.grant("k", u.WalletID, 501); !errors.Is(err, db.ErrIdempotencyMismatch) {
+	if _, err := f.grant("k", u.WalletID, 501); !errors.Is(err, ledger.ErrIdempotencyMismatch) {
 		t.Fatalf("err = %v, want ErrIdempotencyMismatch", err)
 	}
 	if got := f.balance(u.WalletID); got != 500 {
@@ -129,7 +132,7 @@ func TestOverdraftIsRefusedAndChangesNothing(t *testing.T) {
 	if _, err := f.grant("g", u.WalletID, 100); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.spend("s", u.WalletID, 101); !errors.Is(err, db.ErrInsufficientFunds) {
+	if _, err := f.spend("s", u.WalletID, 101); !errors.Is(err, ledger.ErrInsufficientFunds) {
 		t.Fatalf("err = %v, want ErrInsufficientFunds", err)
 	}
 	if got := f.balance(u.WalletID); got != 100 {
@@ -146,16 +149,16 @@ func TestPostingRefusesMalformedTransactionsBeforeAnySQL(t *testing.T) {
 	u := f.user("alice")
 	cases := []struct {
 		name    string
-		entries []db.Entry
+		entries []ledger.Entry
 	}{
-		{"a single entry", []db.Entry{{u.WalletID, 100}}},
-		{"entries that do not sum to zero", []db.Entry{{u.WalletID, 100}, {f.grants, -99}}},
-		{"a zero entry", []db.Entry{{u.WalletID, 0}, {f.grants, 0}}},
-		{"an absurd amount", []db.Entry{{u.WalletID, 1 << 62}, {f.grants, -(1 << 62)}}},
+		{"a single entry", []ledger.Entry{{u.WalletID, 100}}},
+		{"entries that do not sum to zero", []ledger.Entry{{u.WalletID, 100}, {f.grants, -99}}},
+		{"a zero entry", []ledger.Entry{{u.WalletID, 0}, {f.grants, 0}}},
+		{"an absurd amount", []ledger.Entry{{u.WalletID, 1 << 62}, {f.grants, -(1 << 62)}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := f.store.PostTransaction(f.ctx, db.Posting{Key: c.name, Kind: db.KindGrant, Reference: "t", Description: "t", Entries: c.entries})
+			_, err := f.ledger.Post(f.ctx, ledger.Posting{Key: c.name, Kind: ledger.Grant, Reference: "t", Description: "t", Entries: c.entries})
 			if err == nil {
 				t.Fatal("posting accepted")
 			}
@@ -256,7 +259,7 @@ func TestConcurrentSpendsFromOneWalletNeverOverdraw(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, db.ErrInsufficientFunds):
+			case errors.Is(err, ledger.ErrInsufficientFunds):
 				refused++
 			default:
 				t.Errorf("spend %d: unexpected error %v", i, err)

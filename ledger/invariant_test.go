@@ -1,4 +1,4 @@
-package db_test
+package ledger_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"im2pay/db"
+	"im2pay/ledger"
 )
 
 // TestLedgerInvariantsHoldUnderRandomOperations plays thousands of random
@@ -27,7 +27,7 @@ func TestLedgerInvariantsHoldUnderRandomOperations(t *testing.T) {
 		model[u.WalletID] = 0
 	}
 	type done struct {
-		posting db.Posting
+		posting ledger.Posting
 		id      int64
 	}
 	var history []done
@@ -40,7 +40,7 @@ func TestLedgerInvariantsHoldUnderRandomOperations(t *testing.T) {
 		if len(history) > 0 && rng.IntN(10) == 0 {
 			p = history[rng.IntN(len(history))].posting // a retry: must change nothing
 		}
-		posted, err := f.store.PostTransaction(f.ctx, p)
+		posted, err := f.ledger.Post(f.ctx, p)
 		want := applyModel(model, p)
 		switch {
 		case err == nil && posted.Replayed:
@@ -48,7 +48,7 @@ func TestLedgerInvariantsHoldUnderRandomOperations(t *testing.T) {
 		case err == nil:
 			commitModel(model, want)
 			history = append(history, done{p, posted.TransactionID})
-		case errors.Is(err, db.ErrInsufficientFunds):
+		case errors.Is(err, ledger.ErrInsufficientFunds):
 			if want != nil {
 				t.Fatalf("step %d: refused %+v although the model affords it", step, p)
 			}
@@ -69,32 +69,32 @@ func TestLedgerInvariantsHoldUnderRandomOperations(t *testing.T) {
 	}
 }
 
-func randomPosting(rng *rand.Rand, grants int64, wallets []int64, key string) db.Posting {
+func randomPosting(rng *rand.Rand, grants int64, wallets []int64, key string) ledger.Posting {
 	amount := rng.Int64N(50_00) + 1
 	a := wallets[rng.IntN(len(wallets))]
 	b := wallets[rng.IntN(len(wallets))]
-	p := db.Posting{Key: key, Reference: "random", Description: "test"}
+	p := ledger.Posting{Key: key, Reference: "random", Description: "test"}
 	switch rng.IntN(3) {
 	case 0:
-		p.Kind = db.KindGrant
-		p.Entries = []db.Entry{{grants, -amount}, {a, amount}}
+		p.Kind = ledger.Grant
+		p.Entries = []ledger.Entry{{grants, -amount}, {a, amount}}
 	case 1:
-		p.Kind = db.KindPurchase
-		p.Entries = []db.Entry{{a, -amount}, {grants, amount}}
+		p.Kind = ledger.Purchase
+		p.Entries = []ledger.Entry{{a, -amount}, {grants, amount}}
 	default:
-		p.Kind = db.KindTransfer
+		p.Kind = ledger.Transfer
 		// A three-way split exercises several wallets in one transaction.
 		half := amount / 2
-		p.Entries = []db.Entry{{a, -amount}, {b, amount - half}, {grants, half}}
+		p.Entries = []ledger.Entry{{a, -amount}, {b, amount - half}, {grants, half}}
 		if half == 0 {
-			p.Entries = []db.Entry{{a, -amount}, {b, amount}}
+			p.Entries = []ledger.Entry{{a, -amount}, {b, amount}}
 		}
 	}
 	return p
 }
 
 // applyModel returns the wallets' balances after p, or nil if p overdraws.
-func applyModel(model map[int64]int64, p db.Posting) map[int64]int64 {
+func applyModel(model map[int64]int64, p ledger.Posting) map[int64]int64 {
 	next := map[int64]int64{}
 	for _, e := range p.Entries {
 		if _, isWallet := model[e.AccountID]; !isWallet {

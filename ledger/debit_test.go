@@ -1,4 +1,4 @@
-package db_test
+package ledger_test
 
 import (
 	"errors"
@@ -7,12 +7,15 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"im2pay/db"
+	"im2pay/ledger"
 )
 
-func (f *fixture) debitNow(key string, from, to, amount int64) (db.Posted, int64, error) {
-	return f.store.DebitNow(f.ctx, db.Posting{Key: key, Kind: db.KindTransfer, Reference: "test", Description: "test",
-		Entries: []db.Entry{{AccountID: from, Amount: -amount}, {AccountID: to, Amount: amount}}}, from, amount)
+// debitNow is a covered payment in a statement of its own, as every
+// purchase, gift and charge makes one.
+func (f *fixture) debitNow(key string, from, to, amount int64) (ledger.Posted, int64, error) {
+	posted, err := f.ledger.Post(f.ctx, ledger.Posting{Key: key, Kind: ledger.Transfer, Reference: "test", Description: "test",
+		Entries: []ledger.Entry{{AccountID: from, Amount: -amount}, {AccountID: to, Amount: amount}}}, ledger.Covered(from, amount))
+	return posted, posted.Before, err
 }
 
 func TestDebitNowMovesMoneyOnceAndWritesNothingWhenShort(t *testing.T) {
@@ -29,10 +32,10 @@ func TestDebitNowMovesMoneyOnceAndWritesNothingWhenShort(t *testing.T) {
 	if err != nil || !again.Replayed || again.TransactionID != posted.TransactionID || again.Balances[alice.WalletID] != 80 {
 		t.Fatalf("same key again: %+v, %v; want the first result replayed", again, err)
 	}
-	if _, _, err := f.debitNow("d1", alice.WalletID, bob.WalletID, 30); !errors.Is(err, db.ErrIdempotencyMismatch) {
+	if _, _, err := f.debitNow("d1", alice.WalletID, bob.WalletID, 30); !errors.Is(err, ledger.ErrIdempotencyMismatch) {
 		t.Fatalf("same key, other amount: %v, want ErrIdempotencyMismatch", err)
 	}
-	if _, before, err := f.debitNow("d2", alice.WalletID, bob.WalletID, 81); !errors.Is(err, db.ErrInsufficientFunds) || before != 80 {
+	if _, before, err := f.debitNow("d2", alice.WalletID, bob.WalletID, 81); !errors.Is(err, ledger.ErrInsufficientFunds) || before != 80 {
 		t.Fatalf("overdraft: balance before %d, %v; want 80 and ErrInsufficientFunds", before, err)
 	}
 	// The refused key wrote nothing, so it is still free.
@@ -46,7 +49,7 @@ func TestDebitNowMovesMoneyOnceAndWritesNothingWhenShort(t *testing.T) {
 }
 
 // Payments crossing each other lock their payers first and can deadlock;
-// DebitNow retries, and the many racing for too little money never
+// a statement of its own is retried, and the many racing for too little money never
 // overdraw.
 func TestDebitNowUnderContention(t *testing.T) {
 	f := newFixture(t)
@@ -71,7 +74,7 @@ func TestDebitNowUnderContention(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, db.ErrInsufficientFunds):
+			case errors.Is(err, ledger.ErrInsufficientFunds):
 				short.Add(1)
 			default:
 				errs <- err
@@ -93,7 +96,7 @@ func TestDebitNowUnderContention(t *testing.T) {
 }
 
 // BenchmarkDebitNow is figure 1 of make bench in-process, for profiles:
-// go test -run XXX -bench DebitNow -cpuprofile cpu.out ./db
+// go test -run XXX -bench DebitNow -cpuprofile cpu.out ./ledger
 func BenchmarkDebitNow(b *testing.B) {
 	f := newFixture(b)
 	const workers = 8
@@ -116,17 +119,4 @@ func BenchmarkDebitNow(b *testing.B) {
 			}
 		}
 	})
-}
-
-// The app's connections plan prepared statements once (WithAppSettings);
-// the queries that must see their parameters plan them per run.
-func TestConnectionsPlanPreparedStatementsOnce(t *testing.T) {
-	f := newFixture(t)
-	var mode string
-	if err := f.conn.Get(&mode, `SHOW plan_cache_mode`); err != nil {
-		t.Fatal(err)
-	}
-	if mode != "force_generic_plan" {
-		t.Fatalf("plan_cache_mode = %q, want force_generic_plan", mode)
-	}
 }
