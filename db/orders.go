@@ -79,19 +79,24 @@ func LockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
 // CreateOrder inserts o inside tx, or returns the order the same user
 // already created with the same request key (created is then false). An
 // order with no price of its own is paid in its own currency at rate 1.
+// CreatedAt and ExpiresAt are the caller's clock, the one that decides the
+// daily limit's day and the order's expiry: stamped by the database's
+// now(), an order would fall outside the day its app counts whenever the
+// two clocks disagree.
 func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
 	if o.PayCurrency == "" {
 		o.PayCurrency, o.PayAmount, o.PayRate = o.Currency, o.Amount, "1"
 	}
 	const q = `
 		INSERT INTO recharge_orders (out_trade_no, user_id, request_key, method, device, amount, tier_bonus,
-		                             first_bonus, currency, return_to, expires_at, pay_currency, pay_amount, pay_rate)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		                             first_bonus, currency, return_to, expires_at, pay_currency, pay_amount, pay_rate,
+		                             created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (user_id, request_key) DO NOTHING
 		RETURNING ` + orderColumns
 	var out Order
 	err := tx.GetContext(ctx, &out, q, o.OutTradeNo, o.UserID, o.RequestKey, o.Method, o.Device, o.Amount,
-		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate)
+		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate, o.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)

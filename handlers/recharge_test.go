@@ -293,3 +293,26 @@ func TestADoubleSubmitCreatesOneOrderAndStrangersSeeNone(t *testing.T) {
 	expectStatus(t, stranger.post("/account", "/recharge/orders/"+no+"/check", url.Values{}), http.StatusNotFound)
 	expectLacks(t, stranger.get("/recharge/orders"), no)
 }
+
+// The daily limit counts the day's orders by the app's clock alone: an
+// order is stamped with the clock that draws the day's line, so an app
+// server two days ahead of the database (or a test's clock) still counts
+// every order of its day. Stamped by the database instead, none counted.
+func TestTheDailyLimitCountsTheDayByTheAppsClock(t *testing.T) {
+	ahead := func() time.Time { return time.Now().Add(48 * time.Hour) }
+	p := newPaySiteWith(t, paySiteOptions{now: ahead})
+	b := p.browser()
+	b.register("daily_limit", goodPassword)
+	p.order(b, "alipay", "50000")
+	p.order(b, "card", "50000")
+	page := b.get("/recharge?method=alipay")
+	key := keyField.FindStringSubmatch(page.body)
+	if key == nil {
+		t.Fatalf("no request key on the recharge page:\n%.1500s", page.body)
+	}
+	a := b.post("/recharge", "/recharge/orders", url.Values{"method": {"alipay"}, "amount": {"1"}, "key": {key[1]}})
+	if a.status == http.StatusSeeOther {
+		t.Fatalf("a third order past ¥100,000 in one day was placed: %s", a.header.Get("Location"))
+	}
+	expectContains(t, a, "已达每日充值上限 ¥100000.00，今天还可充值 ¥0.00。")
+}

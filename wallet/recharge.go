@@ -182,7 +182,8 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 		if err := s.checkLimits(ctx, tx, n.UserID, q.Method, q.Amount); err != nil {
 			return err
 		}
-		no, err := newOutTradeNo(s.now())
+		now := s.now()
+		no, err := newOutTradeNo(now)
 		if err != nil {
 			return err
 		}
@@ -190,7 +191,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 			OutTradeNo: no, UserID: n.UserID, RequestKey: n.RequestKey, Method: string(q.Method),
 			Device: string(n.Device), Amount: int64(q.Amount), TierBonus: int64(q.TierBonus),
 			FirstBonus: int64(q.FirstBonus), Currency: "CNY", ReturnTo: n.ReturnTo,
-			ExpiresAt: s.now().Add(s.rules.Lifetime),
+			CreatedAt: now, ExpiresAt: now.Add(s.rules.Lifetime),
 		}
 		if q.Pay != nil {
 			// The price shown is the price stored: PayPal is asked for it,
