@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -37,15 +38,15 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
-		w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers,
+		a, w := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
 			BaseURL: appURL, Logger: discardLogger()})
-		srv.Config.Handler = handlers.New(w, store, handlers.Config{
+		srv.Config.Handler = handlers.New(w, a, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, wallet: w, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }
@@ -83,7 +84,7 @@ func TestWrongLoginsSplitAcrossInstancesMeetOneLimit(t *testing.T) {
 	attacker := a.browser()
 	token := attacker.token("/login")
 	instances := []*browser{attacker, attacker.on(b)}
-	for i := range wallet.MaxFailsPerAccount {
+	for i := range account.MaxFailsPerAccount {
 		on := instances[i%2]
 		ans := on.postToken(token, "/login", url.Values{"username": {"twoinst_t1"}, "password": {"guess-" + strconv.Itoa(i)}})
 		expectStatus(t, ans, http.StatusUnprocessableEntity)
@@ -134,7 +135,7 @@ func TestAnInstanceThatRemembersAnOldPriceNeverChargesIt(t *testing.T) {
 	sender, senderID := giftPerson(t, a, "twoinst_g1", 100_00)
 	giftPerson(t, a, "twoinst_g2", 0)
 	onB := sender.on(b)
-	u, err := a.wallet.UserByID(context.Background(), senderID)
+	u, err := a.accounts.UserByID(context.Background(), senderID)
 	if err != nil {
 		t.Fatal(err)
 	}

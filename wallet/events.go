@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 )
 
@@ -33,7 +34,7 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) awardEvent(ctx context.Context, e db.Event, u db.User) error {
+func (s *Service) awardEvent(ctx context.Context, e db.Event, u account.User) error {
 	promotion, err := s.store.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return err
