@@ -1,5 +1,6 @@
-// Package db is the store: typed methods over sqlx for users, sessions,
-// throttling and the double-entry ledger, plus the embedded migrations.
+// Package db is the store: typed methods over sqlx for the double-entry
+// ledger, plus the embedded migrations and what a domain package needs to
+// keep its own SQL (see account).
 // It knows nothing about HTTP.
 package db
 
@@ -40,11 +41,10 @@ type Store struct {
 	// Several instances run over one database, each with its own Store, so
 	// its caches hold only what cannot change once read, or what is
 	// checked again where it matters. The ids of system accounts and
-	// wallets, and users by name, never change (accounts and users are
-	// never renamed or deleted; the cached user holds neither its password
-	// hash nor its session generation). The gift catalog may be repriced or
-	// retired: an instance's remembered item is stale until its next use,
-	// which InsertGift refuses (nothing is charged) and which forgets it.
+	// wallets never change (accounts are never renamed or deleted). The
+	// gift catalog may be repriced or retired: an instance's remembered
+	// item is stale until its next use, which InsertGift refuses (nothing
+	// is charged) and which forgets it.
 	// Sessions, throttles, maintenance and balances are never cached: every
 	// request reads them from PostgreSQL, so instances cannot disagree.
 	//
@@ -59,9 +59,6 @@ type Store struct {
 	txExtra    []string
 	// stmts holds the statements prepared on first use (see prepared.go).
 	stmts sync.Map
-	// names caches users by the name the service API was given (see UserByNameCached).
-	names      sync.Map
-	namesCount atomic.Int64
 }
 
 // New wraps an open connection pool.
@@ -311,4 +308,16 @@ func MapError(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
+}
+
+// NotFound maps sql.ErrNoRows to ErrNotFound and adds what was looked up.
+func NotFound(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

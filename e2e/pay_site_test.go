@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -74,24 +75,28 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	clk := &offsetClock{}
-	svc := wallet.NewService(store, wallet.Options{
+	accounts := account.NewService(store, account.Options{
 		Now:    clk.now,
-		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
+		Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
 		// Every journey signs up from 127.0.0.1; the limit has its own test.
 		SignupsPerClient: 1000,
-		Location:         loc,
-		Providers:        gw.Providers,
-		BaseURL:          appURL,
+	})
+	svc := wallet.NewService(store, wallet.Options{
+		Accounts:  accounts,
+		Now:       clk.now,
+		Location:  loc,
+		Providers: gw.Providers,
+		BaseURL:   appURL,
 	})
 	sl := &serverLog{}
-	srv.Config.Handler = handlers.New(svc, store, handlers.Config{
+	srv.Config.Handler = handlers.New(svc, accounts, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:      &site{url: appURL, store: store, wallet: svc, log: sl},
+		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, log: sl},
 		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),

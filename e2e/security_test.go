@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -69,9 +70,10 @@ type canarySite struct {
 func newCanarySite(t *testing.T) *canarySite {
 	t.Helper()
 	store := db.New(dbtest.New(t))
-	svc := wallet.NewService(store, wallet.Options{Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
+	accounts := account.NewService(store, account.Options{Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
+	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
 	sl := &serverLog{}
-	app := handlers.New(svc, store, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
+	app := handlers.New(svc, accounts, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
 		AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl)})
 	cs := &canarySite{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +85,7 @@ func newCanarySite(t *testing.T) *canarySite {
 		app.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	cs.site = &site{url: srv.URL, store: store, wallet: svc, log: sl}
+	cs.site = &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, log: sl}
 	return cs
 }
 
@@ -96,7 +98,7 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 	// is refused as a name, so none can reach a page that way.
 	refused := 0
 	for _, pl := range payloads {
-		if _, err := s.wallet.Register(ctx, pl, password, "test:"+pl); err != nil {
+		if _, err := s.accounts.Register(ctx, pl, password, "test:"+pl); err != nil {
 			refused++
 		}
 	}

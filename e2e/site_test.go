@@ -16,6 +16,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -73,10 +74,11 @@ var (
 
 // site is the whole app over a fresh database, on a local port.
 type site struct {
-	url    string
-	store  *db.Store
-	wallet *wallet.Service
-	log    *serverLog
+	url      string
+	store    *db.Store
+	accounts *account.Service
+	wallet   *wallet.Service
+	log      *serverLog
 	// primary and replica are set when the site reads history, export and
 	// summary from a streaming standby (newReplicaSite).
 	primary, replica *sqlx.DB
@@ -121,34 +123,35 @@ func (s *site) replayed(t *testing.T) {
 
 func newSiteOver(t *testing.T, store *db.Store) *site {
 	t.Helper()
-	svc := wallet.NewService(store, wallet.Options{
-		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
+	accounts := account.NewService(store, account.Options{
+		Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32},
 		// Every journey signs up from 127.0.0.1; the limit has its own test.
 		SignupsPerClient: 1000,
 	})
+	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	sl := &serverLog{}
-	h := handlers.New(svc, store, handlers.Config{
+	h := handlers.New(svc, accounts, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{url: srv.URL, store: store, wallet: svc, log: sl}
+	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, log: sl}
 }
 
 func (s *site) register(t *testing.T, name string) {
 	t.Helper()
-	if _, err := s.wallet.Register(context.Background(), name, password, "test:"+name); err != nil {
+	if _, err := s.accounts.Register(context.Background(), name, password, "test:"+name); err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}
 }
 
 func (s *site) userID(t *testing.T, name string) int64 {
 	t.Helper()
-	u, err := s.store.UserByName(context.Background(), name)
+	u, err := s.accounts.UserByName(context.Background(), name)
 	if err != nil {
 		t.Fatalf("user %s: %v", name, err)
 	}

@@ -29,12 +29,12 @@ func newAPISite(t *testing.T, token string) *site {
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production: a burst of charges queues in Go
 	store := db.New(conn)
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher})
-	h := handlers.New(w, store, handlers.Config{ServiceToken: token, Logger: discardLogger(),
+	a, w, _ := services(store, wallet.Options{})
+	h := handlers.New(w, a, handlers.Config{ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &site{t: t, srv: srv, store: store, wallet: w}
+	s := &site{t: t, srv: srv, store: store, accounts: a, wallet: w}
 	if a := s.api(http.MethodGet, "/api/v1/balance?user=nobody", "", nil); a.status == http.StatusNotFound &&
 		!strings.Contains(a.body, `"error"`) {
 		t.Fatal("GET /api/v1/balance is a page 404: handlers/routes.go must call s.apiRoutes(e) after setting the error handler")
@@ -49,7 +49,7 @@ func holder(t *testing.T, s *site, name string, fen wallet.Money) *browser {
 	b := s.browser()
 	b.register(name, goodPassword)
 	if fen > 0 {
-		u, err := s.store.UserByName(context.Background(), name)
+		u, err := s.accounts.UserByName(context.Background(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestARepeatedKeyGetsTheFirstAnswerAgain(t *testing.T) {
 			first := s.charge("carol", c.fen, c.key)
 			expectStatus(t, first, c.status)
 			before := s.balanceOf("carol")
-			u, _ := s.store.UserByName(context.Background(), "carol")
+			u, _ := s.accounts.UserByName(context.Background(), "carol")
 			if _, err := s.wallet.Grant(context.Background(), u.ID, 1_00, "topup:"+c.key, "welcome_grant"); err != nil {
 				t.Fatal(err)
 			}

@@ -9,11 +9,10 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/views/components"
 	"im2pay/views/layout"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 const sessionCookie = "im2pay_session"
@@ -38,11 +37,11 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 				c.Set("user", *user)
 				return next(c)
 			}
-			u, err := s.wallet.UserByID(c.Request().Context(), uid)
+			u, err := s.accounts.UserByID(c.Request().Context(), uid)
 			switch {
 			case err == nil:
 				c.Set("user", u)
-			case !errors.Is(err, db.ErrNotFound):
+			case !errors.Is(err, account.ErrNotFound):
 				return err
 			}
 		}
@@ -66,8 +65,8 @@ func sessionHash(c echo.Context) []byte {
 	return hash
 }
 
-func currentUser(c echo.Context) (db.User, bool) {
-	u, ok := c.Get("user").(db.User)
+func currentUser(c echo.Context) (account.User, bool) {
+	u, ok := c.Get("user").(account.User)
 	return u, ok
 }
 
@@ -108,7 +107,7 @@ func (s *Server) login(c echo.Context) error {
 	f := pages.AuthForm{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
 	device := s.deviceToken(c)
 	deviceHash, _ := tokenHash(device)
-	u, err := s.wallet.Authenticate(c.Request().Context(), wallet.Attempt{Username: f.Username,
+	u, err := s.accounts.Authenticate(c.Request().Context(), account.Attempt{Username: f.Username,
 		Password: c.FormValue("password"), ClientIP: c.RealIP(), DeviceHash: deviceHash})
 	if err != nil {
 		return s.refuseAuth(c, err, f, pages.Login, pages.LoginForm, "login.title")
@@ -129,7 +128,7 @@ func (s *Server) registerPage(c echo.Context) error {
 
 func (s *Server) register(c echo.Context) error {
 	f := pages.AuthForm{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
-	u, err := s.wallet.Register(c.Request().Context(), f.Username, c.FormValue("password"), c.RealIP())
+	u, err := s.accounts.Register(c.Request().Context(), f.Username, c.FormValue("password"), c.RealIP())
 	if err != nil {
 		return s.refuseAuth(c, err, f, pages.Register, pages.RegisterForm, "register.title")
 	}
@@ -164,7 +163,7 @@ func (s *Server) refuseAuth(c echo.Context, err error, f pages.AuthForm, page au
 }
 
 // startSession logs u in on a fresh session id.
-func (s *Server) startSession(c echo.Context, u db.User, flash string) error {
+func (s *Server) startSession(c echo.Context, u account.User, flash string) error {
 	sess := session(c)
 	if err := s.sessions.Renew(c.Request(), sess); err != nil {
 		return err
@@ -203,8 +202,8 @@ func (s *Server) passwordPage(c echo.Context) error {
 func (s *Server) changePassword(c echo.Context) error {
 	u, _ := currentUser(c)
 	deviceHash, _ := tokenHash(s.deviceToken(c))
-	gen, err := s.wallet.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"),
-		c.FormValue("password"), wallet.Attempt{ClientIP: c.RealIP(), DeviceHash: deviceHash})
+	gen, err := s.accounts.ChangePassword(c.Request().Context(), u.ID, c.FormValue("current_password"),
+		c.FormValue("password"), account.Attempt{ClientIP: c.RealIP(), DeviceHash: deviceHash})
 	if err != nil {
 		problems, ok := components.ProblemsOf(err)
 		if !ok {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/account"
 )
 
 // deviceCookie is OWASP's device cookie ("Slow Down Online Guessing
@@ -38,7 +38,7 @@ var devicePaths = []string{"/login", "/account/password"}
 
 // trustDevice remembers that this browser logged in to u, issuing its
 // device cookie first when it has none.
-func (s *Server) trustDevice(c echo.Context, token string, u db.User) error {
+func (s *Server) trustDevice(c echo.Context, token string, u account.User) error {
 	if token == "" {
 		var err error
 		if token, err = newToken(); err != nil {
@@ -46,7 +46,7 @@ func (s *Server) trustDevice(c echo.Context, token string, u db.User) error {
 		}
 	}
 	hash, _ := tokenHash(token)
-	if err := s.wallet.TrustDevice(c.Request().Context(), hash, u.ID); err != nil {
+	if err := s.accounts.TrustDevice(c.Request().Context(), hash, u.ID); err != nil {
 		return err
 	}
 	for _, path := range devicePaths {

@@ -20,7 +20,7 @@ import (
 func giftPerson(t *testing.T, s *site, name string, amount wallet.Money) (*browser, int64) {
 	t.Helper()
 	ctx := context.Background()
-	u, err := s.wallet.Register(ctx, name, goodPassword, "test:"+name)
+	u, err := s.accounts.Register(ctx, name, goodPassword, "test:"+name)
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}
@@ -68,7 +68,7 @@ func giftSend(b *browser, form url.Values) (int, string, error) {
 
 func giftBalance(t *testing.T, s *site, userID int64) wallet.Money {
 	t.Helper()
-	u, err := s.store.UserByID(context.Background(), userID)
+	u, err := s.accounts.UserByID(context.Background(), userID)
 	if err != nil {
 		t.Fatal(err)
 	}

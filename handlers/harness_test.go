@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -24,7 +25,15 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // fastHasher keeps argon2id but with parameters cheap enough for tests.
-var fastHasher = wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}
+var fastHasher = account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}
+
+// services builds the account service (with fastHasher, on o's clock) and
+// the wallet over it, as the server wires them.
+func services(store *db.Store, o wallet.Options) (*account.Service, *wallet.Service, *ledger.Ledger) {
+	o.Ledger = ledger.New(store)
+	o.Accounts = account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
+	return o.Accounts, wallet.NewService(store, o), o.Ledger
+}
 
 // clock is a settable time for the session timeouts.
 type clock struct {
@@ -41,12 +50,13 @@ func (c *clock) Advance(d time.Duration) {
 
 // site is the real router over a fresh database, served on a local port.
 type site struct {
-	t      *testing.T
-	srv    *httptest.Server
-	store  *db.Store
-	ledger *ledger.Ledger
-	wallet *wallet.Service
-	clock  *clock
+	t        *testing.T
+	srv      *httptest.Server
+	store    *db.Store
+	ledger   *ledger.Ledger
+	accounts *account.Service
+	wallet   *wallet.Service
+	clock    *clock
 }
 
 func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
@@ -55,8 +65,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
-	led := ledger.New(store)
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now, Ledger: led})
+	a, w, led := services(store, wallet.Options{Now: clk.Now})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
@@ -65,10 +74,10 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	for _, o := range options {
 		o(&cfg)
 	}
-	h := handlers.New(w, store, cfg)
+	h := handlers.New(w, a, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, ledger: led, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: clk}
 }
 
 // browser is one person's cookie jar; it never follows redirects, so tests

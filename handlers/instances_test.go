@@ -11,10 +11,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
-	"im2pay/ledger"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/wallet"
 )
@@ -38,16 +38,15 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
-		led := ledger.New(store)
-		w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers,
-			BaseURL: appURL, Logger: discardLogger(), Ledger: led})
-		srv.Config.Handler = handlers.New(w, store, handlers.Config{
+		a, w, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
+			BaseURL: appURL, Logger: discardLogger()})
+		srv.Config.Handler = handlers.New(w, a, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, ledger: led, wallet: w, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }
@@ -85,7 +84,7 @@ func TestWrongLoginsSplitAcrossInstancesMeetOneLimit(t *testing.T) {
 	attacker := a.browser()
 	token := attacker.token("/login")
 	instances := []*browser{attacker, attacker.on(b)}
-	for i := range wallet.MaxFailsPerAccount {
+	for i := range account.MaxFailsPerAccount {
 		on := instances[i%2]
 		ans := on.postToken(token, "/login", url.Values{"username": {"twoinst_t1"}, "password": {"guess-" + strconv.Itoa(i)}})
 		expectStatus(t, ans, http.StatusUnprocessableEntity)
@@ -136,7 +135,7 @@ func TestAnInstanceThatRemembersAnOldPriceNeverChargesIt(t *testing.T) {
 	sender, senderID := giftPerson(t, a, "twoinst_g1", 100_00)
 	giftPerson(t, a, "twoinst_g2", 0)
 	onB := sender.on(b)
-	u, err := a.wallet.UserByID(context.Background(), senderID)
+	u, err := a.accounts.UserByID(context.Background(), senderID)
 	if err != nil {
 		t.Fatal(err)
 	}

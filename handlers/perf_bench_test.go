@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -85,7 +86,14 @@ func (c countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 var registerCounting sync.Once
 
 // benchSite is newSite for benchmarks, over the counting driver.
-func benchSite(b *testing.B, token string) (*httptest.Server, *db.Store, *wallet.Service) {
+// benchServices is what a benchmark reaches behind the router.
+type benchServices struct {
+	store    *db.Store
+	accounts *account.Service
+	wallet   *wallet.Service
+}
+
+func benchSite(b *testing.B, token string) (*httptest.Server, benchServices) {
 	registerCounting.Do(func() { sql.Register("postgres-counting", countingDriver{}) })
 	conn, err := sqlx.Open("postgres-counting", dbtest.NewURL(b))
 	if err != nil {
@@ -95,32 +103,32 @@ func benchSite(b *testing.B, token string) (*httptest.Server, *db.Store, *wallet
 	conn.SetMaxOpenConns(20)
 	conn.SetMaxIdleConns(20)
 	store := db.New(conn)
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher})
+	a, w, _ := services(store, wallet.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(w, store, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
+	h := handlers.New(w, a, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	return srv, store, w
+	return srv, benchServices{store: store, accounts: a, wallet: w}
 }
 
 // benchUser registers name with 1,000,000.00 and returns its id.
-func benchUser(b *testing.B, w *wallet.Service, name string) int64 {
+func benchUser(b *testing.B, bs benchServices, name string) int64 {
 	ctx := context.Background()
-	u, err := w.Register(ctx, name, goodPassword, "bench:"+name)
+	u, err := bs.accounts.Register(ctx, name, goodPassword, "bench:"+name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := w.Grant(ctx, u.ID, 1_000_000_00, "fund:"+name, "welcome_grant"); err != nil {
+	if _, err := bs.wallet.Grant(ctx, u.ID, 1_000_000_00, "fund:"+name, "welcome_grant"); err != nil {
 		b.Fatal(err)
 	}
 	return u.ID
 }
 
 func BenchmarkAccountCenter(b *testing.B) {
-	srv, _, w := benchSite(b, "")
-	benchUser(b, w, "bench_account")
+	srv, bs := benchSite(b, "")
+	benchUser(b, bs, "bench_account")
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Transport: srv.Client().Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -145,10 +153,10 @@ func BenchmarkAccountCenter(b *testing.B) {
 }
 
 func BenchmarkCharges(b *testing.B) {
-	srv, _, w := benchSite(b, serviceToken)
+	srv, bs := benchSite(b, serviceToken)
 	const users = 32
 	for i := range users {
-		benchUser(b, w, fmt.Sprintf("bench_c%d", i))
+		benchUser(b, bs, fmt.Sprintf("bench_c%d", i))
 	}
 	var next atomic.Int64
 	b.SetParallelism(16)
@@ -194,7 +202,7 @@ func mustGet(b *testing.B, client *http.Client, u string) string {
 }
 
 func BenchmarkStaticFile(b *testing.B) {
-	srv, _, _ := benchSite(b, "")
+	srv, _ := benchSite(b, "")
 	client := srv.Client()
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -207,9 +215,10 @@ func BenchmarkStaticFile(b *testing.B) {
 
 // BenchmarkAccountViewQuery is the account center's statement alone, one at a time.
 func BenchmarkAccountViewQuery(b *testing.B) {
-	_, store, w := benchSite(b, "")
-	id := benchUser(b, w, "bench_q")
-	u, _ := store.UserByID(context.Background(), id)
+	_, bs := benchSite(b, "")
+	id := benchUser(b, bs, "bench_q")
+	store := bs.store
+	u, _ := bs.accounts.UserByID(context.Background(), id)
 	for b.Loop() {
 		if _, err := store.AccountView(context.Background(), u.ID, u.WalletID, time.Now(), 5); err != nil {
 			b.Fatal(err)

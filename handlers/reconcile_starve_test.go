@@ -55,7 +55,7 @@ func (p *paySite) insertOrders(userID int64, n int, expires time.Time, started b
 // instance is another app instance on the same database: its own wallet
 // service over the store, with the given clock and providers.
 func (p *paySite) instance(c *calls, now func() time.Time, log *slog.Logger) *wallet.Service {
-	return wallet.NewService(p.store, wallet.Options{Hasher: fastHasher, Providers: c.wrap(p.gw.Providers),
+	return wallet.NewService(p.store, wallet.Options{Providers: c.wrap(p.gw.Providers),
 		BaseURL: p.srv.URL, Now: now, Logger: log})
 }
 

@@ -32,7 +32,7 @@ func TestTheReconcilerResolvesEveryPendingOrder(t *testing.T) {
 	}
 
 	later := wallet.NewService(p.store, wallet.Options{
-		Hasher: fastHasher, Providers: p.gw.Providers, BaseURL: p.srv.URL,
+		Providers: p.gw.Providers, BaseURL: p.srv.URL,
 		Now: func() time.Time { return time.Now().Add(40 * time.Minute) },
 	})
 	for range 2 { // a second run finds nothing left to do and changes nothing

@@ -65,7 +65,8 @@ func TestAFailingRequestLogsItsErrorUnderItsID(t *testing.T) {
 	var mu sync.Mutex
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	h := handlers.New(wallet.NewService(store, wallet.Options{Hasher: fastHasher}), store,
+	a, w, _ := services(store, wallet.Options{})
+	h := handlers.New(w, a,
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour,
 			Logger: reqlog.New(&lockedWriter{w: &buf, mu: &mu}, "json")})
 	conn.Close() // every query now fails: a failure of our own

@@ -58,7 +58,7 @@ func newVictim(t *testing.T, p *paySite) *victim {
 	v.pending = p.order(v.browser, v.pendingMethod, "61.17")
 	p.pay(v.browser, v.pending)
 
-	carol, err := p.wallet.Register(ctx, v.carol, goodPassword, "test:"+v.carol)
+	carol, err := p.accounts.Register(ctx, v.carol, goodPassword, "test:"+v.carol)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
@@ -132,13 +133,13 @@ func newProxiedSite(t *testing.T) *site {
 	t.Helper()
 	store := db.New(dbtest.New(t))
 	clk := &clock{now: time.Now()}
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Now: clk.Now})
+	a, w, _ := services(store, wallet.Options{Now: clk.Now})
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	h := handlers.New(w, store, handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
+	h := handlers.New(w, a, handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), TrustedProxies: []*net.IPNet{loopback}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: clk}
 }
 
 // TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit guesses
@@ -161,7 +162,7 @@ func TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit(t *testing.
 				return b.post("/login", "/login", url.Values{"username": {name}, "password": {password}},
 					"X-Forwarded-For", ip, "X-Real-IP", ip)
 			}
-			for i := range wallet.MaxFailsPerAccount {
+			for i := range account.MaxFailsPerAccount {
 				expectStatus(t, guess(i, "wrong-guess-"+strconv.Itoa(i), "alice"), http.StatusUnprocessableEntity)
 			}
 			failures := countRows(t, s, `SELECT count(*) FROM login_failures`)
@@ -174,7 +175,7 @@ func TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit(t *testing.
 				case 1:
 					name = "ALICE"
 				}
-				a := guess(wallet.MaxFailsPerAccount+i, pw, name)
+				a := guess(account.MaxFailsPerAccount+i, pw, name)
 				attempts++
 				if a.status != http.StatusTooManyRequests {
 					through++
@@ -189,7 +190,7 @@ func TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit(t *testing.
 			if through != 0 {
 				t.Fatalf("%d of %d guesses got past the per-account limit", through, attempts)
 			}
-			s.clock.Advance(wallet.ThrottleWindow + time.Minute)
+			s.clock.Advance(account.ThrottleWindow + time.Minute)
 			expectRedirect(t, s.browser().login("alice", goodPassword), "/account")
 		})
 	}

@@ -79,7 +79,7 @@ func countRows(t *testing.T, s *site, q string, args ...any) int {
 
 func userID(t *testing.T, s *site, name string) int64 {
 	t.Helper()
-	u, err := s.store.UserByName(context.Background(), name)
+	u, err := s.accounts.UserByName(context.Background(), name)
 	if err != nil {
 		t.Fatalf("user %s: %v", name, err)
 	}
@@ -183,14 +183,14 @@ func newSecurePaySite(t *testing.T, token string) *paySite {
 	gw := sandboxtest.Start(t, appURL)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	clk := &clock{now: time.Now()}
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher, Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
-	srv.Config.Handler = handlers.New(w, store, handlers.Config{
+	a, w, _ := services(store, wallet.Options{Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
+	srv.Config.Handler = handlers.New(w, a, handlers.Config{
 		Secure: true, Origin: appURL, Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, ServiceToken: token,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, wallet: w, clock: clk}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: clk}, gw: gw}
 }
 
 // looseBrowser is a browser whose jar ignores the Secure flag.

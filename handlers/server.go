@@ -12,7 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
 	"im2pay/wallet"
@@ -59,6 +59,7 @@ func (c Config) ScanURL(codeURL string) string {
 // Server holds the dependencies every handler shares.
 type Server struct {
 	wallet   *wallet.Service
+	accounts *account.Service
 	sessions *SessionStore
 	cfg      Config
 	log      *slog.Logger
@@ -67,8 +68,9 @@ type Server struct {
 	proxyWarning sync.Once
 }
 
-// New builds the router with every route and middleware.
-func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
+// New builds the router with every route and middleware over the wallet
+// and the accounts (logins, sessions and their limits).
+func New(w *wallet.Service, a *account.Service, cfg Config) *echo.Echo {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -79,11 +81,12 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		cfg.Logger = reqlog.New(os.Stderr, "text")
 	}
 	s := &Server{
-		wallet: w,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		csp:    contentSecurityPolicy(cfg.FormActionOrigins),
+		wallet:   w,
+		accounts: a,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		csp:      contentSecurityPolicy(cfg.FormActionOrigins),
 	}
-	s.sessions = NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
+	s.sessions = NewSessionStore(a, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()
 }

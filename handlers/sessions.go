@@ -8,14 +8,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/views/pages"
 )
 
 // sessionsView lists the user's sessions for the settings page.
 func (s *Server) sessionsView(c echo.Context) (pages.SessionsView, error) {
 	u, _ := currentUser(c)
-	rows, err := s.wallet.Sessions(c.Request().Context(), u.ID)
+	rows, err := s.accounts.Sessions(c.Request().Context(), u.ID)
 	if err != nil {
 		return pages.SessionsView{}, err
 	}
@@ -37,8 +37,8 @@ func (s *Server) endSession(c echo.Context) error {
 	if err != nil || id <= 0 {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	err = s.wallet.EndSession(c.Request().Context(), u.ID, id)
-	if errors.Is(err, db.ErrNotFound) {
+	err = s.accounts.EndSession(c.Request().Context(), u.ID, id)
+	if errors.Is(err, account.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *Server) endSession(c echo.Context) error {
 // session to the new generation with the row.
 func (s *Server) endOtherSessions(c echo.Context) error {
 	u, _ := currentUser(c)
-	gen, err := s.wallet.EndOtherSessions(c.Request().Context(), u.ID, sessionHash(c))
+	gen, err := s.accounts.EndOtherSessions(c.Request().Context(), u.ID, sessionHash(c))
 	if err != nil {
 		return err
 	}

@@ -20,13 +20,13 @@ import (
 
 	"github.com/gorilla/sessions"
 
-	"im2pay/db"
+	"im2pay/account"
 )
 
 // sessionRows is the persistence the session store needs.
 type sessionRows interface {
-	SessionByHash(ctx context.Context, hash []byte) (db.SessionRow, error)
-	InsertSession(ctx context.Context, row db.SessionRow) error
+	SessionByHash(ctx context.Context, hash []byte) (account.Session, error)
+	InsertSession(ctx context.Context, row account.Session) error
 	UpdateSession(ctx context.Context, hash, data []byte, at time.Time) (bool, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time, clientIP string) error
 	DeleteSession(ctx context.Context, hash []byte) error
@@ -125,7 +125,7 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 // the same query (nil when there is none), and the session's public id.
 type loaded struct {
 	sess     *sessions.Session
-	user     *db.User
+	user     *account.User
 	publicID int64
 }
 
@@ -148,7 +148,7 @@ func (s *SessionStore) load(r *http.Request, name string) (loaded, error) {
 	}
 	ctx := r.Context()
 	row, err := s.rows.SessionByHash(ctx, hash)
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, account.ErrNotFound) {
 		return l, nil
 	}
 	if err != nil {
@@ -223,7 +223,7 @@ func (s *SessionStore) insert(r *http.Request, sess *sessions.Session, data []by
 		return err
 	}
 	hash, _ := tokenHash(token)
-	row := db.SessionRow{TokenHash: hash, Data: data, CreatedAt: now, LastSeenAt: now,
+	row := account.Session{TokenHash: hash, Data: data, CreatedAt: now, LastSeenAt: now,
 		UserAgent: clip(r.UserAgent(), maxUserAgent), ClientIP: s.clientIP(r)}
 	if uid, ok := sess.Values[sessUserID].(int64); ok {
 		row.UserID = sql.NullInt64{Int64: uid, Valid: true}

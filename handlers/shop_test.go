@@ -18,7 +18,7 @@ func funded(t *testing.T, s *site, name string, amount wallet.Money) *browser {
 	t.Helper()
 	b := s.browser()
 	b.register(name, goodPassword)
-	u, err := s.store.UserByName(context.Background(), name)
+	u, err := s.accounts.UserByName(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestTooLittleBalanceOffersTheShortfallAndComesBackUnbought(t *testing.T) {
 	// The top-up page arrives with the shortfall preselected.
 	expectContains(t, b.get("/recharge?amount=7.00&return_to=%2Fshop%3Fproduct%3Dpremium_1m"),
 		`value="7.00"`, `name="return_to" value="/shop?product=premium_1m"`)
-	u, _ := s.store.UserByName(context.Background(), "shortish")
+	u, _ := s.accounts.UserByName(context.Background(), "shortish")
 	if _, err := s.wallet.Grant(context.Background(), u.ID, 7_00, "topup-stand-in", "welcome_grant"); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestTheSpendBonusIsCreditedOncePerPerson(t *testing.T) {
 	}
 	expectContains(t, b.get("/events"), "已消费 ¥48.00 / ¥50.00")
 	expectRedirect(t, buy(b, "stickers_panda", "key-spend-0000009"), "/shop") // ¥54
-	u, _ := s.store.UserByName(context.Background(), "spender")
+	u, _ := s.accounts.UserByName(context.Background(), "spender")
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -149,7 +149,7 @@ func TestTheSpendBonusCountsSpendingHoweverTheAppAndDatabaseClocksDisagree(t *te
 		for i, p := range []string{"premium_3m", "premium_1m", "stickers_cat", "stickers_panda"} { // ¥54
 			expectRedirect(t, buy(b, p, fmt.Sprintf("key-skew-%07d", i)), "/shop")
 		}
-		u, _ := s.store.UserByName(context.Background(), "skewed")
+		u, _ := s.accounts.UserByName(context.Background(), "skewed")
 		if err := s.wallet.AwardEventBonuses(context.Background(), u.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func TestTheAccountCenterAwardsASpendBonusHoweverTheClocksDisagree(t *testing.T)
 func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) {
 	s := newSite(t)
 	funded(t, s, "crowd", 50*10_00)
-	u, _ := s.store.UserByName(context.Background(), "crowd")
+	u, _ := s.accounts.UserByName(context.Background(), "crowd")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok, short := 0, 0
@@ -217,7 +217,7 @@ func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) 
 func TestTheSamePurchaseKeySentTwentyTimesAtOnceBuysOnce(t *testing.T) {
 	s := newSite(t)
 	funded(t, s, "hammer", 100_00)
-	u, _ := s.store.UserByName(context.Background(), "hammer")
+	u, _ := s.accounts.UserByName(context.Background(), "hammer")
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)

@@ -126,8 +126,8 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 func TestSecureSitesSendHSTSAndSecureCookies(t *testing.T) {
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	w := wallet.NewService(store, wallet.Options{Hasher: fastHasher})
-	h := handlers.New(w, store, handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
+	a, w, _ := services(store, wallet.Options{})
+	h := handlers.New(w, a, handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	rec := httptestRecord(h, "/login")
 	if !strings.HasPrefix(rec.Header().Get("Strict-Transport-Security"), "max-age=") {
 		t.Fatalf("no HSTS: %v", rec.Header())
@@ -167,7 +167,8 @@ func TestLivenessIgnoresTheDatabaseAndReadinessReportsIt(t *testing.T) {
 
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	h := handlers.New(wallet.NewService(store, wallet.Options{Hasher: fastHasher}), store,
+	a, w, _ := services(store, wallet.Options{})
+	h := handlers.New(w, a,
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	// A schema this binary does not know (a newer instance migrated it):
 	// not ready, though the database answers.
@@ -196,7 +197,7 @@ func TestTheAccountCenterShowsTheExactBalanceAndRecentRecords(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()
 	b.register("alice", goodPassword)
-	u, _ := s.store.UserByName(context.Background(), "alice")
+	u, _ := s.accounts.UserByName(context.Background(), "alice")
 	if _, err := s.wallet.Grant(context.Background(), u.ID, 12345, "g1", "welcome_grant"); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestHistoryPagesByKeysetFiltersAndLoadsMore(t *testing.T) {
 	s := newSite(t)
 	b := s.browser()
 	b.register("alice", goodPassword)
-	u, _ := s.store.UserByName(context.Background(), "alice")
+	u, _ := s.accounts.UserByName(context.Background(), "alice")
 	for i := 1; i <= 45; i++ {
 		if _, err := s.wallet.Grant(context.Background(), u.ID, wallet.Money(i), fmt.Sprintf("g%d", i), "welcome_grant"); err != nil {
 			t.Fatal(err)
@@ -249,7 +250,7 @@ func TestOneUserNeverSeesAnothersHistory(t *testing.T) {
 	alice, bob := s.browser(), s.browser()
 	alice.register("alice", goodPassword)
 	bob.register("bob_b", goodPassword)
-	u, _ := s.store.UserByName(context.Background(), "alice")
+	u, _ := s.accounts.UserByName(context.Background(), "alice")
 	posted, err := s.wallet.Grant(context.Background(), u.ID, 777, "g", "welcome_grant")
 	if err != nil || posted != 777 {
 		t.Fatal(err)
@@ -306,7 +307,7 @@ func TestARequestItsClientGaveUpIsNotAServerError(t *testing.T) {
 	expectStatus(t, b.register("gaveup", "correct horse battery"), http.StatusSeeOther)
 	errs := &errorCounter{}
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(s.wallet, s.store, handlers.Config{
+	h := handlers.New(s.wallet, s.accounts, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: s.clock.Now,
 		Logger: slog.New(errs),
 	})

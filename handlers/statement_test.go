@@ -14,24 +14,24 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
 // stmtPerson registers name and returns their browser and user row.
-func stmtPerson(t *testing.T, s *site, name string) (*browser, db.User) {
+func stmtPerson(t *testing.T, s *site, name string) (*browser, account.User) {
 	t.Helper()
 	b := s.browser()
 	b.register(name, goodPassword)
-	u, err := s.store.UserByName(context.Background(), name)
+	u, err := s.accounts.UserByName(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b, u
 }
 
-func stmtGrant(t *testing.T, s *site, u db.User, amount wallet.Money, key, description string) {
+func stmtGrant(t *testing.T, s *site, u account.User, amount wallet.Money, key, description string) {
 	t.Helper()
 	if _, err := s.wallet.Grant(context.Background(), u.ID, amount, key, description); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func stmtGrant(t *testing.T, s *site, u db.User, amount wallet.Money, key, descr
 
 // stmtSpend pays amount out of u's wallet the way every spending area does:
 // DebitTx inside the store's transaction.
-func stmtSpend(t *testing.T, s *site, u db.User, amount wallet.Money, kind ledger.Kind, key string) {
+func stmtSpend(t *testing.T, s *site, u account.User, amount wallet.Money, kind ledger.Kind, key string) {
 	t.Helper()
 	ctx := context.Background()
 	revenue, err := s.wallet.SystemAccount(ctx, "revenue:test")
@@ -344,7 +344,7 @@ func TestTheSummaryCutsMonthsWhereTheReadersCalendarDoes(t *testing.T) {
 // against the grants account, dated at, in one SQL statement: the triggers
 // keep balances as db.Post would, posted entries cannot be moved in time
 // afterwards, and a thousand separate postings would only slow the suite.
-func stmtRaw(t *testing.T, s *site, u db.User, n int, amount wallet.Money, kind ledger.Kind, key string, at time.Time) {
+func stmtRaw(t *testing.T, s *site, u account.User, n int, amount wallet.Money, kind ledger.Kind, key string, at time.Time) {
 	t.Helper()
 	const q = `
 		WITH t AS (INSERT INTO ledger_transactions (idempotency_key, request_hash, kind, reference, description, created_at)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/ledger"
@@ -42,12 +43,12 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
-func (f *fixture) user(name string) db.User {
+func (f *fixture) user(name string) account.User {
 	f.t.Helper()
-	var u db.User
+	var u account.User
 	err := f.store.InTx(f.ctx, func(tx *sqlx.Tx) error {
 		var err error
-		u, err = db.CreateUser(f.ctx, tx, name, "x")
+		u, err = account.CreateUser(f.ctx, tx, name, "x")
 		return err
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
 )
@@ -122,7 +123,7 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 		return Charge{}, err
 	}
 	hash := r.hash()
-	u, err := s.store.UserByNameCached(ctx, r.User)
+	u, err := s.accounts.UserByNameCached(ctx, r.User)
 	if errors.Is(err, db.ErrNotFound) {
 		// A key used before was for a known user, and so for another request.
 		if first, err := s.firstCharge(ctx, r.Key, hash); !errors.Is(err, db.ErrNotFound) {
@@ -209,7 +210,7 @@ func chargePosting(walletID, revenue int64, row *db.APICharge) ledger.Posting {
 // chargeTx debits the wallet or records that its balance was too low: either
 // answer is written in this one transaction. DebitTx locks the wallet first,
 // so a twin request queues there and then meets the first one's key.
-func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u db.User, revenue int64, row *db.APICharge) error {
+func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u account.User, revenue int64, row *db.APICharge) error {
 	p := chargePosting(u.WalletID, revenue, row)
 	posted, err := s.DebitTx(ctx, tx, Debit{UserID: u.ID, Amount: Money(row.Amount), To: revenue,
 		Key: p.Key, Kind: p.Kind, Reference: p.Reference, Description: p.Description})
@@ -256,17 +257,17 @@ func toCharge(row db.APICharge, replayed bool) Charge {
 }
 
 // BalanceOf answers a user's balance by name, for the service API.
-func (s *Service) BalanceOf(ctx context.Context, username string) (db.User, Money, error) {
-	u, err := s.store.UserByName(ctx, username)
+func (s *Service) BalanceOf(ctx context.Context, username string) (account.User, Money, error) {
+	u, err := s.accounts.UserByName(ctx, username)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.User{}, 0, fmt.Errorf("balance of %q: %w", username, ErrUnknownUser)
+		return account.User{}, 0, fmt.Errorf("balance of %q: %w", username, ErrUnknownUser)
 	}
 	if err != nil {
-		return db.User{}, 0, err
+		return account.User{}, 0, err
 	}
 	bal, err := s.ledger.Balance(ctx, u.WalletID)
 	if err != nil {
-		return db.User{}, 0, err
+		return account.User{}, 0, err
 	}
 	return u, Money(bal), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
 )
@@ -34,7 +35,7 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) awardEvent(ctx context.Context, e db.Event, u db.User) error {
+func (s *Service) awardEvent(ctx context.Context, e db.Event, u account.User) error {
 	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return err

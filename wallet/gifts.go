@@ -30,6 +30,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
 )
@@ -82,7 +83,7 @@ type GiftRequest struct {
 	Key                         string // the form's idempotency key
 	// Session is the hash of the session token the request came with;
 	// the gift is sent only while that session is alive (see
-	// db.HoldSession). Nil for callers without a session.
+	// account.HoldSession). Nil for callers without a session.
 	Session []byte
 }
 
@@ -97,7 +98,7 @@ type SentGift struct {
 // giftOrder is a request that passed every check.
 type giftOrder struct {
 	senderID     int64
-	recipient    db.User
+	recipient    account.User
 	item         db.GiftItem
 	quantity     int
 	message, key string
@@ -123,7 +124,7 @@ func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error
 	if o.Items, err = s.GiftItems(ctx); err != nil {
 		return o, err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return o, fmt.Errorf("gifts: %w", err)
 	}
@@ -327,26 +328,26 @@ func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, erro
 
 // giftRecipient finds the person a gift goes to. A name that could never be
 // a username is unknown without asking the database.
-func (s *Service) giftRecipient(ctx context.Context, senderID int64, name string) (db.User, error) {
-	name = NormalizeUsername(name)
+func (s *Service) giftRecipient(ctx context.Context, senderID int64, name string) (account.User, error) {
+	name = account.NormalizeUsername(name)
 	if name == "" {
-		return db.User{}, NewProblem("to", "gift.to_empty")
+		return account.User{}, NewProblem("to", "gift.to_empty")
 	}
-	if ValidateUsername(name) != nil {
+	if account.ValidateUsername(name) != nil {
 		if len(name) > 64 { // the field allows 64; only a crafted form sends more
 			name = strings.ToValidUTF8(name[:64], "") + "…"
 		}
-		return db.User{}, NewProblem("to", "gift.to_unknown", name)
+		return account.User{}, NewProblem("to", "gift.to_unknown", name)
 	}
 	// Remembered once found: users are never renamed or deleted.
-	u, err := s.store.UserByNameCached(ctx, name)
+	u, err := s.accounts.UserByNameCached(ctx, name)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return db.User{}, NewProblem("to", "gift.to_unknown", name)
+		return account.User{}, NewProblem("to", "gift.to_unknown", name)
 	case err != nil:
-		return db.User{}, err
+		return account.User{}, err
 	case u.ID == senderID:
-		return db.User{}, NewProblem("to", "gift.to_self")
+		return account.User{}, NewProblem("to", "gift.to_self")
 	}
 	return u, nil
 }
@@ -395,7 +396,9 @@ func isGiftCode(s string) bool {
 }
 
 func validFormKey(s string) bool {
-	return shaped(s, 64, func(c byte) bool { return isUsernameByte(c) || c == '-' })
+	return shaped(s, 64, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	})
 }
 
 func shaped(s string, maxLen int, ok func(byte) bool) bool {

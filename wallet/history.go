@@ -75,7 +75,7 @@ func parseDate(s, field string, loc *time.Location) (time.Time, error) {
 
 // History returns one page of a user's ledger lines, newest first.
 func (s *Service) History(ctx context.Context, userID int64, f HistoryFilter) (HistoryPage, error) {
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return HistoryPage{}, fmt.Errorf("history: %w", err)
 	}

@@ -28,7 +28,7 @@ func (s *Service) UseItem(ctx context.Context, username, item, key string) (left
 	if key == "" || len(key) > MaxChargeKeyLen {
 		return 0, false, NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
 	}
-	u, err := s.store.UserByName(ctx, username)
+	u, err := s.accounts.UserByName(ctx, username)
 	if errors.Is(err, db.ErrNotFound) {
 		return 0, false, ErrUnknownUser
 	}

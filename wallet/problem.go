@@ -1,6 +1,6 @@
 package wallet
 
-// Problem codes returned by money.go and credentials.go. Each is a key in the
+// Problem codes returned by money.go and account/credentials.go. Each is a key in the
 // views' locale catalog; Args are listed in the order the text uses them.
 //
 //	code                     args                      en / zh-CN
@@ -33,37 +33,11 @@ package wallet
 //	password.invalid         -                         "The password contains characters that cannot be used."
 //	                                                   "密码包含无法使用的字符。"
 
-import (
-	"fmt"
-	"strings"
-)
+import "im2pay/problem"
 
-// Problem is a refusal the user can understand, as opposed to a failure of
-// ours: the handlers show a Problem next to the form field it belongs to and
-// hide every other error behind a generic page. Code is a locale catalog key
-// (the views translate it, so the domain never chooses a language), Args fill
-// its placeholders, and Field names the form field ("" for the whole form).
-type Problem struct {
-	Field string
-	Code  string
-	Args  []any
-}
+// Problem is the refusal every domain returns (see package problem); the
+// alias keeps wallet.Problem the name the handlers and views know.
+type Problem = problem.Problem
 
-// Error renders the problem for logs and developers, never for the person:
-// "wallet: <code> <args>". The translated text comes from the catalog.
-func (p *Problem) Error() string {
-	var b strings.Builder
-	b.WriteString("wallet: ")
-	b.WriteString(p.Code)
-	for _, a := range p.Args {
-		b.WriteByte(' ')
-		fmt.Fprint(&b, a)
-	}
-	return b.String()
-}
-
-// NewProblem builds a Problem; it returns the pointer type so that callers
-// can return it as an error and the views can find it with errors.As.
-func NewProblem(field, code string, args ...any) *Problem {
-	return &Problem{Field: field, Code: code, Args: args}
-}
+// NewProblem builds a Problem.
+func NewProblem(field, code string, args ...any) *Problem { return problem.New(field, code, args...) }

@@ -38,7 +38,7 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 	if err != nil {
 		return ShopView{}, err
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return ShopView{}, err
 	}
@@ -81,7 +81,7 @@ type Purchase struct {
 	Quoted Money
 	// Session is the hash of the session token the request came with;
 	// the purchase commits only while that session is alive (see
-	// db.HoldSession). Nil for callers without a session.
+	// account.HoldSession). Nil for callers without a session.
 	Session []byte
 }
 
@@ -219,7 +219,7 @@ func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price Money) 
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, p.UserID)
+	u, err := s.accounts.UserByID(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (s *Service) Preview(ctx context.Context, p Purchase) error {
 	}
 	// Below the threshold: still shown as a confirmation, since the person
 	// came back to finish it and nothing is bought without a click.
-	u, err := s.store.UserByID(ctx, p.UserID)
+	u, err := s.accounts.UserByID(ctx, p.UserID)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/ledger"
 )
 
@@ -78,7 +78,7 @@ func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit, opt
 
 // ErrSessionEnded refuses a payment whose session was ended (a logout, a
 // password change, "log out everywhere") while its request was under way.
-var ErrSessionEnded = db.ErrSessionEnded
+var ErrSessionEnded = account.ErrSessionEnded
 
 // holdSession keeps the session whose token hashes to hash alive until tx
 // ends, or refuses with ErrSessionEnded; nil hash (no session) passes.
@@ -86,7 +86,7 @@ func holdSession(ctx context.Context, tx *sqlx.Tx, hash []byte) error {
 	if hash == nil {
 		return nil
 	}
-	return db.HoldSession(ctx, tx, hash)
+	return account.HoldSession(ctx, tx, hash)
 }
 
 // posting is d as a ledger posting out of wallet walletID.

@@ -28,7 +28,7 @@ type StatementLine struct {
 // as the last pair.
 func (s *Service) Statement(ctx context.Context, userID int64, f HistoryFilter) iter.Seq2[StatementLine, error] {
 	return func(yield func(StatementLine, error) bool) {
-		u, err := s.store.UserByID(ctx, userID)
+		u, err := s.accounts.UserByID(ctx, userID)
 		if err != nil {
 			yield(StatementLine{}, fmt.Errorf("statement: %w", err))
 			return
@@ -94,7 +94,7 @@ type Summary struct {
 // be a named zone (time.LoadLocation's, or time.UTC): PostgreSQL cuts the
 // months by that name.
 func (s *Service) MonthlySummary(ctx context.Context, userID int64, loc *time.Location) (Summary, error) {
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return Summary{}, fmt.Errorf("monthly summary: %w", err)
 	}

@@ -1,5 +1,6 @@
-// Package wallet is the domain: who may log in, what a wallet holds, and
-// every rule that moves money. Handlers call it; it calls the store.
+// Package wallet is the domain: what a wallet holds and every rule that
+// moves money. Handlers call it; it calls the store, and the account
+// package for the people whose wallets they are.
 package wallet
 
 import (
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
 	"im2pay/metrics"
@@ -18,15 +20,9 @@ import (
 type Service struct {
 	store  *db.Store
 	ledger *ledger.Ledger
-	hasher PasswordHasher
-	now    func() time.Time
-	// signupGrant is credited to each new account from the grants account (0 = none).
-	signupGrant Money
-	// signups is the sign-up limit per client address and window.
-	signups int
-	// hashSlots bounds concurrent argon2id work: each hash holds ~19 MiB, so
-	// a burst of logins must queue rather than exhaust memory.
-	hashSlots chan struct{}
+	// accounts finds the users whose wallets these are.
+	accounts *account.Service
+	now      func() time.Time
 
 	rules     RechargeRules
 	loc       *time.Location
@@ -40,24 +36,19 @@ type Service struct {
 	metrics   *metrics.Metrics // nil: nothing counted
 }
 
-// maxConcurrentHashes is the number of password hashes computed at once.
-const maxConcurrentHashes = 4
-
 // Options configures a Service; zero fields take the defaults.
 type Options struct {
-	Hasher      PasswordHasher
-	Now         func() time.Time
-	SignupGrant Money
-	Rules       *RechargeRules // nil: DefaultRechargeRules
-	Location    *time.Location // the zone a "day" of the daily limit is in
-	Providers   map[payment.Method]payment.Provider
-	BaseURL     string
+	// Accounts finds users (nil: an account service over the same store
+	// with the defaults and Now).
+	Accounts  *account.Service
+	Now       func() time.Time
+	Rules     *RechargeRules // nil: DefaultRechargeRules
+	Location  *time.Location // the zone a "day" of the daily limit is in
+	Providers map[payment.Method]payment.Provider
+	BaseURL   string
 	// ReconcileAfter is how old a pending order must be before Reconcile
 	// asks its provider (0: DefaultReconcileAfter).
 	ReconcileAfter time.Duration
-	// SignupsPerClient is how many accounts one address may create per
-	// SignupWindow (0: MaxSignupsPerClient).
-	SignupsPerClient int
 	// Logger receives the reconciler's passes and warnings about
 	// notifications (nil: slog.Default()).
 	Logger *slog.Logger
@@ -69,11 +60,14 @@ type Options struct {
 
 // NewService builds a Service over a store.
 func NewService(store *db.Store, o Options) *Service {
-	if o.Hasher == (PasswordHasher{}) {
-		o.Hasher = DefaultPasswordHasher()
-	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Ledger == nil {
+		o.Ledger = ledger.New(store)
+	}
+	if o.Accounts == nil {
+		o.Accounts = account.NewService(store, account.Options{Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
 	}
 	rules := DefaultRechargeRules()
 	if o.Rules != nil {
@@ -88,28 +82,9 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.SignupsPerClient <= 0 {
-		o.SignupsPerClient = MaxSignupsPerClient
-	}
-	if o.Ledger == nil {
-		o.Ledger = ledger.New(store)
-	}
-	return &Service{store: store, ledger: o.Ledger, hasher: o.Hasher, now: o.Now, signupGrant: o.SignupGrant,
-		hashSlots: make(chan struct{}, maxConcurrentHashes),
-		rules:     rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter, log: o.Logger, signups: o.SignupsPerClient, metrics: o.Metrics}
-}
-
-// withHashSlot runs fn once a hashing slot is free, or gives up with ctx.
-func (s *Service) withHashSlot(ctx context.Context, fn func()) error {
-	select {
-	case s.hashSlots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("wait for a password hashing slot: %w", ctx.Err())
-	}
-	defer func() { <-s.hashSlots }()
-	fn()
-	return nil
+	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now,
+		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
+		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics}
 }
 
 // Ready says whether the database answers with the schema this binary knows.
@@ -127,7 +102,7 @@ type Record struct {
 
 // Overview is what the account center shows.
 type Overview struct {
-	User            db.User
+	User            account.User
 	Balance         Money
 	Recent          []Record
 	MembershipUntil time.Time // zero: never a member
@@ -155,7 +130,7 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 	if amount <= 0 {
 		return 0, fmt.Errorf("grant %q: amount %d must be positive", key, amount)
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.accounts.UserByID(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("grant %q: %w", key, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"im2pay/account"
 	"im2pay/apidoc"
 	"im2pay/db"
 	"im2pay/db/dbtest"
@@ -93,10 +94,11 @@ func (c *clock) add(d time.Duration) {
 }
 
 type world struct {
-	store  *db.Store
-	wallet *wallet.Service
-	clock  *clock
-	rcv    *receiver
+	store    *db.Store
+	accounts *account.Service
+	wallet   *wallet.Service
+	clock    *clock
+	rcv      *receiver
 }
 
 func newWorld(t *testing.T, enabled bool) *world {
@@ -106,9 +108,10 @@ func newWorld(t *testing.T, enabled bool) *world {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
-	w := wallet.NewService(store, wallet.Options{
-		Hasher: wallet.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}, Now: c.now})
-	return &world{store: store, wallet: w, clock: c, rcv: newReceiver(t, c.now)}
+	a := account.NewService(store, account.Options{
+		Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}, Now: c.now})
+	w := wallet.NewService(store, wallet.Options{Accounts: a, Now: c.now})
+	return &world{store: store, accounts: a, wallet: w, clock: c, rcv: newReceiver(t, c.now)}
 }
 
 // sender is a fresh sender, as a freshly started instance would build.
@@ -117,8 +120,8 @@ func (w *world) sender() *webhook.Sender {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
-func (w *world) user(t *testing.T, name string, grant wallet.Money) db.User {
-	u, err := w.wallet.Register(context.Background(), name, "webhook-Secret-2026", "203.0.113.1")
+func (w *world) user(t *testing.T, name string, grant wallet.Money) account.User {
+	u, err := w.accounts.Register(context.Background(), name, "webhook-Secret-2026", "203.0.113.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/pgcluster"
 	"im2pay/wallet"
@@ -94,7 +95,7 @@ func (b *bench) open(ctx context.Context) error {
 	}
 	b.store = db.New(b.conn)
 	b.svc = wallet.NewService(b.store, wallet.Options{})
-	if b.hash, err = wallet.DefaultPasswordHasher().Hash(benchPassword); err != nil {
+	if b.hash, err = account.DefaultPasswordHasher().Hash(benchPassword); err != nil {
 		return err
 	}
 	b.machine = describeMachine(ctx, b)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/pgcluster"
 	"im2pay/internal/reqlog"
@@ -20,13 +21,14 @@ import (
 
 // app is the process's shared parts, opened in order and closed in reverse.
 type app struct {
-	conn    *sqlx.DB
-	replica *sqlx.DB // nil without DATABASE_REPLICA_URL
-	store   *db.Store
-	ledger  *ledger.Ledger
-	wallet  *wallet.Service
-	cluster *pgcluster.Cluster // nil when DATABASE_URL names a server
-	loc     *time.Location
+	conn     *sqlx.DB
+	replica  *sqlx.DB // nil without DATABASE_REPLICA_URL
+	store    *db.Store
+	ledger   *ledger.Ledger
+	accounts *account.Service
+	wallet   *wallet.Service
+	cluster  *pgcluster.Cluster // nil when DATABASE_URL names a server
+	loc      *time.Location
 	// formOrigins are the providers' origins, for CSP form-action.
 	formOrigins []string
 	// metrics is nil unless METRICS_ADDR is set.
@@ -87,11 +89,12 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.formOrigins = origins
+	// Both services log to stderr in the server log's format.
+	logger := reqlog.New(os.Stderr, cfg.LogFormat)
+	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
 	a.wallet = wallet.NewService(a.store, wallet.Options{
-		SignupGrant: cfg.SignupGrant, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
-		ReconcileAfter: cfg.ReconcileAfter,
-		// The reconciler's passes go to stderr in the server log's format.
-		Logger: reqlog.New(os.Stderr, cfg.LogFormat), Metrics: a.metrics, Ledger: a.ledger,
+		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 	})
 	return fn(a)
 }
@@ -109,7 +112,7 @@ const (
 // seedDemo creates the demo account and its welcome credit. Both steps are
 // idempotent (the grant has a fixed key), so every start may run it.
 func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
-	u, err := a.wallet.EnsureUser(ctx, demoUser, demoPassword)
+	u, err := a.accounts.EnsureUser(ctx, demoUser, demoPassword)
 	if err != nil {
 		return fmt.Errorf("seed demo user: %w", err)
 	}
@@ -119,7 +122,7 @@ func seedDemo(ctx context.Context, a *app, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "demo account: %s / %s (balance %s)\n", demoUser, demoPassword, bal)
 	// A second person, so gifts have somebody to go to.
-	if _, err := a.wallet.EnsureUser(ctx, friendUser, friendPassword); err != nil {
+	if _, err := a.accounts.EnsureUser(ctx, friendUser, friendPassword); err != nil {
 		return fmt.Errorf("seed second demo user: %w", err)
 	}
 	fmt.Fprintf(stdout, "second account: %s / %s\n", friendUser, friendPassword)

@@ -127,7 +127,7 @@ func TestAnOperatorListsAndResendsWebhookEvents(t *testing.T) {
 		if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
 			return err
 		}
-		u, err := a.wallet.EnsureUser(ctx, "hooked", "hooked-pass-2026")
+		u, err := a.accounts.EnsureUser(ctx, "hooked", "hooked-pass-2026")
 		if err != nil {
 			return err
 		}

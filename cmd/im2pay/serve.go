@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"im2pay/db"
+	"im2pay/account"
 	"im2pay/handlers"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
-		h := handlers.New(a.wallet, a.store, handlers.Config{
+		h := handlers.New(a.wallet, a.accounts, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,
@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 		}
-		go sweepSessions(ctx, a.store, cfg, log)
+		go sweepSessions(ctx, a.accounts, cfg, log)
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
 		if cfg.WebhookURL != "" {
 			if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
@@ -99,17 +99,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 // sweepSessions deletes timed-out sessions and old login failures, so the
 // tables stay small; correctness never depends on it (timeouts are checked
 // on every request).
-func sweepSessions(ctx context.Context, store *db.Store, cfg config, log *slog.Logger) {
+func sweepSessions(ctx context.Context, accounts *account.Service, cfg config, log *slog.Logger) {
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()
 	for {
 		now := time.Now()
-		if n, err := store.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now.Add(-cfg.AbsoluteTimeout)); err != nil && ctx.Err() == nil {
+		if n, err := accounts.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now.Add(-cfg.AbsoluteTimeout)); err != nil && ctx.Err() == nil {
 			log.Warn("sweep sessions", "err", err)
 		} else if n > 0 {
 			log.Info("swept sessions", "count", n)
 		}
-		if err := store.DeleteLoginFailuresBefore(ctx, now.Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
+		if err := accounts.DeleteLoginFailuresBefore(ctx, now.Add(-2*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweep login failures", "err", err)
 		}
 		select {

@@ -1,4 +1,4 @@
-package wallet
+package account
 
 import (
 	"crypto/rand"
@@ -38,7 +38,7 @@ const (
 )
 
 // errMalformedHash marks a stored hash we cannot read; Verify wraps it.
-var errMalformedHash = errors.New("wallet: malformed password hash")
+var errMalformedHash = errors.New("account: malformed password hash")
 
 // DefaultPasswordHasher returns the OWASP Password Storage Cheat Sheet's
 // minimum argon2id configuration (m=19 MiB, t=2, p=1) with a 32-byte key.
@@ -80,11 +80,11 @@ func (h PasswordHasher) key(password string, salt []byte) []byte {
 // hashes do not tie us to this code. Every hash gets a fresh 16-byte salt.
 func (h PasswordHasher) Hash(password string) (string, error) {
 	if err := h.validate(); err != nil {
-		return "", fmt.Errorf("wallet: password hasher: %w", err)
+		return "", fmt.Errorf("account: password hasher: %w", err)
 	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("wallet: password salt: %w", err)
+		return "", fmt.Errorf("account: password salt: %w", err)
 	}
 	return h.encode(salt, h.key(password, salt)), nil
 }
@@ -207,4 +207,18 @@ func decodeB64(s string) ([]byte, error) {
 		return nil, errors.New("length out of range")
 	}
 	return b, nil
+}
+
+// allDigits reports whether s is one or more ASCII digits, the only form a
+// PHC parameter takes.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,4 +1,4 @@
-package db
+package account
 
 import (
 	"context"
@@ -7,25 +7,14 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
 )
 
-// Advisory lock classes (pg_advisory_xact_lock(class, hashtext(key))) that
-// make counting an attempt and recording it one step. Every caller takes
-// the account or device lock before the client lock, and the client lock
-// last, so two counters never wait on each other in a circle.
-const (
-	lockClassAccount = 1
-	lockClassClient  = 2
-	lockClassDevice  = 3
-	lockClassSignup  = 4
-	// lockClassOrders serialises one person's order creation (LockUserOrders).
-	lockClassOrders = 5
-)
-
-// Guess is one login or password guess about to be checked. Device is the
+// guess is one login or password guess about to be checked. Device is the
 // hash of the browser's device cookie when that browser once logged in to
 // the account (nil otherwise): its guesses count against the device alone.
-type Guess struct {
+type guess struct {
 	Username string
 	ClientIP string
 	Device   []byte
@@ -39,9 +28,9 @@ type GuessLimits struct {
 	Window                  time.Duration
 }
 
-// Admission says whether a guess may be checked: ID names the failure it
+// admission says whether a guess may be checked: ID names the failure it
 // was recorded as (0 when refused), Wait how long until it could be.
-type Admission struct {
+type admission struct {
 	ID   int64
 	Wait time.Duration
 }
@@ -69,26 +58,26 @@ type guessCount struct {
 	OldestDevice  sql.NullTime `db:"oldest_device"`
 }
 
-// AdmitGuess counts g as a failure before its password is checked, under
+// admitGuess counts g as a failure before its password is checked, under
 // locks that make the count and the insert one step: a hundred guesses
 // sent at once are counted one after the other, so none slips past the
 // limit. A guess over a limit is not recorded (the window must be able to
 // reopen) and comes back with the wait. A guess from a trusted device is
 // held to the device's limit only; others to the account's and the
-// address's. ForgiveGuess takes the failure back when the password was right.
-func (s *Store) AdmitGuess(ctx context.Context, g Guess, l GuessLimits) (Admission, error) {
-	var a Admission
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		a = Admission{}
+// address's. forgiveGuess takes the failure back when the password was right.
+func (s *Service) admitGuess(ctx context.Context, g guess, l GuessLimits) (admission, error) {
+	var a admission
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		a = admission{}
 		if g.Device != nil {
-			if err := advisoryLock(ctx, tx, lockClassDevice, fmt.Sprintf("%x", g.Device)); err != nil {
+			if err := db.AdvisoryLock(ctx, tx, db.LockClassDevice, fmt.Sprintf("%x", g.Device)); err != nil {
 				return err
 			}
 		} else {
-			if err := advisoryLock(ctx, tx, lockClassAccount, g.Username); err != nil {
+			if err := db.AdvisoryLock(ctx, tx, db.LockClassAccount, g.Username); err != nil {
 				return err
 			}
-			if err := advisoryLock(ctx, tx, lockClassClient, g.ClientIP); err != nil {
+			if err := db.AdvisoryLock(ctx, tx, db.LockClassClient, g.ClientIP); err != nil {
 				return err
 			}
 		}
@@ -121,30 +110,20 @@ func (s *Store) AdmitGuess(ctx context.Context, g Guess, l GuessLimits) (Admissi
 	return a, err
 }
 
-// ForgiveGuess removes a guess AdmitGuess counted, once it proved right.
-func (s *Store) ForgiveGuess(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
+// forgiveGuess removes a guess admitGuess counted, once it proved right.
+func (s *Service) forgiveGuess(ctx context.Context, id int64) error {
+	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("forgive guess %d: %w", id, err)
 	}
 	return nil
 }
 
-// advisoryLock takes the transaction-scoped lock of key in class. The key is
-// folded with PostgreSQL's own lower(), the function the counts match
-// usernames with, so two spellings counted together share one lock.
-func advisoryLock(ctx context.Context, tx *sqlx.Tx, class int, key string) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(lower($2)))`, class, key); err != nil {
-		return fmt.Errorf("lock %d/%q: %w", class, key, err)
-	}
-	return nil
-}
-
-// AdmitSignup records a registration from clientIP inside tx (the one
+// admitSignup records a registration from clientIP inside tx (the one
 // creating the account, so a refused name counts nothing), unless limit
 // accounts were made from it within window: then nothing is written and
 // the wait until one more may be made comes back.
-func AdmitSignup(ctx context.Context, tx *sqlx.Tx, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
-	if err := advisoryLock(ctx, tx, lockClassSignup, clientIP); err != nil {
+func admitSignup(ctx context.Context, tx *sqlx.Tx, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
+	if err := db.AdvisoryLock(ctx, tx, db.LockClassSignup, clientIP); err != nil {
 		return 0, err
 	}
 	wait, err := signupWait(ctx, tx, clientIP, at, limit, window)
@@ -157,13 +136,9 @@ func AdmitSignup(ctx context.Context, tx *sqlx.Tx, clientIP string, at time.Time
 	return 0, nil
 }
 
-// SignupWait is how long clientIP must wait before another sign-up (0: it
-// may try now). It only reads, without the lock: a hint that spares the
-// password hash of a sign-up AdmitSignup would refuse anyway.
-func (s *Store) SignupWait(ctx context.Context, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
-	return signupWait(ctx, s.db, clientIP, at, limit, window)
-}
-
+// signupWait is how long clientIP must wait before another sign-up (0: it
+// may try now). Run on the pool, without the lock, it is a hint that
+// spares the password hash of a sign-up admitSignup would refuse anyway.
 func signupWait(ctx context.Context, q sqlx.QueryerContext, clientIP string, at time.Time, limit int, window time.Duration) (time.Duration, error) {
 	var c struct {
 		N      int          `db:"n"`
@@ -179,26 +154,27 @@ func signupWait(ctx context.Context, q sqlx.QueryerContext, clientIP string, at 
 	return 0, nil
 }
 
-// TrustDevice remembers that the browser with device cookie hash logged in
-// to userID, so it may keep logging in while the account is locked.
-func (s *Store) TrustDevice(ctx context.Context, hash []byte, userID int64, at time.Time) error {
+// insertTrustedDevice remembers that the browser with device cookie hash
+// logged in to userID, so it may keep logging in while the account is
+// locked.
+func (s *Service) insertTrustedDevice(ctx context.Context, hash []byte, userID int64, at time.Time) error {
 	const q = `
 		INSERT INTO login_devices (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)
 		ON CONFLICT (token_hash, user_id) DO UPDATE SET last_used_at = EXCLUDED.last_used_at`
-	if _, err := s.db.ExecContext(ctx, q, hash, userID, at); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, hash, userID, at); err != nil {
 		return fmt.Errorf("trust device for user %d: %w", userID, err)
 	}
 	return nil
 }
 
-// DeviceTrusted reports whether the browser with device cookie hash once
+// deviceTrusted reports whether the browser with device cookie hash once
 // logged in to the account named username (any letter case).
-func (s *Store) DeviceTrusted(ctx context.Context, hash []byte, username string) (bool, error) {
+func (s *Service) deviceTrusted(ctx context.Context, hash []byte, username string) (bool, error) {
 	const q = `
 		SELECT EXISTS (SELECT 1 FROM login_devices d JOIN users u ON u.id = d.user_id
 		                WHERE d.token_hash = $1 AND lower(u.username) = lower($2))`
 	var ok bool
-	if err := s.db.GetContext(ctx, &ok, q, hash, username); err != nil {
+	if err := s.store.DB().GetContext(ctx, &ok, q, hash, username); err != nil {
 		return false, fmt.Errorf("device trusted by %q: %w", username, err)
 	}
 	return ok, nil
@@ -206,11 +182,11 @@ func (s *Store) DeviceTrusted(ctx context.Context, hash []byte, username string)
 
 // DeleteLoginFailuresBefore prunes failures older than the window, and
 // sign-ups older than theirs.
-func (s *Store) DeleteLoginFailuresBefore(ctx context.Context, before time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE created_at < $1`, before); err != nil {
+func (s *Service) DeleteLoginFailuresBefore(ctx context.Context, before time.Time) error {
+	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM login_failures WHERE created_at < $1`, before); err != nil {
 		return fmt.Errorf("prune login failures: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM registrations WHERE created_at < $1`, before); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM registrations WHERE created_at < $1`, before); err != nil {
 		return fmt.Errorf("prune sign-ups: %w", err)
 	}
 	return nil

@@ -1,13 +1,15 @@
-package wallet
+package account
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"im2pay/problem"
 )
 
 // wantProblem checks err against a code ("" for nil) and a field.
-func wantProblem(t *testing.T, err error, field, code string) *Problem {
+func wantProblem(t *testing.T, err error, field, code string) *problem.Problem {
 	t.Helper()
 	if code == "" {
 		if err != nil {
@@ -15,9 +17,9 @@ func wantProblem(t *testing.T, err error, field, code string) *Problem {
 		}
 		return nil
 	}
-	var p *Problem
+	var p *problem.Problem
 	if !errors.As(err, &p) || p.Code != code || p.Field != field {
-		t.Fatalf("error = %#v; want *Problem %s on %q", err, code, field)
+		t.Fatalf("error = %#v; want *problem.Problem %s on %q", err, code, field)
 	}
 	return p
 }

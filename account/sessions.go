@@ -1,4 +1,4 @@
-package db
+package account
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
 )
 
 // ErrSessionEnded is a session that was logged out, ended from another
 // device, or outlived by a password change while a request still held it.
-var ErrSessionEnded = errors.New("db: session ended")
+var ErrSessionEnded = errors.New("account: session ended")
 
-// SessionRow is a server-side session. TokenHash is the SHA-256 of the
+// Session is a server-side session. TokenHash is the SHA-256 of the
 // cookie's token; the token itself is never stored.
-type SessionRow struct {
+type Session struct {
 	TokenHash  []byte        `db:"token_hash"`
 	PublicID   int64         `db:"public_id"` // names the session on the settings page
 	UserID     sql.NullInt64 `db:"user_id"`
@@ -47,9 +49,9 @@ const sessionColumns = `s.token_hash, s.public_id, s.user_id, s.generation, s.da
 // SessionByHash loads a session and, in the same query, its user: every
 // page a logged-in person opens needs both, and one exchange is cheaper
 // than two.
-func (s *Store) SessionByHash(ctx context.Context, hash []byte) (SessionRow, error) {
+func (s *Service) SessionByHash(ctx context.Context, hash []byte) (Session, error) {
 	var row struct {
-		SessionRow
+		Session
 		sessionUser
 	}
 	const q = `
@@ -59,30 +61,30 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (SessionRow, err
 		  FROM sessions s
 		  LEFT JOIN (users u JOIN accounts a ON a.user_id = u.id) ON u.id = s.user_id
 		 WHERE s.token_hash = $1`
-	st, err := s.Prepared(ctx, q)
+	st, err := s.store.Prepared(ctx, q)
 	if err == nil {
 		err = st.GetContext(ctx, &row, hash)
 	}
 	if err != nil {
-		return SessionRow{}, NotFound(err, "session")
+		return Session{}, db.NotFound(err, "session")
 	}
 	if su := row.sessionUser; su.ID.Valid {
 		row.User = &User{ID: su.ID.Int64, Username: su.Username.String, PasswordHash: su.PasswordHash.String,
 			CreatedAt: su.CreatedAt.Time, WalletID: su.WalletID.Int64, SessionGeneration: int(su.Generation.Int64)}
 	}
-	return row.SessionRow, nil
+	return row.Session, nil
 }
 
 // InsertSession stores a session started now (a fresh token). It never
 // replaces a row: a token is issued once.
-func (s *Store) InsertSession(ctx context.Context, row SessionRow) error {
+func (s *Service) InsertSession(ctx context.Context, row Session) error {
 	const q = `
 		INSERT INTO sessions (token_hash, user_id, generation, data, created_at, last_seen_at, user_agent, client_ip)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-	_, err := s.db.ExecContext(ctx, q, row.TokenHash, row.UserID, row.Generation, row.Data, row.CreatedAt,
+	_, err := s.store.DB().ExecContext(ctx, q, row.TokenHash, row.UserID, row.Generation, row.Data, row.CreatedAt,
 		row.LastSeenAt, row.UserAgent, row.ClientIP)
 	if err != nil {
-		return MapError(fmt.Errorf("insert session: %w", err))
+		return db.MapError(fmt.Errorf("insert session: %w", err))
 	}
 	return nil
 }
@@ -92,9 +94,9 @@ func (s *Store) InsertSession(ctx context.Context, row SessionRow) error {
 // session before a logout or a password change must not bring it back
 // when it saves at its end. created_at is never touched; it anchors the
 // absolute timeout.
-func (s *Store) UpdateSession(ctx context.Context, hash, data []byte, at time.Time) (bool, error) {
+func (s *Service) UpdateSession(ctx context.Context, hash, data []byte, at time.Time) (bool, error) {
 	const q = `UPDATE sessions SET data = $2, last_seen_at = $3 WHERE token_hash = $1`
-	res, err := s.db.ExecContext(ctx, q, hash, data, at)
+	res, err := s.store.DB().ExecContext(ctx, q, hash, data, at)
 	if err != nil {
 		return false, fmt.Errorf("update session: %w", err)
 	}
@@ -104,46 +106,46 @@ func (s *Store) UpdateSession(ctx context.Context, hash, data []byte, at time.Ti
 
 // TouchSession records activity, which pushes the idle timeout back, and
 // the address it came from.
-func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time, clientIP string) error {
+func (s *Service) TouchSession(ctx context.Context, hash []byte, at time.Time, clientIP string) error {
 	const q = `UPDATE sessions SET last_seen_at = $2, client_ip = $3 WHERE token_hash = $1`
-	if _, err := s.db.ExecContext(ctx, q, hash, at, clientIP); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, hash, at, clientIP); err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil
 }
 
 // DeleteSession ends one session.
-func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash); err != nil {
+func (s *Service) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
-// SessionsOf lists a user's sessions, the most recently used first.
-func (s *Store) SessionsOf(ctx context.Context, userID int64) ([]SessionRow, error) {
+// Sessions lists where a user is logged in, the most recently used first.
+func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error) {
 	const q = `
 		SELECT ` + sessionColumns + `
 		  FROM sessions s
 		 WHERE s.user_id = $1
 		 ORDER BY s.last_seen_at DESC, s.public_id DESC
 		 LIMIT 100`
-	var rows []SessionRow
-	if err := s.db.SelectContext(ctx, &rows, q, userID); err != nil {
+	var rows []Session
+	if err := s.store.DB().SelectContext(ctx, &rows, q, userID); err != nil {
 		return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
 	}
 	return rows, nil
 }
 
-// EndSessionOf ends one of a user's sessions by its public id; a session
-// of someone else is ErrNotFound, as is one already gone.
-func (s *Store) EndSessionOf(ctx context.Context, userID, publicID int64) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND public_id = $2`, userID, publicID)
+// EndSession logs one of the user's own sessions out by its public id; a
+// session of someone else is db.ErrNotFound, as is one already gone.
+func (s *Service) EndSession(ctx context.Context, userID, publicID int64) error {
+	res, err := s.store.DB().ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND public_id = $2`, userID, publicID)
 	if err != nil {
 		return fmt.Errorf("end session %d of user %d: %w", publicID, userID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return NotFound(errors.Join(err, sql.ErrNoRows), "session %d of user %d", publicID, userID)
+		return db.NotFound(errors.Join(err, sql.ErrNoRows), "session %d of user %d", publicID, userID)
 	}
 	return nil
 }
@@ -161,12 +163,14 @@ const endOthersSQL = `
 		UPDATE sessions SET generation = u.session_generation FROM u WHERE token_hash = $2 AND user_id = $1)
 	SELECT session_generation FROM u`
 
-// EndOtherSessions logs the user out everywhere but the session keep (nil
-// keeps none) and returns the new generation.
-func (s *Store) EndOtherSessions(ctx context.Context, userID int64, keep []byte) (int, error) {
+// EndOtherSessions logs the user out everywhere but the session whose token
+// hashes to keep (nil keeps none), under a new session generation, so a
+// request that loaded one of the others before this and saves after it
+// finds it dead. It returns the new generation.
+func (s *Service) EndOtherSessions(ctx context.Context, userID int64, keep []byte) (int, error) {
 	var gen int
-	err := s.db.GetContext(ctx, &gen, endOthersSQL, userID, keep)
-	return gen, NotFound(err, "end sessions of user %d", userID)
+	err := s.store.DB().GetContext(ctx, &gen, endOthersSQL, userID, keep)
+	return gen, db.NotFound(err, "end sessions of user %d", userID)
 }
 
 // setPasswordSQL replaces the password and, in the same statement, ends
@@ -181,13 +185,13 @@ const setPasswordSQL = `
 		DELETE FROM login_devices WHERE user_id = $1)
 	SELECT session_generation FROM u`
 
-// SetPassword gives a user a new password, ends all their sessions and
+// setPassword gives a user a new password, ends all their sessions and
 // forgets every browser trusted under the old password; it
 // returns the new generation, for the session the caller starts next.
-func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) (int, error) {
+func (s *Service) setPassword(ctx context.Context, userID int64, hash string) (int, error) {
 	var gen int
-	err := s.db.GetContext(ctx, &gen, setPasswordSQL, userID, hash)
-	return gen, NotFound(err, "set password of user %d", userID)
+	err := s.store.DB().GetContext(ctx, &gen, setPasswordSQL, userID, hash)
+	return gen, db.NotFound(err, "set password of user %d", userID)
 }
 
 // HoldSession proves, inside tx, that the session behind a request that
@@ -217,8 +221,8 @@ func HoldSession(ctx context.Context, tx *sqlx.Tx, hash []byte) error {
 
 // DeleteStaleSessions removes sessions idle since idleBefore or created
 // before createdBefore, and reports how many went.
-func (s *Store) DeleteStaleSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
+func (s *Service) DeleteStaleSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error) {
+	res, err := s.store.DB().ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`, idleBefore, createdBefore)
 	if err != nil {
 		return 0, fmt.Errorf("delete stale sessions: %w", err)
 	}

@@ -1,4 +1,4 @@
-package wallet
+package account
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/problem"
 )
 
 // Guess limits: failures counted over a sliding window, per account, per
@@ -31,7 +32,7 @@ const (
 	MaxSignupsPerClient = 10
 )
 
-var guessLimits = db.GuessLimits{Account: MaxFailsPerAccount, Client: MaxFailsPerClient, Device: MaxFailsPerDevice,
+var guessLimits = GuessLimits{Account: MaxFailsPerAccount, Client: MaxFailsPerClient, Device: MaxFailsPerDevice,
 	Window: ThrottleWindow}
 
 // Attempt is a login or a password check as the request brings it:
@@ -46,56 +47,56 @@ type Attempt struct {
 // Register validates and creates an account with its wallet, and grants the
 // configured sign-up credit in the same database transaction. At most
 // MaxSignupsPerClient accounts are made from one address per SignupWindow.
-func (s *Service) Register(ctx context.Context, username, password, clientIP string) (db.User, error) {
+func (s *Service) Register(ctx context.Context, username, password, clientIP string) (User, error) {
 	username = NormalizeUsername(username)
 	if err := errors.Join(ValidateUsername(username), ValidatePassword(password, username)); err != nil {
-		return db.User{}, err
+		return User{}, err
 	}
 	client := clientKey(clientIP)
 	// A cheap look before the costly hash, so an address over its limit
 	// cannot spend our CPU on argon2; AdmitSignup decides, under its lock.
-	wait, err := s.store.SignupWait(ctx, client, s.now(), s.signups, SignupWindow)
+	wait, err := signupWait(ctx, s.store.DB(), client, s.now(), s.signups, SignupWindow)
 	if err != nil {
-		return db.User{}, fmt.Errorf("register %q: %w", username, err)
+		return User{}, fmt.Errorf("register %q: %w", username, err)
 	}
 	if wait > 0 {
-		return db.User{}, NewProblem("", "register.throttled", minutesCeil(wait))
+		return User{}, problem.New("", "register.throttled", minutesCeil(wait))
 	}
 	var hash string
 	if slotErr := s.withHashSlot(ctx, func() { hash, err = s.hasher.Hash(password) }); slotErr != nil {
-		return db.User{}, slotErr
+		return User{}, slotErr
 	}
 	if err != nil {
-		return db.User{}, fmt.Errorf("register: %w", err)
+		return User{}, fmt.Errorf("register: %w", err)
 	}
 	// Looked up before the transaction: inside it, only tx may be used.
 	grants, err := s.ledger.SystemAccountID(ctx, "grants")
 	if err != nil {
-		return db.User{}, err
+		return User{}, err
 	}
-	var u db.User
+	var u User
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if wait, err = db.AdmitSignup(ctx, tx, client, s.now(), s.signups, SignupWindow); err != nil || wait > 0 {
+		if wait, err = admitSignup(ctx, tx, client, s.now(), s.signups, SignupWindow); err != nil || wait > 0 {
 			return err
 		}
-		if u, err = db.CreateUser(ctx, tx, username, hash); err != nil {
+		if u, err = CreateUser(ctx, tx, username, hash); err != nil {
 			return err
 		}
 		return s.postSignupGrant(ctx, tx, u, grants)
 	})
 	switch {
 	case errors.Is(err, db.ErrDuplicate):
-		return db.User{}, NewProblem("username", "username.taken")
+		return User{}, problem.New("username", "username.taken")
 	case err != nil:
-		return db.User{}, fmt.Errorf("register %q: %w", username, err)
+		return User{}, fmt.Errorf("register %q: %w", username, err)
 	case wait > 0:
-		return db.User{}, NewProblem("", "register.throttled", minutesCeil(wait))
+		return User{}, problem.New("", "register.throttled", minutesCeil(wait))
 	}
 	return u, nil
 }
 
-func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, grants int64) error {
+func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u User, grants int64) error {
 	if s.signupGrant <= 0 {
 		return nil
 	}
@@ -112,11 +113,11 @@ func (s *Service) postSignupGrant(ctx context.Context, tx *sqlx.Tx, u db.User, g
 // guesses sent together cannot overshoot the limits; over a limit it is
 // refused unchecked. An unknown name and a wrong password get the same
 // answer after the same work.
-func (s *Service) Authenticate(ctx context.Context, a Attempt) (db.User, error) {
+func (s *Service) Authenticate(ctx context.Context, a Attempt) (User, error) {
 	a.Username = NormalizeUsername(a.Username)
-	u, err := s.store.UserByName(ctx, a.Username)
+	u, err := s.UserByName(ctx, a.Username)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		return db.User{}, fmt.Errorf("authenticate: %w", err)
+		return User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	known := err == nil
 	ok, err := s.checkGuess(ctx, a, "login.throttled", func() (bool, error) {
@@ -127,15 +128,19 @@ func (s *Service) Authenticate(ctx context.Context, a Attempt) (db.User, error) 
 		return s.hasher.Verify(u.PasswordHash, a.Password)
 	})
 	if err != nil {
-		return db.User{}, fmt.Errorf("authenticate: %w", err)
+		return User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if !ok {
-		return db.User{}, NewProblem("", "login.invalid")
+		return User{}, problem.New("", "login.invalid")
 	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		// Best effort: the login is valid whether or not the upgrade lands.
-		if h, err := s.hasher.Hash(a.Password); err == nil {
-			_ = s.store.SetPasswordHash(ctx, u.ID, h)
+		h, err := s.hasher.Hash(a.Password)
+		if err == nil {
+			err = s.setPasswordHash(ctx, u.ID, h)
+		}
+		if err != nil {
+			s.log.Warn("upgrade password hash", "user", u.ID, "err", err)
 		}
 	}
 	return u, nil
@@ -145,9 +150,9 @@ func (s *Service) Authenticate(ctx context.Context, a Attempt) (db.User, error) 
 // with throttledCode while over a limit, forgiven when verify says yes. A
 // device cookie counts only when its browser once logged in to the account.
 func (s *Service) checkGuess(ctx context.Context, a Attempt, throttledCode string, verify func() (bool, error)) (bool, error) {
-	g := db.Guess{Username: a.Username, ClientIP: clientKey(a.ClientIP), At: s.now()}
+	g := guess{Username: a.Username, ClientIP: clientKey(a.ClientIP), At: s.now()}
 	if a.DeviceHash != nil {
-		trusted, err := s.store.DeviceTrusted(ctx, a.DeviceHash, a.Username)
+		trusted, err := s.deviceTrusted(ctx, a.DeviceHash, a.Username)
 		if err != nil {
 			return false, err
 		}
@@ -155,12 +160,12 @@ func (s *Service) checkGuess(ctx context.Context, a Attempt, throttledCode strin
 			g.Device = a.DeviceHash
 		}
 	}
-	adm, err := s.store.AdmitGuess(ctx, g, guessLimits)
+	adm, err := s.admitGuess(ctx, g, guessLimits)
 	if err != nil {
 		return false, err
 	}
 	if adm.Wait > 0 {
-		return false, NewProblem("", throttledCode, minutesCeil(adm.Wait))
+		return false, problem.New("", throttledCode, minutesCeil(adm.Wait))
 	}
 	var ok bool
 	if slotErr := s.withHashSlot(ctx, func() { ok, err = verify() }); slotErr != nil {
@@ -169,13 +174,13 @@ func (s *Service) checkGuess(ctx context.Context, a Attempt, throttledCode strin
 	if err != nil || !ok {
 		return false, err
 	}
-	return true, s.store.ForgiveGuess(ctx, adm.ID)
+	return true, s.forgiveGuess(ctx, adm.ID)
 }
 
 // TrustDevice remembers that the browser whose device cookie hashes to
 // deviceHash has logged in to userID.
 func (s *Service) TrustDevice(ctx context.Context, deviceHash []byte, userID int64) error {
-	return s.store.TrustDevice(ctx, deviceHash, userID, s.now())
+	return s.insertTrustedDevice(ctx, deviceHash, userID, s.now())
 }
 
 // minutesCeil rounds a wait up to whole minutes for people. It ignores
@@ -187,20 +192,15 @@ func minutesCeil(d time.Duration) int {
 	return max(m, 1)
 }
 
-// UserByID loads a logged-in user.
-func (s *Service) UserByID(ctx context.Context, id int64) (db.User, error) {
-	return s.store.UserByID(ctx, id)
-}
-
 // EnsureUser creates a user if the name is free and returns it either way;
 // the demo seed uses it so that a second run changes nothing.
-func (s *Service) EnsureUser(ctx context.Context, username, password string) (db.User, error) {
-	u, err := s.store.UserByName(ctx, username)
+func (s *Service) EnsureUser(ctx context.Context, username, password string) (User, error) {
+	u, err := s.UserByName(ctx, username)
 	if err == nil {
 		return u, nil
 	}
 	if !errors.Is(err, db.ErrNotFound) {
-		return db.User{}, err
+		return User{}, err
 	}
 	return s.Register(ctx, username, password, "seed")
 }
@@ -211,7 +211,7 @@ func (s *Service) EnsureUser(ctx context.Context, username, password string) (db
 // bumps their session generation, and returns the new generation for the
 // fresh session the caller starts for the person who made the change.
 func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string, a Attempt) (int, error) {
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("change password: %w", err)
 	}
@@ -219,7 +219,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	ok, err := s.checkGuess(ctx, a, "password.throttled", func() (bool, error) {
 		return s.hasher.Verify(u.PasswordHash, current)
 	})
-	var p *Problem
+	var p *problem.Problem
 	if errors.As(err, &p) {
 		p.Field = "current_password"
 		return 0, p
@@ -228,7 +228,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 		return 0, fmt.Errorf("change password of user %d: %w", u.ID, err)
 	}
 	if !ok {
-		return 0, NewProblem("current_password", "password.current_wrong")
+		return 0, problem.New("current_password", "password.current_wrong")
 	}
 	if err := ValidatePassword(next, u.Username); err != nil {
 		return 0, err
@@ -240,52 +240,5 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err != nil {
 		return 0, fmt.Errorf("change password of user %d: %w", u.ID, err)
 	}
-	return s.store.SetPassword(ctx, u.ID, hash)
-}
-
-// recentOrders is how many top-ups the account center lists.
-const recentOrders = 3
-
-// AccountCenter loads the account center of a user the session has already
-// loaded, in one read: the page's balance, membership, threshold, running events and
-// newest lines come from one statement. Viewing credits a
-// spend bonus whose threshold was crossed; only then (rarely) does it
-// award and read again, so the page shows the new balance. The latest
-// top-ups are a second read.
-func (s *Service) AccountCenter(ctx context.Context, u db.User) (Overview, error) {
-	now := s.now()
-	v, err := s.store.AccountView(ctx, u.ID, u.WalletID, now, recentRecords)
-	if err != nil {
-		return Overview{}, fmt.Errorf("account center: %w", err)
-	}
-	if bonusDue(v) {
-		if err := s.AwardEventBonuses(ctx, u.ID); err != nil {
-			return Overview{}, fmt.Errorf("account center: %w", err)
-		}
-		if v, err = s.store.AccountView(ctx, u.ID, u.WalletID, now, recentRecords); err != nil {
-			return Overview{}, fmt.Errorf("account center: %w", err)
-		}
-	}
-	o := Overview{User: u, Balance: Money(v.Balance), Recent: toRecords(v.Recent), MembershipUntil: v.MembershipUntil,
-		LowBalance: Money(v.LowBalance), Now: now}
-	if o.Orders, err = s.store.OrdersOfUser(ctx, u.ID, 0, recentOrders); err != nil {
-		return Overview{}, fmt.Errorf("account center: %w", err)
-	}
-	for _, e := range v.Events {
-		o.Events = append(o.Events, EventStatus{Event: e.Event, Running: true, Spent: Money(e.Spent),
-			Threshold: Money(e.Threshold), Bonus: Money(e.Bonus), Awarded: e.Awarded, Price: Money(e.Price),
-			ListPrice: Money(e.ListPrice)})
-	}
-	return o, nil
-}
-
-// bonusDue reports whether a running spend-bonus event's threshold has been
-// reached without its bonus: AwardEventBonuses' own test.
-func bonusDue(v db.AccountView) bool {
-	for _, e := range v.Events {
-		if e.Kind == "spend_bonus" && !e.Awarded && e.Spent >= e.Threshold {
-			return true
-		}
-	}
-	return false
+	return s.setPassword(ctx, u.ID, hash)
 }

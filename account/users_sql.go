@@ -1,13 +1,13 @@
-package db
+package account
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
 )
 
 // User is a person who can log in; WalletID is their wallet account.
@@ -27,29 +27,26 @@ const selectUser = `
 	  FROM users u JOIN accounts a ON a.user_id = u.id`
 
 // CreateUser stores a user and opens their wallet in one transaction. A name
-// taken in any letter case is ErrDuplicate.
+// taken in any letter case is db.ErrDuplicate.
 func CreateUser(ctx context.Context, tx *sqlx.Tx, username, passwordHash string) (User, error) {
 	u := User{Username: username, PasswordHash: passwordHash}
 	const insertUser = `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id, created_at`
 	if err := tx.QueryRowxContext(ctx, insertUser, username, passwordHash).Scan(&u.ID, &u.CreatedAt); err != nil {
-		return User{}, MapError(fmt.Errorf("create user %q: %w", username, err))
+		return User{}, db.MapError(fmt.Errorf("create user %q: %w", username, err))
 	}
 	const insertWallet = `INSERT INTO accounts (kind, user_id, balance) VALUES ('wallet', $1, 0) RETURNING id`
 	if err := tx.GetContext(ctx, &u.WalletID, insertWallet, u.ID); err != nil {
-		return User{}, MapError(fmt.Errorf("create wallet for user %d: %w", u.ID, err))
+		return User{}, db.MapError(fmt.Errorf("create wallet for user %d: %w", u.ID, err))
 	}
 	return u, nil
 }
 
 // UserByName finds a user by name, ignoring letter case.
-func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
+func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, selectUser+` WHERE lower(u.username) = lower($1)`, username)
-	return u, NotFound(err, "user %q", username)
+	err := s.store.DB().GetContext(ctx, &u, selectUser+` WHERE lower(u.username) = lower($1)`, username)
+	return u, db.NotFound(err, "user %q", username)
 }
-
-// maxCachedNames bounds UserByNameCached's cache (about 100 bytes a name).
-const maxCachedNames = 50_000
 
 // UserByNameCached is UserByName, without the password hash, for the
 // service API, which names the user of every charge: a name, once found, is
@@ -58,9 +55,9 @@ const maxCachedNames = 50_000
 // not remembered, since it may be registered at any time. The cache is keyed
 // by the name exactly as given, so it never has to agree with PostgreSQL's
 // lower() on what a letter's case is.
-func (s *Store) UserByNameCached(ctx context.Context, username string) (User, error) {
-	if u, ok := s.names.Load(username); ok {
-		return u.(User), nil
+func (s *Service) UserByNameCached(ctx context.Context, username string) (User, error) {
+	if u, ok := s.names.Get(username); ok {
+		return u, nil
 	}
 	u, err := s.UserByName(ctx, username)
 	if err != nil {
@@ -70,39 +67,23 @@ func (s *Store) UserByNameCached(ctx context.Context, username string) (User, er
 	// password, an upgrade, "log out everywhere", on any instance), and
 	// nothing that reads this cache has a use for them.
 	u.PasswordHash, u.SessionGeneration = "", 0
-	if s.namesCount.Load() < maxCachedNames {
-		if _, loaded := s.names.LoadOrStore(username, u); !loaded {
-			s.namesCount.Add(1)
-		}
-	}
+	s.names.Put(username, u)
 	return u, nil
 }
 
 // UserByID finds a user by id.
-func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, selectUser+` WHERE u.id = $1`, id)
-	return u, NotFound(err, "user %d", id)
+	err := s.store.DB().GetContext(ctx, &u, selectUser+` WHERE u.id = $1`, id)
+	return u, db.NotFound(err, "user %d", id)
 }
 
-// SetPasswordHash replaces a user's hash with an upgraded one of the same
+// setPasswordHash replaces a user's hash with an upgraded one of the same
 // password (new hashing parameters): every session stays valid.
-func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+func (s *Service) setPasswordHash(ctx context.Context, userID int64, hash string) error {
+	_, err := s.store.DB().ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
 	if err != nil {
 		return fmt.Errorf("set password hash of user %d: %w", userID, err)
 	}
 	return nil
-}
-
-// NotFound maps sql.ErrNoRows to ErrNotFound and adds what was looked up.
-func NotFound(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	what := fmt.Sprintf(format, args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -1,4 +1,4 @@
-package wallet
+package account
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"im2pay/problem"
 )
 
 // Password length limits, in characters (runes) rather than bytes, so that a
@@ -38,22 +40,22 @@ func NormalizeUsername(s string) string {
 // ValidateUsername accepts 3–32 ASCII letters, digits and underscores. The
 // narrow alphabet keeps names unambiguous to read (no look-alike letters from
 // other scripts, no invisible characters) and safe in URLs and logs. Pass the
-// name through NormalizeUsername first. Errors are *Problem on "username".
+// name through NormalizeUsername first. Errors are *problem.Problem on "username".
 func ValidateUsername(s string) error {
 	if s == "" {
-		return NewProblem("username", "username.empty")
+		return problem.New("username", "username.empty")
 	}
 	for i := 0; i < len(s); i++ {
 		if !isUsernameByte(s[i]) {
-			return NewProblem("username", "username.chars")
+			return problem.New("username", "username.chars")
 		}
 	}
 	// Every byte is ASCII now, so the byte length is the character count.
 	switch {
 	case len(s) < minUsernameLen:
-		return NewProblem("username", "username.too_short", minUsernameLen)
+		return problem.New("username", "username.too_short", minUsernameLen)
 	case len(s) > maxUsernameLen:
-		return NewProblem("username", "username.too_long", maxUsernameLen)
+		return problem.New("username", "username.too_long", maxUsernameLen)
 	}
 	return nil
 }
@@ -66,33 +68,33 @@ func isUsernameByte(c byte) bool {
 // characters of any script, none of them control characters, and not one of
 // the guesses an attacker tries first. Length and the weak-password checks
 // look at the NFC form, which is what gets hashed, so the rule is the same
-// however a keyboard composes accents. Errors are *Problem on "password".
+// however a keyboard composes accents. Errors are *problem.Problem on "password".
 func ValidatePassword(pw, username string) error {
 	if pw == "" {
-		return NewProblem("password", "password.empty")
+		return problem.New("password", "password.empty")
 	}
 	if len(pw) > maxPasswordBytes {
-		return NewProblem("password", "password.too_long", MaxPasswordRunes)
+		return problem.New("password", "password.too_long", MaxPasswordRunes)
 	}
 	if !utf8.ValidString(pw) {
-		return NewProblem("password", "password.invalid")
+		return problem.New("password", "password.invalid")
 	}
 	for _, r := range pw {
 		// Control characters cannot be typed reliably and some get stripped
 		// or rewritten in transit, which would lock the person out.
 		if unicode.IsControl(r) {
-			return NewProblem("password", "password.invalid")
+			return problem.New("password", "password.invalid")
 		}
 	}
 	pw = norm.NFC.String(pw)
 	switch n := utf8.RuneCountInString(pw); {
 	case n < MinPasswordRunes:
-		return NewProblem("password", "password.too_short", MinPasswordRunes)
+		return problem.New("password", "password.too_short", MinPasswordRunes)
 	case n > MaxPasswordRunes:
-		return NewProblem("password", "password.too_long", MaxPasswordRunes)
+		return problem.New("password", "password.too_long", MaxPasswordRunes)
 	}
 	if isWeakPassword(pw, username) {
-		return NewProblem("password", "password.weak")
+		return problem.New("password", "password.weak")
 	}
 	return nil
 }
