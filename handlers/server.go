@@ -15,6 +15,7 @@ import (
 	"im2pay/db"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -58,11 +59,13 @@ func (c Config) ScanURL(codeURL string) string {
 
 // Server holds the dependencies every handler shares.
 type Server struct {
-	wallet   *wallet.Service
-	sessions *SessionStore
-	cfg      Config
-	log      *slog.Logger
-	csp      string
+	wallet *wallet.Service
+	// statement reads histories, exports and summaries (the replica's work).
+	statement *statement.Service
+	sessions  *SessionStore
+	cfg       Config
+	log       *slog.Logger
+	csp       string
 	// proxyWarning logs the missing TRUSTED_PROXIES once per process.
 	proxyWarning sync.Once
 }
@@ -79,10 +82,11 @@ func New(w *wallet.Service, store *db.Store, cfg Config) *echo.Echo {
 		cfg.Logger = reqlog.New(os.Stderr, "text")
 	}
 	s := &Server{
-		wallet: w,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		csp:    contentSecurityPolicy(cfg.FormActionOrigins),
+		wallet:    w,
+		statement: statement.New(store, cfg.Location, cfg.Now),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		csp:       contentSecurityPolicy(cfg.FormActionOrigins),
 	}
 	s.sessions = NewSessionStore(store, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()

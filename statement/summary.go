@@ -1,68 +1,14 @@
-package wallet
+package statement
 
 import (
 	"context"
 	"fmt"
-	"iter"
 	"slices"
 	"time"
 
 	"im2pay/db"
+	"im2pay/wallet"
 )
-
-// StatementPageSize is how many lines an export reads per query: a million
-// lines are two thousand short queries, and memory stays that of one page.
-const StatementPageSize = 500
-
-// StatementLine is one line of an exported statement.
-type StatementLine struct {
-	Record
-	Reference string // what caused it, e.g. "order:2026…" or "purchase:42"
-}
-
-// Statement yields every line of a user's wallet that f selects, oldest
-// first, reading it page by page so that an export of any size streams. The
-// lines are those that existed when the export began: money that moves
-// meanwhile waits for the next export instead of tearing this one. f.Before
-// (the history page's cursor) does not apply. A failure is yielded once,
-// as the last pair.
-func (s *Service) Statement(ctx context.Context, userID int64, f HistoryFilter) iter.Seq2[StatementLine, error] {
-	return func(yield func(StatementLine, error) bool) {
-		u, err := s.store.UserByID(ctx, userID)
-		if err != nil {
-			yield(StatementLine{}, fmt.Errorf("statement: %w", err))
-			return
-		}
-		last, err := s.store.LastEntryID(ctx, u.WalletID)
-		if err != nil {
-			yield(StatementLine{}, fmt.Errorf("statement: %w", err))
-			return
-		}
-		q := db.StatementQuery{AccountID: u.WalletID, From: f.From, UpToID: last, Limit: StatementPageSize}
-		if f.Kind != "" {
-			q.Kinds = []db.TxnKind{f.Kind}
-		}
-		if !f.To.IsZero() {
-			q.To = f.To.AddDate(0, 0, 1)
-		}
-		for {
-			lines, err := s.store.StatementPage(ctx, q)
-			if err != nil {
-				yield(StatementLine{}, fmt.Errorf("statement: %w", err))
-				return
-			}
-			for i, r := range toRecords(lines) {
-				if !yield(StatementLine{Record: r, Reference: lines[i].Reference}, nil) {
-					return
-				}
-			}
-			if len(lines) < q.Limit {
-				return
-			}
-			q.AfterID = lines[len(lines)-1].EntryID
-		}
-	}
-}
 
 // SummaryMonths is how many calendar months the summary covers, the current
 // one included.
@@ -71,13 +17,13 @@ const SummaryMonths = 12
 // KindTotal is the money one kind of transaction moved.
 type KindTotal struct {
 	Kind   db.TxnKind
-	Amount Money
+	Amount wallet.Money
 }
 
 // MonthSummary is one calendar month of a wallet.
 type MonthSummary struct {
-	Start     time.Time // the month's first instant, in the reader's zone
-	In, Out   Money     // Out is positive: the money that left
+	Start     time.Time    // the month's first instant, in the reader's zone
+	In, Out   wallet.Money // Out is positive: the money that left
 	OutByKind []KindTotal
 }
 
@@ -85,7 +31,7 @@ type MonthSummary struct {
 // month without movements is there with zeros, so a chart has no gaps.
 type Summary struct {
 	Months    []MonthSummary
-	In, Out   Money
+	In, Out   wallet.Money
 	OutByKind []KindTotal // over all the months, in the order of db.Kinds
 	Zone      string
 }
@@ -104,7 +50,7 @@ func (s *Service) MonthlySummary(ctx context.Context, userID int64, loc *time.Lo
 	now := s.now().In(loc)
 	first := time.Date(now.Year(), now.Month()-SummaryMonths+1, 1, 0, 0, 0, 0, loc)
 	end := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, loc)
-	totals, err := s.store.MonthlyTotals(ctx, u.WalletID, loc.String(), first, end)
+	totals, err := s.monthlyTotals(ctx, u.WalletID, loc.String(), first, end)
 	if err != nil {
 		return Summary{}, fmt.Errorf("monthly summary: %w", err)
 	}
@@ -112,7 +58,7 @@ func (s *Service) MonthlySummary(ctx context.Context, userID int64, loc *time.Lo
 	for i := range sum.Months {
 		sum.Months[i].Start = time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, loc)
 	}
-	byKind := map[db.TxnKind]Money{}
+	byKind := map[db.TxnKind]wallet.Money{}
 	for _, t := range totals {
 		m := t.Month.In(loc)
 		i := (m.Year()-first.Year())*12 + int(m.Month()-first.Month())
@@ -120,14 +66,14 @@ func (s *Service) MonthlySummary(ctx context.Context, userID int64, loc *time.Lo
 			continue // cannot happen with the bounds above; never index out of range
 		}
 		ms := &sum.Months[i]
-		ms.In += Money(t.In)
-		ms.Out += Money(t.Out)
+		ms.In += wallet.Money(t.In)
+		ms.Out += wallet.Money(t.Out)
 		if t.Out != 0 {
-			ms.OutByKind = addKind(ms.OutByKind, t.Kind, Money(t.Out))
-			byKind[t.Kind] += Money(t.Out)
+			ms.OutByKind = addKind(ms.OutByKind, t.Kind, wallet.Money(t.Out))
+			byKind[t.Kind] += wallet.Money(t.Out)
 		}
-		sum.In += Money(t.In)
-		sum.Out += Money(t.Out)
+		sum.In += wallet.Money(t.In)
+		sum.Out += wallet.Money(t.Out)
 	}
 	for _, k := range db.Kinds {
 		if byKind[k] != 0 {
@@ -140,7 +86,7 @@ func (s *Service) MonthlySummary(ctx context.Context, userID int64, loc *time.Lo
 	return sum, nil
 }
 
-func addKind(list []KindTotal, k db.TxnKind, m Money) []KindTotal {
+func addKind(list []KindTotal, k db.TxnKind, m wallet.Money) []KindTotal {
 	for i := range list {
 		if list[i].Kind == k {
 			list[i].Amount += m
@@ -156,4 +102,33 @@ func sortKinds(list []KindTotal) {
 	slices.SortFunc(list, func(a, b KindTotal) int {
 		return slices.Index(db.Kinds, a.Kind) - slices.Index(db.Kinds, b.Kind)
 	})
+}
+
+// monthKindTotal is what one kind of transaction moved into and out of a
+// wallet in one calendar month.
+type monthKindTotal struct {
+	Month time.Time  `db:"month"` // the month's first instant in the zone asked for
+	Kind  db.TxnKind `db:"kind"`
+	In    int64      `db:"money_in"`  // sum of the positive entries
+	Out   int64      `db:"money_out"` // sum of the negative entries, as a positive number
+}
+
+// monthlyTotals sums a wallet's entries in [from, to) by calendar month in
+// zone (an IANA name such as "Asia/Shanghai") and by kind. PostgreSQL cuts
+// the months, so a month boundary falls where the reader's calendar puts it,
+// daylight saving included.
+func (s *Service) monthlyTotals(ctx context.Context, accountID int64, zone string, from, to time.Time) ([]monthKindTotal, error) {
+	const sql = `
+		SELECT date_trunc('month', e.created_at, $2) AS month, t.kind,
+		       coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)::bigint AS money_in,
+		       coalesce(-sum(e.amount) FILTER (WHERE e.amount < 0), 0)::bigint AS money_out
+		  FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+		 WHERE e.account_id = $1 AND e.created_at >= $3 AND e.created_at < $4
+		 GROUP BY 1, 2
+		 ORDER BY 1, 2`
+	var out []monthKindTotal
+	if err := s.store.Reader().SelectContext(ctx, &out, sql, accountID, zone, from, to); err != nil {
+		return nil, fmt.Errorf("monthly totals of account %d in %s: %w", accountID, zone, err)
+	}
+	return out, nil
 }
