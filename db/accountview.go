@@ -21,6 +21,20 @@ type AccountView struct {
 	Recent          []HistoryLine  // newest first
 }
 
+// HistoryLine is one ledger entry of a wallet, with the transaction behind
+// it: the account view's recent lines, and the row the statement package
+// scans its history and export into (it keeps its own SQL, but a ledger line
+// has one shape).
+type HistoryLine struct {
+	EntryID      int64     `db:"entry_id"`
+	At           time.Time `db:"created_at"`
+	Kind         TxnKind   `db:"kind"`
+	Reference    string    `db:"reference"`
+	Description  string    `db:"description"`
+	Amount       int64     `db:"amount"`
+	BalanceAfter int64     `db:"balance_after"`
+}
+
 // RunningEvent is an event running at the view's time, with the person's
 // progress: Spent is their spending inside a spend_bonus event's window so
 // far (as SpentBetween counts it, up to a second past the view's time).

@@ -9,39 +9,23 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
-	"im2pay/ledger"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// fixture is a fresh database with a store, the ledger over it and the
-// grants account.
+// fixture is a fresh database with a store.
 type fixture struct {
-	t      testing.TB
-	ctx    context.Context
-	conn   *sqlx.DB
-	store  *db.Store
-	ledger *ledger.Ledger
-	grants int64
+	t     testing.TB
+	ctx   context.Context
+	conn  *sqlx.DB
+	store *db.Store
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS)
-	return fixtureOn(t, conn, db.New(conn))
-}
-
-// fixtureOn is a fixture over a store the test opened itself (a primary
-// with a replica).
-func fixtureOn(t testing.TB, conn *sqlx.DB, store *db.Store) *fixture {
-	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), conn: conn, store: store, ledger: ledger.New(store)}
-	var err error
-	if f.grants, err = f.ledger.SystemAccountID(f.ctx, "grants"); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}
 }
 
 func (f *fixture) user(name string) account.User {
@@ -56,20 +40,6 @@ func (f *fixture) user(name string) account.User {
 		f.t.Fatal(err)
 	}
 	return u
-}
-
-func (f *fixture) grant(key string, wallet, amount int64) (ledger.Posted, error) {
-	return f.ledger.Post(f.ctx, ledger.Posting{Key: key, Kind: ledger.Grant, Reference: "test", Description: "test",
-		Entries: []ledger.Entry{{AccountID: f.grants, Amount: -amount}, {AccountID: wallet, Amount: amount}}})
-}
-
-func (f *fixture) balance(wallet int64) int64 {
-	f.t.Helper()
-	b, err := f.ledger.Balance(f.ctx, wallet)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return b
 }
 
 // The app's connections plan prepared statements once (WithAppSettings);

@@ -15,6 +15,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -89,7 +90,7 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		BaseURL:   appURL,
 	})
 	sl := &serverLog{}
-	srv.Config.Handler = handlers.New(svc, accounts, handlers.Config{
+	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})

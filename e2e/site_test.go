@@ -20,6 +20,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -134,7 +135,7 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	sl := &serverLog{}
-	h := handlers.New(svc, accounts, handlers.Config{
+	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)

@@ -10,7 +10,6 @@ import (
 	"im2pay/views/components"
 	"im2pay/views/i18n"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 func (s *Server) account(c echo.Context) error {
@@ -31,14 +30,14 @@ func (s *Server) history(c echo.Context) error {
 		v.Kinds = append(v.Kinds, string(k))
 	}
 	status := http.StatusOK
-	f, err := wallet.ParseHistoryFilter(v.Kind, v.From, v.To, c.QueryParam("before"), s.cfg.Location)
+	f, err := s.statement.ParseFilter(v.Kind, v.From, v.To, c.QueryParam("before"))
 	if err != nil {
 		var ok bool
 		if v.Problems, ok = components.ProblemsOf(err); !ok {
 			return err
 		}
 		status = http.StatusUnprocessableEntity
-	} else if v.Page, err = s.wallet.History(c.Request().Context(), u.ID, f); err != nil {
+	} else if v.Page, err = s.statement.History(c.Request().Context(), u.WalletID, f); err != nil {
 		return err
 	}
 	page := pages.History(s.shell(c, "history.title", "history"), v)

@@ -19,6 +19,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/ledger"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -74,7 +75,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	for _, o := range options {
 		o(&cfg)
 	}
-	h := handlers.New(w, a, cfg)
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, cfg.Location, cfg.Now)}, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: clk}

@@ -16,6 +16,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -40,7 +41,7 @@ func newInstances(t *testing.T) (a, b *site) {
 		store := db.New(conn)
 		a, w, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
 			BaseURL: appURL, Logger: discardLogger()})
-		srv.Config.Handler = handlers.New(w, a, handlers.Config{
+		srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})

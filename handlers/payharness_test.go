@@ -18,6 +18,7 @@ import (
 	"im2pay/payment"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -56,7 +57,7 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	if o.metrics != nil {
 		led.Observe(func(kind ledger.Kind, took time.Duration) { o.metrics.Posting(string(kind), took) })
 	}
-	srv.Config.Handler = handlers.New(w, a, handlers.Config{
+	srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, o.now)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 		FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, Metrics: o.metrics,
 	})

@@ -23,6 +23,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -105,7 +106,7 @@ func benchSite(b *testing.B, token string) (*httptest.Server, benchServices) {
 	store := db.New(conn)
 	a, w, _ := services(store, wallet.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(w, a, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)

@@ -13,6 +13,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/reqlog"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -66,7 +67,7 @@ func TestAFailingRequestLogsItsErrorUnderItsID(t *testing.T) {
 	conn := dbtest.New(t)
 	store := db.New(conn)
 	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(w, a,
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)},
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour,
 			Logger: reqlog.New(&lockedWriter{w: &buf, mu: &mu}, "json")})
 	conn.Close() // every query now fails: a failure of our own

@@ -15,6 +15,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/figures"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -135,7 +136,7 @@ func newProxiedSite(t *testing.T) *site {
 	clk := &clock{now: time.Now()}
 	a, w, _ := services(store, wallet.Options{Now: clk.Now})
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	h := handlers.New(w, a, handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, clk.Now)}, handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), TrustedProxies: []*net.IPNet{loopback}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

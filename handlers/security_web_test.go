@@ -15,6 +15,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -28,7 +29,7 @@ import (
 func routeKeys(t *testing.T) []string {
 	t.Helper()
 	var keys []string
-	for _, r := range handlers.New(nil, nil, handlers.Config{}).Routes() {
+	for _, r := range handlers.New(handlers.Services{}, handlers.Config{}).Routes() {
 		keys = append(keys, r.Method+" "+r.Path)
 	}
 	sort.Strings(keys)
@@ -184,7 +185,7 @@ func newSecurePaySite(t *testing.T, token string) *paySite {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	clk := &clock{now: time.Now()}
 	a, w, _ := services(store, wallet.Options{Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
-	srv.Config.Handler = handlers.New(w, a, handlers.Config{
+	srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, clk.Now)}, handlers.Config{
 		Secure: true, Origin: appURL, Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, ServiceToken: token,
 	})

@@ -15,6 +15,7 @@ import (
 	"im2pay/account"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -60,17 +61,27 @@ func (c Config) ScanURL(codeURL string) string {
 type Server struct {
 	wallet   *wallet.Service
 	accounts *account.Service
-	sessions *SessionStore
-	cfg      Config
-	log      *slog.Logger
-	csp      string
+	// statement reads histories, exports and summaries (the replica's work).
+	statement *statement.Service
+	sessions  *SessionStore
+	cfg       Config
+	log       *slog.Logger
+	csp       string
 	// proxyWarning logs the missing TRUSTED_PROXIES once per process.
 	proxyWarning sync.Once
 }
 
-// New builds the router with every route and middleware over the wallet
-// and the accounts (logins, sessions and their limits).
-func New(w *wallet.Service, a *account.Service, cfg Config) *echo.Echo {
+// Services are the domain services the handlers call, one per thing the
+// pages do.
+type Services struct {
+	Accounts  *account.Service   // logins, sessions and their limits
+	Wallet    *wallet.Service    // money in and out
+	Statement *statement.Service // history, export, summary
+}
+
+// New builds the router with every route and middleware over the
+// services.
+func New(svc Services, cfg Config) *echo.Echo {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -81,12 +92,13 @@ func New(w *wallet.Service, a *account.Service, cfg Config) *echo.Echo {
 		cfg.Logger = reqlog.New(os.Stderr, "text")
 	}
 	s := &Server{
-		wallet:   w,
-		accounts: a,
-		cfg:      cfg,
-		log:      cfg.Logger,
-		csp:      contentSecurityPolicy(cfg.FormActionOrigins),
+		wallet:    svc.Wallet,
+		accounts:  svc.Accounts,
+		statement: svc.Statement,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		csp:       contentSecurityPolicy(cfg.FormActionOrigins),
 	}
-	s.sessions = NewSessionStore(a, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
+	s.sessions = NewSessionStore(svc.Accounts, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()
 }

@@ -12,9 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"im2pay/statement"
 	"im2pay/views/i18n"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 // utf8BOM opens the CSV so that spreadsheet programs read it as UTF-8 and
@@ -31,13 +31,13 @@ const exportWriteWindow = time.Minute
 // long the statement is.
 func (s *Server) exportStatement(c echo.Context) error {
 	u, _ := currentUser(c)
-	f, err := wallet.ParseHistoryFilter(c.QueryParam("kind"), c.QueryParam("from"), c.QueryParam("to"), "", s.cfg.Location)
+	f, err := s.statement.ParseFilter(c.QueryParam("kind"), c.QueryParam("from"), c.QueryParam("to"), "")
 	if err != nil {
 		// The history page refuses the same filter and says why (422).
 		return s.history(c)
 	}
 	ctx := c.Request().Context()
-	next, stop := iter.Pull2(s.wallet.Statement(ctx, u.ID, f))
+	next, stop := iter.Pull2(s.statement.Statement(ctx, u.WalletID, f))
 	defer stop()
 	// Read the first line before answering, so a failure to start is still
 	// an error page rather than an empty file.
@@ -59,7 +59,7 @@ func (s *Server) exportStatement(c echo.Context) error {
 			s.abortExport(c, err)
 		}
 		_ = w.Write(csvRow(ctx, line))
-		if n%wallet.StatementPageSize == 0 {
+		if n%statement.StatementPageSize == 0 {
 			s.flushExport(c, w, rc)
 		}
 		line, err, more = next()
@@ -94,13 +94,13 @@ func (s *Server) abortExport(c echo.Context, err error) {
 
 // exportName says which dates the file covers; the dates come from the parsed
 // filter, so nothing the person typed reaches the header unchecked.
-func (s *Server) exportName(f wallet.HistoryFilter) string {
-	from, to := "start", s.cfg.Now().In(s.cfg.Location).Format(wallet.DateLayout)
+func (s *Server) exportName(f statement.HistoryFilter) string {
+	from, to := "start", s.cfg.Now().In(s.cfg.Location).Format(statement.DateLayout)
 	if !f.From.IsZero() {
-		from = f.From.Format(wallet.DateLayout)
+		from = f.From.Format(statement.DateLayout)
 	}
 	if !f.To.IsZero() {
-		to = f.To.Format(wallet.DateLayout)
+		to = f.To.Format(statement.DateLayout)
 	}
 	return "im2pay-statement-" + from + "-" + to + ".csv"
 }
@@ -114,7 +114,7 @@ func csvHeader(ctx context.Context) []string {
 
 // csvRow writes amounts as plain signed numbers ("-12.50", "100.00") that a
 // spreadsheet reads as numbers; every text cell is neutralised.
-func csvRow(ctx context.Context, l wallet.StatementLine) []string {
+func csvRow(ctx context.Context, l statement.StatementLine) []string {
 	return []string{
 		l.At.In(i18n.Location(ctx)).Format("2006-01-02 15:04:05"),
 		csvText(i18n.T(ctx, "kind."+string(l.Kind))),
@@ -149,7 +149,7 @@ func csvText(s string) string {
 func (s *Server) statementSummary(c echo.Context) error {
 	u, _ := currentUser(c)
 	ctx := c.Request().Context()
-	sum, err := s.wallet.MonthlySummary(ctx, u.ID, i18n.Location(ctx))
+	sum, err := s.statement.MonthlySummary(ctx, u.WalletID, i18n.Location(ctx))
 	if err != nil {
 		return err
 	}

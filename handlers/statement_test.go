@@ -16,6 +16,7 @@ import (
 
 	"im2pay/account"
 	"im2pay/ledger"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
@@ -229,7 +230,7 @@ func TestAnotherUsersLinesNeverAppear(t *testing.T) {
 func TestALongStatementStreamsPageAfterPageWithNoLineLostOrRepeated(t *testing.T) {
 	s := newSite(t)
 	b, u := stmtPerson(t, s, "busy")
-	n := 2*wallet.StatementPageSize + 7
+	n := 2*statement.StatementPageSize + 7
 	stmtRaw(t, s, u, n, 1, ledger.Grant, "bulk", time.Now())
 
 	a, rows := stmtCSV(t, b, "/history/export.csv")
@@ -277,8 +278,8 @@ func TestTheSummaryShowsEachMonthsMoneyInAndOutByKindWithOneBarPerMonth(t *testi
 	}
 
 	bars := regexp.MustCompile(`<rect[^>]*data-testid="summary-bar"[^>]*data-month="(\d{4}-\d{2})"`).FindAllStringSubmatch(page.body, -1)
-	if len(bars) != wallet.SummaryMonths {
-		t.Fatalf("%d bars, want one per month (%d)", len(bars), wallet.SummaryMonths)
+	if len(bars) != statement.SummaryMonths {
+		t.Fatalf("%d bars, want one per month (%d)", len(bars), statement.SummaryMonths)
 	}
 	for i, bar := range bars {
 		want := time.Date(s.clock.Now().In(shanghai(t)).Year(), s.clock.Now().In(shanghai(t)).Month()-time.Month(len(bars)-1-i), 1, 0, 0, 0, 0, time.UTC)
@@ -286,8 +287,8 @@ func TestTheSummaryShowsEachMonthsMoneyInAndOutByKindWithOneBarPerMonth(t *testi
 			t.Errorf("bar %d is for %s, want %s", i, bar[1], want.Format("2006-01"))
 		}
 	}
-	if n := strings.Count(page.body, `height="0"`); n != wallet.SummaryMonths-1 {
-		t.Errorf("%d empty bars, want %d (only this month spent)", n, wallet.SummaryMonths-1)
+	if n := strings.Count(page.body, `height="0"`); n != statement.SummaryMonths-1 {
+		t.Errorf("%d empty bars, want %d (only this month spent)", n, statement.SummaryMonths-1)
 	}
 
 	b.header.Set("Accept-Language", "en")

@@ -31,7 +31,7 @@ func (s *Service) AccountCenter(ctx context.Context, u account.User) (Overview, 
 			return Overview{}, fmt.Errorf("account center: %w", err)
 		}
 	}
-	o := Overview{User: u, Balance: Money(v.Balance), Recent: toRecords(v.Recent), MembershipUntil: v.MembershipUntil,
+	o := Overview{User: u, Balance: Money(v.Balance), Recent: Records(v.Recent), MembershipUntil: v.MembershipUntil,
 		LowBalance: Money(v.LowBalance), Now: now}
 	if o.Orders, err = s.store.OrdersOfUser(ctx, u.ID, 0, recentOrders); err != nil {
 		return Overview{}, fmt.Errorf("account center: %w", err)

@@ -90,7 +90,8 @@ func NewService(store *db.Store, o Options) *Service {
 // Ready says whether the database answers with the schema this binary knows.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
-// Record is one line of a wallet's history.
+// Record is one line of a wallet's history: the account center's recent
+// lines and the statement package's history and export alike.
 type Record struct {
 	ID           int64
 	At           time.Time
@@ -115,7 +116,8 @@ type Overview struct {
 // recentRecords is how many lines the account center shows.
 const recentRecords = 5
 
-func toRecords(lines []db.HistoryLine) []Record {
+// Records turns ledger lines as the store reads them into Records.
+func Records(lines []db.HistoryLine) []Record {
 	out := make([]Record, len(lines))
 	for i, l := range lines {
 		out[i] = Record{ID: l.EntryID, At: l.At, Kind: l.Kind, Description: l.Description,

@@ -16,19 +16,21 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/ledger"
 	"im2pay/metrics"
+	"im2pay/statement"
 	"im2pay/wallet"
 )
 
 // app is the process's shared parts, opened in order and closed in reverse.
 type app struct {
-	conn     *sqlx.DB
-	replica  *sqlx.DB // nil without DATABASE_REPLICA_URL
-	store    *db.Store
-	ledger   *ledger.Ledger
-	accounts *account.Service
-	wallet   *wallet.Service
-	cluster  *pgcluster.Cluster // nil when DATABASE_URL names a server
-	loc      *time.Location
+	conn      *sqlx.DB
+	replica   *sqlx.DB // nil without DATABASE_REPLICA_URL
+	store     *db.Store
+	ledger    *ledger.Ledger
+	accounts  *account.Service
+	wallet    *wallet.Service
+	statement *statement.Service
+	cluster   *pgcluster.Cluster // nil when DATABASE_URL names a server
+	loc       *time.Location
 	// formOrigins are the providers' origins, for CSP form-action.
 	formOrigins []string
 	// metrics is nil unless METRICS_ADDR is set.
@@ -92,6 +94,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	// Both services log to stderr in the server log's format.
 	logger := reqlog.New(os.Stderr, cfg.LogFormat)
 	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
+	a.statement = statement.New(a.store, cfg.Location, nil)
 	a.wallet = wallet.NewService(a.store, wallet.Options{
 		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,

@@ -9,10 +9,10 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"im2pay/statement"
 	"im2pay/views/components"
 	"im2pay/views/i18n"
 	"im2pay/views/layout"
-	"im2pay/wallet"
 )
 
 // HistoryResultsID is the swap target of the filter form.
@@ -26,7 +26,7 @@ const HistoryMoreID = "history-more"
 type HistoryView struct {
 	Kind, From, To string
 	Kinds          []string
-	Page           wallet.HistoryPage
+	Page           statement.HistoryPage
 	Problems       components.Problems
 }
 
