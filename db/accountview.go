@@ -28,7 +28,7 @@ type AccountView struct {
 type HistoryLine struct {
 	EntryID      int64     `db:"entry_id"`
 	At           time.Time `db:"created_at"`
-	Kind         TxnKind   `db:"kind"`
+	Kind         string    `db:"kind"`
 	Reference    string    `db:"reference"`
 	Description  string    `db:"description"`
 	Amount       int64     `db:"amount"`
@@ -64,7 +64,7 @@ type eventRow struct {
 type lineRow struct {
 	EntryID      int64     `json:"entry_id"`
 	At           time.Time `json:"created_at"`
-	Kind         TxnKind   `json:"kind"`
+	Kind         string    `json:"kind"`
 	Reference    string    `json:"reference"`
 	Description  string    `json:"description"`
 	Amount       int64     `json:"amount"`

@@ -47,18 +47,14 @@ func (s *Store) EventByCode(ctx context.Context, code string) (Event, error) {
 }
 
 // SpendingKinds are the ledger kinds that count as spending for events.
-var SpendingKinds = []TxnKind{KindPurchase, KindGift, KindCharge}
+var SpendingKinds = []string{"purchase", "gift", "charge"}
 
 // SpentBetween sums what left a wallet as spending in [from, to).
 func (s *Store) SpentBetween(ctx context.Context, walletID int64, from, to time.Time) (int64, error) {
-	kinds := make([]string, len(SpendingKinds))
-	for i, k := range SpendingKinds {
-		kinds[i] = string(k)
-	}
 	const q = `SELECT coalesce(-sum(e.amount), 0) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
 		WHERE e.account_id = $1 AND e.amount < 0 AND t.kind::text = ANY($2) AND e.created_at >= $3 AND e.created_at < $4`
 	var spent int64
-	if err := s.db.GetContext(ctx, &spent, q, walletID, pq.Array(kinds), from, to); err != nil {
+	if err := s.db.GetContext(ctx, &spent, q, walletID, pq.Array(SpendingKinds), from, to); err != nil {
 		return 0, fmt.Errorf("spent by account %d: %w", walletID, err)
 	}
 	return spent, nil

@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/views/components"
 	"im2pay/views/i18n"
 	"im2pay/views/pages"
@@ -26,7 +26,7 @@ func (s *Server) account(c echo.Context) error {
 func (s *Server) history(c echo.Context) error {
 	u, _ := currentUser(c)
 	v := pages.HistoryView{Kind: c.QueryParam("kind"), From: c.QueryParam("from"), To: c.QueryParam("to")}
-	for _, k := range db.Kinds {
+	for _, k := range ledger.Kinds {
 		v.Kinds = append(v.Kinds, string(k))
 	}
 	status := http.StatusOK

@@ -9,6 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -37,7 +38,7 @@ func (s *Service) Statement(ctx context.Context, walletID int64, f HistoryFilter
 		}
 		q := exportQuery{AccountID: walletID, From: f.From, UpToID: last, Limit: StatementPageSize}
 		if f.Kind != "" {
-			q.Kinds = []db.TxnKind{f.Kind}
+			q.Kinds = []ledger.Kind{f.Kind}
 		}
 		if !f.To.IsZero() {
 			q.To = f.To.AddDate(0, 0, 1)
@@ -69,8 +70,8 @@ func (s *Service) Statement(ctx context.Context, walletID int64, f HistoryFilter
 // long as a slow client takes to read it.
 type exportQuery struct {
 	AccountID int64
-	Kinds     []db.TxnKind // empty = all
-	From, To  time.Time    // zero = unbounded; To is exclusive
+	Kinds     []ledger.Kind // empty = all
+	From, To  time.Time     // zero = unbounded; To is exclusive
 	AfterID   int64
 	UpToID    int64
 	Limit     int

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -18,9 +19,9 @@ const HistoryPageSize = 20
 
 // HistoryFilter is what a person asked the history page for, already parsed.
 type HistoryFilter struct {
-	Kind     db.TxnKind // "" = all kinds
-	From, To time.Time  // dates in the viewer's zone; To is inclusive of its whole day; zero = open
-	Before   int64      // cursor: show lines older than this entry id
+	Kind     ledger.Kind // "" = all kinds
+	From, To time.Time   // dates in the viewer's zone; To is inclusive of its whole day; zero = open
+	Before   int64       // cursor: show lines older than this entry id
 }
 
 // HistoryPage is one page of lines; Next is the cursor for the next page (0 = no more).
@@ -38,10 +39,10 @@ const DateLayout = "2006-01-02"
 func ParseHistoryFilter(kind, from, to, before string, loc *time.Location) (HistoryFilter, error) {
 	var f HistoryFilter
 	if kind != "" {
-		if !slices.Contains(db.Kinds, db.TxnKind(kind)) {
+		if !slices.Contains(ledger.Kinds, ledger.Kind(kind)) {
 			return f, wallet.NewProblem("kind", "history.err.kind")
 		}
-		f.Kind = db.TxnKind(kind)
+		f.Kind = ledger.Kind(kind)
 	}
 	var err error
 	if f.From, err = parseDate(from, "from", loc); err != nil {
@@ -80,7 +81,7 @@ func parseDate(s, field string, loc *time.Location) (time.Time, error) {
 func (s *Service) History(ctx context.Context, walletID int64, f HistoryFilter) (HistoryPage, error) {
 	q := historyQuery{AccountID: walletID, From: f.From, BeforeID: f.Before, Limit: HistoryPageSize + 1}
 	if f.Kind != "" {
-		q.Kinds = []db.TxnKind{f.Kind}
+		q.Kinds = []ledger.Kind{f.Kind}
 	}
 	if !f.To.IsZero() {
 		q.To = f.To.AddDate(0, 0, 1)
@@ -108,8 +109,8 @@ const accountRangeSQL = `e.account_id >= $1 AND e.account_id <= $1`
 // page), so deep pages cost the same as the first.
 type historyQuery struct {
 	AccountID int64
-	Kinds     []db.TxnKind // empty = all
-	From, To  time.Time    // zero = unbounded; To is exclusive
+	Kinds     []ledger.Kind // empty = all
+	From, To  time.Time     // zero = unbounded; To is exclusive
 	BeforeID  int64
 	Limit     int
 }
@@ -144,7 +145,7 @@ func (s *Service) historyLines(ctx context.Context, q historyQuery) ([]db.Histor
 	return lines, nil
 }
 
-func kindStrings(kinds []db.TxnKind) []string {
+func kindStrings(kinds []ledger.Kind) []string {
 	out := make([]string, len(kinds))
 	for i, k := range kinds {
 		out[i] = string(k)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -32,7 +32,7 @@ func FuzzParseHistoryFilter(f *testing.F) {
 			}
 			return
 		}
-		if got.Kind != db.TxnKind(kind) || (kind != "" && !slices.Contains(db.Kinds, got.Kind)) {
+		if got.Kind != ledger.Kind(kind) || (kind != "" && !slices.Contains(ledger.Kinds, got.Kind)) {
 			t.Fatalf("kind %q read as %q", kind, got.Kind)
 		}
 		for _, d := range []struct {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/wallet"
 )
 
@@ -16,7 +16,7 @@ const SummaryMonths = 12
 
 // KindTotal is the money one kind of transaction moved.
 type KindTotal struct {
-	Kind   db.TxnKind
+	Kind   ledger.Kind
 	Amount wallet.Money
 }
 
@@ -32,7 +32,7 @@ type MonthSummary struct {
 type Summary struct {
 	Months    []MonthSummary
 	In, Out   wallet.Money
-	OutByKind []KindTotal // over all the months, in the order of db.Kinds
+	OutByKind []KindTotal // over all the months, in the order of ledger.Kinds
 	Zone      string
 }
 
@@ -54,7 +54,7 @@ func (s *Service) MonthlySummary(ctx context.Context, walletID int64, loc *time.
 	for i := range sum.Months {
 		sum.Months[i].Start = time.Date(first.Year(), first.Month()+time.Month(i), 1, 0, 0, 0, 0, loc)
 	}
-	byKind := map[db.TxnKind]wallet.Money{}
+	byKind := map[ledger.Kind]wallet.Money{}
 	for _, t := range totals {
 		m := t.Month.In(loc)
 		i := (m.Year()-first.Year())*12 + int(m.Month()-first.Month())
@@ -71,7 +71,7 @@ func (s *Service) MonthlySummary(ctx context.Context, walletID int64, loc *time.
 		sum.In += wallet.Money(t.In)
 		sum.Out += wallet.Money(t.Out)
 	}
-	for _, k := range db.Kinds {
+	for _, k := range ledger.Kinds {
 		if byKind[k] != 0 {
 			sum.OutByKind = append(sum.OutByKind, KindTotal{Kind: k, Amount: byKind[k]})
 		}
@@ -82,7 +82,7 @@ func (s *Service) MonthlySummary(ctx context.Context, walletID int64, loc *time.
 	return sum, nil
 }
 
-func addKind(list []KindTotal, k db.TxnKind, m wallet.Money) []KindTotal {
+func addKind(list []KindTotal, k ledger.Kind, m wallet.Money) []KindTotal {
 	for i := range list {
 		if list[i].Kind == k {
 			list[i].Amount += m
@@ -96,17 +96,17 @@ func addKind(list []KindTotal, k db.TxnKind, m wallet.Money) []KindTotal {
 // lists its kinds alike.
 func sortKinds(list []KindTotal) {
 	slices.SortFunc(list, func(a, b KindTotal) int {
-		return slices.Index(db.Kinds, a.Kind) - slices.Index(db.Kinds, b.Kind)
+		return slices.Index(ledger.Kinds, a.Kind) - slices.Index(ledger.Kinds, b.Kind)
 	})
 }
 
 // monthKindTotal is what one kind of transaction moved into and out of a
 // wallet in one calendar month.
 type monthKindTotal struct {
-	Month time.Time  `db:"month"` // the month's first instant in the zone asked for
-	Kind  db.TxnKind `db:"kind"`
-	In    int64      `db:"money_in"`  // sum of the positive entries
-	Out   int64      `db:"money_out"` // sum of the negative entries, as a positive number
+	Month time.Time   `db:"month"` // the month's first instant in the zone asked for
+	Kind  ledger.Kind `db:"kind"`
+	In    int64       `db:"money_in"`  // sum of the positive entries
+	Out   int64       `db:"money_out"` // sum of the negative entries, as a positive number
 }
 
 // monthlyTotals sums a wallet's entries in [from, to) by calendar month in

@@ -95,7 +95,7 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 type Record struct {
 	ID           int64
 	At           time.Time
-	Kind         db.TxnKind
+	Kind         ledger.Kind
 	Description  string // a locale catalog code
 	Amount       Money  // signed: + in, − out
 	BalanceAfter Money
@@ -120,7 +120,7 @@ const recentRecords = 5
 func Records(lines []db.HistoryLine) []Record {
 	out := make([]Record, len(lines))
 	for i, l := range lines {
-		out[i] = Record{ID: l.EntryID, At: l.At, Kind: l.Kind, Description: l.Description,
+		out[i] = Record{ID: l.EntryID, At: l.At, Kind: ledger.Kind(l.Kind), Description: l.Description,
 			Amount: Money(l.Amount), BalanceAfter: Money(l.BalanceAfter)}
 	}
 	return out

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/payment"
 )
 
@@ -119,7 +119,7 @@ func TestEveryPaymentMethodHasItsStrings(t *testing.T) {
 }
 
 func TestEveryLedgerKindHasALabel(t *testing.T) {
-	for _, k := range db.Kinds {
+	for _, k := range ledger.Kinds {
 		if !Has("kind." + string(k)) {
 			t.Errorf("kind.%s is missing", k)
 		}
