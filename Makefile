@@ -22,7 +22,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static | \
 	xargs -0r sha256sum 2>/dev/null || true
 
-.PHONY: help deps node-deps generate css vendor-js build run test fuzz chaos check-generated lint bench clean
+.PHONY: help deps node-deps generate css vendor-js build run test test-loaded fuzz chaos check-generated lint bench clean
 
 # Where the security and chaos suites write their counts (internal/figures).
 FIGURES_DIR := $(CURDIR)/.data/figures
@@ -65,6 +65,9 @@ test: deps check-generated lint ## install what is missing, check generated file
 	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 30m ./...
 	.ci/fuzz
 	.ci/figures $(FIGURES_DIR)
+
+test-loaded: ## make test with two CPU-bound processes beside it (the suite must not depend on the machine's speed)
+	.ci/loaded
 
 chaos: deps ## the chaos suite in full (30 SIGKILL cycles, a minute of pg_terminate_backend, Toxiproxy, ...), then its counts
 	rm -rf $(FIGURES_DIR)
