@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -10,59 +11,142 @@ import (
 	"im2pay/payment"
 )
 
-// credit is Settle for a paid statement. pre is the order as read without
-// a lock just before (nil when not read): a repeated notification of an
-// order already paid is answered from it, with no transaction at all.
-// Whether the order is credited is decided under its row lock, by
-// db.Store.MarkPaid's conditional update, never by pre.
-func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, pre *db.Order) (db.Order, error) {
-	if pre != nil {
-		if err := matchPayment(*pre, method, res); err != nil {
-			return *pre, err
+// Settle applies what a provider verifiably said about a payment to our
+// order and returns the order as it now stands. It is the one crediting
+// function: a notification, the return page's query, Check and Recheck,
+// the reconciler (and a staff re-query) all end here, and nothing else
+// marks an order paid. read is the order as the caller already read it,
+// nil when it did not: an order read paid answers a repeated statement
+// with no write at all. Whether the order is credited is decided by the
+// database under the order's row lock, never by read, so however often
+// and in whatever order statements arrive, the wallet is credited once.
+func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+	switch res.Status {
+	case payment.StatusPaid:
+		return s.credit(ctx, method, res, read)
+	case payment.StatusFailed, payment.StatusClosed, payment.StatusProcessing:
+		o := db.Order{}
+		if read != nil {
+			o = *read
+		} else {
+			var err error
+			if o, err = s.store.OrderByNo(ctx, res.OutTradeNo); err != nil {
+				return o, err
+			}
 		}
-		if pre.State == db.OrderPaid {
-			return *pre, nil // already credited (a paid order never moves back)
+		// move is one conditional update from wherever the order is now:
+		// a stale read cannot make it go back.
+		if _, err := s.move(ctx, o, stateFor(res), string(res.Reason)); err != nil {
+			return o, err
+		}
+	}
+	return s.store.OrderByNo(ctx, res.OutTradeNo)
+}
+
+// stateFor is the order state a provider's unpaid statement leads to: a
+// refusal with its reason, a cancellation the provider itself reports
+// (UnionPay's respCode 69), a close, or a payment taken but not confirmed.
+func stateFor(res payment.Result) string {
+	switch {
+	case res.Status == payment.StatusProcessing:
+		return db.OrderProcessing
+	case res.Status == payment.StatusClosed:
+		return db.OrderClosed
+	case res.Reason == payment.ReasonCancelled:
+		return db.OrderCancelled
+	}
+	return db.OrderFailed
+}
+
+// credit is Settle for a paid statement. It writes in one of two ways: one
+// statement of its own when the order has no bonus (creditAlone), else,
+// or when that moved nothing, one transaction (creditInTx). When neither
+// moved anything, creditedBefore says why.
+func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+	if read != nil {
+		if err := matchPayment(*read, method, res); err != nil {
+			return *read, err
+		}
+		if read.State == db.OrderPaid {
+			return *read, nil // already credited (a paid order never moves back)
 		}
 	}
 	clearing, err := s.store.SystemAccountID(ctx, "clearing:"+string(method))
 	if err != nil {
 		return db.Order{}, err
 	}
-	promotion, err := s.store.SystemAccountID(ctx, "promotion")
-	if err != nil {
-		return db.Order{}, err
+	pay := paymentOf(method, res, s.now())
+	var o db.Order
+	moved := false
+	if read != nil && read.TierBonus == 0 && read.FirstBonus == 0 {
+		o, moved = s.creditAlone(ctx, pay, *read, clearing)
 	}
+	if !moved {
+		if o, moved, err = s.creditInTx(ctx, pay, clearing); err != nil {
+			return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
+		}
+	}
+	if !moved {
+		return s.creditedBefore(ctx, method, res)
+	}
+	s.metrics.TopUp(string(method), "paid")
+	return o, nil
+}
+
+// paymentOf is a provider's paid statement as the order records it. A
+// provider that names no time or no trade number of its own gets ours.
+func paymentOf(method payment.Method, res payment.Result, now time.Time) db.Payment {
 	pay := db.Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
 		TradeNo: res.TradeNo, Amount: res.Amount, PaidAt: res.PaidAt}
 	if pay.PaidAt.IsZero() {
-		pay.PaidAt = s.now()
+		pay.PaidAt = now
 	}
 	if pay.TradeNo == "" {
 		pay.TradeNo = res.OutTradeNo
 	}
-	if pre != nil && pre.TierBonus == 0 && pre.FirstBonus == 0 {
-		if o, done, err := s.creditAlone(ctx, pay, *pre, method, res, clearing); done {
-			return o, err
-		}
+	return pay
+}
+
+// creditAlone credits an order without a bonus in one statement of its own
+// (db.Store.CreditAlone), the common case of a notification. It reports
+// whether the order moved; when it did not, for whatever reason (paid by a
+// twin meanwhile, a key taken, an error worth a second look), the caller
+// takes the transaction path, which knows every case.
+func (s *Service) creditAlone(ctx context.Context, pay db.Payment, read db.Order, clearing int64) (db.Order, bool) {
+	walletID, err := s.store.WalletOf(ctx, s.store.DB(), read.UserID)
+	if err != nil {
+		return db.Order{}, false
 	}
-	var out db.Order
-	var moved bool
+	o, moved, err := s.store.CreditAlone(ctx, pay, topupPosting(read, clearing, walletID))
+	return o, moved && err == nil
+}
+
+// creditInTx is the transaction path: in one database transaction it moves
+// the order to paid with a conditional update under its row lock
+// (db.Store.MarkPaid), then posts the top-up and the bonus under keys
+// derived from the order. moved is false when the order was not moved: it
+// is paid already, is not this payment's, or is missing.
+func (s *Service) creditInTx(ctx context.Context, pay db.Payment, clearing int64) (o db.Order, moved bool, err error) {
+	promotion, err := s.store.SystemAccountID(ctx, "promotion")
+	if err != nil {
+		return o, false, err
+	}
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if out, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
+		if o, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
 			return err
 		}
-		return s.postTopup(ctx, tx, &out, clearing, promotion)
+		return s.postTopup(ctx, tx, &o, clearing, promotion)
 	})
-	if err != nil {
-		return out, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
-	}
-	if moved {
-		s.metrics.TopUp(string(method), "paid")
-		return out, nil
-	}
-	// Nothing moved: paid already (a repeated notification, a poll, the
-	// reconciler), or not this payment's order.
+	return o, moved, err
+}
+
+// creditedBefore is the order as it stands after a paid statement that
+// moved nothing: credited already (a repeated notification, a twin, a
+// poll, the reconciler), or refused as not this payment's order. The
+// conditional updates return no row when they move nothing, so this is
+// the one read that tells which.
+func (s *Service) creditedBefore(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
 	o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
 	if err != nil {
 		return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
@@ -74,31 +158,6 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 		return o, fmt.Errorf("credit order %s: still %s after a matching payment", o.OutTradeNo, o.State)
 	}
 	return o, nil
-}
-
-// creditAlone credits an order without a bonus in one statement of its own
-// (db.Store.CreditAlone), the common case of a notification. done is false
-// when the caller should take the transaction path, which knows every
-// case: a bonus after all, a key taken, an error worth a second look.
-func (s *Service) creditAlone(ctx context.Context, pay db.Payment, pre db.Order, method payment.Method,
-	res payment.Result, clearing int64) (db.Order, bool, error) {
-	walletID, err := s.store.WalletOf(ctx, s.store.DB(), pre.UserID)
-	if err != nil {
-		return db.Order{}, false, nil
-	}
-	o, moved, err := s.store.CreditAlone(ctx, pay, topupPosting(pre, clearing, walletID))
-	if moved && err == nil {
-		s.metrics.TopUp(string(method), "paid")
-	}
-	if err != nil || moved {
-		return o, err == nil, err
-	}
-	// Nothing moved: most often a twin credited it meanwhile.
-	o, err = s.store.OrderByNo(ctx, pay.OutTradeNo)
-	if err != nil || o.State != db.OrderPaid {
-		return o, false, nil
-	}
-	return o, true, matchPayment(o, method, res)
 }
 
 // topupPosting moves an order's amount from the provider's clearing
