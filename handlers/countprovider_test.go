@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 
 	"im2pay/payment"
@@ -113,7 +112,7 @@ type convertingVerifier struct {
 	payment.Converter
 }
 
-func (p *countingVerifier) ParseNotification(ctx context.Context, h http.Header, body []byte) (payment.Notification, error) {
+func (p *countingVerifier) ParseNotification(ctx context.Context, h payment.Header, body []byte) (payment.Notification, error) {
 	p.c.mu.Lock()
 	p.c.remote++
 	p.c.mu.Unlock()

@@ -98,7 +98,7 @@ func (p *restated) Query(ctx context.Context, no, ref string) (payment.Result, e
 	return p.restate(r), err
 }
 
-func (p *restated) ParseNotification(ctx context.Context, h http.Header, body []byte) (payment.Notification, error) {
+func (p *restated) ParseNotification(ctx context.Context, h payment.Header, body []byte) (payment.Notification, error) {
 	n, err := p.Provider.ParseNotification(ctx, h, body)
 	n.Result = p.restate(n.Result)
 	return n, err

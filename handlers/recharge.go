@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -224,14 +225,15 @@ func (s *Server) providerReturn(c echo.Context) error {
 }
 
 // notify receives a provider's asynchronous notification: raw body, no
-// session, no CSRF; only a valid signature makes it count.
+// session, no CSRF; only a valid signature makes it count. The wallet says
+// what to answer; this writes it.
 func (s *Server) notify(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	method := c.Param("method")
-	err = s.wallet.Notify(c.Request().Context(), method, c.Response(), c.Request().Header, body)
+	ack, err := s.wallet.Notify(c.Request().Context(), method, c.Request().Header, body)
 	switch {
 	case errors.Is(err, wallet.ErrUnknownOrder):
 		// Genuine, yet no order of ours: acknowledged so the provider stops
@@ -239,6 +241,26 @@ func (s *Server) notify(c echo.Context) error {
 		s.log.Warn("verified notification for an unknown order", "method", method, "err", err, "ip", c.RealIP())
 	case err != nil:
 		s.log.Warn("notification not accepted", "method", method, "err", err, "ip", c.RealIP())
+	}
+	return writeAck(c, ack)
+}
+
+// writeAck sends a provider's acknowledgement byte for byte as the provider
+// documents it. A zero Ack means no provider answers for the method.
+func writeAck(c echo.Context, a payment.Ack) error {
+	if a.Status == 0 {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	w := c.Response()
+	if a.ContentType != "" {
+		w.Header().Set(echo.HeaderContentType, a.ContentType)
+	}
+	w.WriteHeader(a.Status)
+	if len(a.Body) == 0 {
+		return nil
+	}
+	if _, err := w.Write(a.Body); err != nil {
+		return fmt.Errorf("acknowledge notification: %w", err)
 	}
 	return nil
 }

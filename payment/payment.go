@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 )
@@ -132,6 +131,20 @@ type Return struct {
 	Cancelled bool
 }
 
+// Header is a notification's HTTP request header as received, keys in
+// canonical form; an http.Header is one. It is a plain map so that the
+// wallet, which passes it on, needs no HTTP server types.
+type Header = map[string][]string
+
+// Ack is the answer a provider documents for a notification, written as it
+// is by the HTTP handler: the provider reads the status code and, for some,
+// the exact body.
+type Ack struct {
+	Status      int    // HTTP status code
+	ContentType string // "" sends no Content-Type
+	Body        []byte // nil sends no body
+}
+
 // Provider speaks one provider's protocol.
 type Provider interface {
 	Method() Method
@@ -140,10 +153,10 @@ type Provider interface {
 	Start(ctx context.Context, o Order) (Next, error)
 	// ParseNotification verifies an asynchronous notification (signature,
 	// merchant, app) and decodes it. body is the raw request body.
-	ParseNotification(ctx context.Context, header http.Header, body []byte) (Notification, error)
-	// Acknowledge writes exactly what the provider expects: ok after our
-	// commit, or a refusal that makes it retry.
-	Acknowledge(w http.ResponseWriter, ok bool)
+	ParseNotification(ctx context.Context, header Header, body []byte) (Notification, error)
+	// Ack is exactly the answer the provider expects: ok after our commit,
+	// or a refusal that makes it retry. The caller sends it.
+	Ack(ok bool) Ack
 	// ParseReturn verifies what the person brought back. It never proves a
 	// payment: the caller must still query or wait for a notification.
 	ParseReturn(ctx context.Context, query url.Values, form url.Values) (Return, error)

@@ -3,8 +3,8 @@ package wallet
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -13,105 +13,126 @@ import (
 	"im2pay/payment"
 )
 
-// credit is Settle for a paid statement. pre is the order as read without
-// a lock just before (nil when not read): a repeated notification of an
-// order already paid is answered from it, with no transaction at all.
-// Whether the order is credited is decided under its row lock, by
-// db.Store.MarkPaid's conditional update, never by pre.
-func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, pre *db.Order) (db.Order, error) {
-	if pre != nil {
-		if err := matchPayment(*pre, method, res); err != nil {
-			return *pre, err
+// Settle applies what a provider verifiably said about a payment to our
+// order and returns the order as it now stands. It is the one crediting
+// function: a notification, the return page's query, Check and Recheck,
+// the reconciler (and a staff re-query) all end here, and nothing else
+// marks an order paid. read is the order as the caller already read it,
+// nil when it did not: an order read paid answers a repeated statement
+// with no write at all. Whether the order is credited is decided by the
+// database under the order's row lock, never by read, so however often
+// and in whatever order statements arrive, the wallet is credited once.
+func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+	switch res.Status {
+	case payment.StatusPaid:
+		return s.credit(ctx, method, res, read)
+	case payment.StatusFailed, payment.StatusClosed, payment.StatusProcessing:
+		o := db.Order{}
+		if read != nil {
+			o = *read
+		} else {
+			var err error
+			if o, err = s.store.OrderByNo(ctx, res.OutTradeNo); err != nil {
+				return o, err
+			}
 		}
-		if pre.State == db.OrderPaid {
-			return *pre, nil // already credited (a paid order never moves back)
+		// move is one conditional update from wherever the order is now:
+		// a stale read cannot make it go back.
+		if _, err := s.move(ctx, o, stateFor(res), string(res.Reason)); err != nil {
+			return o, err
+		}
+	}
+	return s.store.OrderByNo(ctx, res.OutTradeNo)
+}
+
+// stateFor is the order state a provider's unpaid statement leads to: a
+// refusal with its reason, a cancellation the provider itself reports
+// (UnionPay's respCode 69), a close, or a payment taken but not confirmed.
+func stateFor(res payment.Result) string {
+	switch {
+	case res.Status == payment.StatusProcessing:
+		return db.OrderProcessing
+	case res.Status == payment.StatusClosed:
+		return db.OrderClosed
+	case res.Reason == payment.ReasonCancelled:
+		return db.OrderCancelled
+	}
+	return db.OrderFailed
+}
+
+// credit is Settle for a paid statement. It writes in one of two ways: one
+// statement of its own when the order has no bonus (creditAlone), else,
+// or when that moved nothing, one transaction (creditInTx). When neither
+// moved anything, creditedBefore says why.
+func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+	if read != nil {
+		if err := matchPayment(*read, method, res); err != nil {
+			return *read, err
+		}
+		if read.State == db.OrderPaid {
+			return *read, nil // already credited (a paid order never moves back)
 		}
 	}
 	clearing, err := s.ledger.SystemAccountID(ctx, "clearing:"+string(method))
 	if err != nil {
 		return db.Order{}, err
 	}
-	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
-	if err != nil {
-		return db.Order{}, err
+	pay := paymentOf(method, res, s.now())
+	var o db.Order
+	moved := false
+	if read != nil && read.TierBonus == 0 && read.FirstBonus == 0 {
+		o, moved = s.creditAlone(ctx, pay, *read, clearing)
 	}
+	if !moved {
+		if o, moved, err = s.creditInTx(ctx, pay, clearing); err != nil {
+			return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
+		}
+	}
+	if !moved {
+		return s.creditedBefore(ctx, method, res)
+	}
+	s.metrics.TopUp(string(method), "paid")
+	return o, nil
+}
+
+// paymentOf is a provider's paid statement as the order records it. A
+// provider that names no time or no trade number of its own gets ours.
+func paymentOf(method payment.Method, res payment.Result, now time.Time) db.Payment {
 	pay := db.Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
 		TradeNo: res.TradeNo, Amount: res.Amount, PaidAt: res.PaidAt}
 	if pay.PaidAt.IsZero() {
-		pay.PaidAt = s.now()
+		pay.PaidAt = now
 	}
 	if pay.TradeNo == "" {
 		pay.TradeNo = res.OutTradeNo
 	}
-	if pre != nil && pre.TierBonus == 0 && pre.FirstBonus == 0 {
-		if o, done, err := s.creditAlone(ctx, pay, *pre, method, res, clearing); done {
-			return o, err
-		}
-	}
-	var out db.Order
-	var moved bool
-	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if out, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
-			return err
-		}
-		return s.postTopup(ctx, tx, &out, clearing, promotion)
-	})
-	if err != nil {
-		return out, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
-	}
-	if moved {
-		s.metrics.TopUp(string(method), "paid")
-		return out, nil
-	}
-	// Nothing moved: paid already (a repeated notification, a poll, the
-	// reconciler), or not this payment's order.
-	o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
-	if err != nil {
-		return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
-	}
-	if err := matchPayment(o, method, res); err != nil {
-		return o, err
-	}
-	if o.State != db.OrderPaid {
-		return o, fmt.Errorf("credit order %s: still %s after a matching payment", o.OutTradeNo, o.State)
-	}
-	return o, nil
+	return pay
 }
 
-// creditAlone credits an order without a bonus in one statement of its own
-// (the top-up's posting gated by paidGateSQL), the common case of a
-// notification. done is false
-// when the caller should take the transaction path, which knows every
-// case: a bonus after all, a key taken, an error worth a second look.
-func (s *Service) creditAlone(ctx context.Context, pay db.Payment, pre db.Order, method payment.Method,
-	res payment.Result, clearing int64) (db.Order, bool, error) {
-	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), pre.UserID)
+// creditAlone credits an order without a bonus in one statement of its own,
+// the common case of a notification: the top-up's posting, gated by
+// paidGateSQL. It reports whether the order moved; when it did not, for
+// whatever reason (paid by a twin meanwhile, a key taken, an error worth a
+// second look), the caller takes the transaction path, which knows every
+// case.
+func (s *Service) creditAlone(ctx context.Context, pay db.Payment, read db.Order, clearing int64) (db.Order, bool) {
+	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), read.UserID)
 	if err != nil {
-		return db.Order{}, false, nil
+		return db.Order{}, false
 	}
 	var updated sql.NullTime
-	_, err = s.ledger.Post(ctx, topupPosting(pre, clearing, walletID), ledger.With(&ledger.Row{
+	_, err = s.ledger.Post(ctx, topupPosting(read, clearing, walletID), ledger.With(&ledger.Row{
 		Gate: paidGateSQL, Write: "written AS (SELECT updated_at FROM gate)", Columns: "written.updated_at",
 		Dest: []any{&updated}, NewKey: true,
 		Args: []any{pay.OutTradeNo, pay.Method, pay.Amount, pay.Currency, pay.TradeNo, pay.PaidAt},
 	}))
-	if err == nil {
-		s.metrics.TopUp(string(method), "paid")
-		o := pre
-		o.State, o.ProviderTradeNo, o.FailReason = db.OrderPaid, sql.NullString{String: pay.TradeNo, Valid: true}, ""
-		o.PaidAt, o.UpdatedAt = sql.NullTime{Time: pay.PaidAt, Valid: true}, updated.Time
-		return o, true, nil
+	if err != nil {
+		return db.Order{}, false
 	}
-	if !errors.Is(err, ledger.ErrGateClosed) {
-		return db.Order{}, false, err
-	}
-	// Nothing moved: most often a twin credited it meanwhile.
-	o, err := s.store.OrderByNo(ctx, pay.OutTradeNo)
-	if err != nil || o.State != db.OrderPaid {
-		return o, false, nil
-	}
-	return o, true, matchPayment(o, method, res)
+	o := read
+	o.State, o.ProviderTradeNo, o.FailReason = db.OrderPaid, sql.NullString{String: pay.TradeNo, Valid: true}, ""
+	o.PaidAt, o.UpdatedAt = sql.NullTime{Time: pay.PaidAt, Valid: true}, updated.Time
+	return o, true
 }
 
 // paidGateSQL marks an order paid as the gate of its top-up's posting
@@ -133,6 +154,45 @@ const paidGateSQL = `
 		   AND tier_bonus = 0 AND first_bonus = 0
 		   AND NOT EXISTS (SELECT 1 FROM ledger_transactions WHERE idempotency_key = $1)
 		RETURNING updated_at`
+
+// creditInTx is the transaction path: in one database transaction it moves
+// the order to paid with a conditional update under its row lock
+// (db.Store.MarkPaid), then posts the top-up and the bonus under keys
+// derived from the order. moved is false when the order was not moved: it
+// is paid already, is not this payment's, or is missing.
+func (s *Service) creditInTx(ctx context.Context, pay db.Payment, clearing int64) (o db.Order, moved bool, err error) {
+	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
+	if err != nil {
+		return o, false, err
+	}
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if o, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
+			return err
+		}
+		return s.postTopup(ctx, tx, &o, clearing, promotion)
+	})
+	return o, moved, err
+}
+
+// creditedBefore is the order as it stands after a paid statement that
+// moved nothing: credited already (a repeated notification, a twin, a
+// poll, the reconciler), or refused as not this payment's order. The
+// conditional updates return no row when they move nothing, so this is
+// the one read that tells which.
+func (s *Service) creditedBefore(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
+	o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
+	if err != nil {
+		return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
+	}
+	if err := matchPayment(o, method, res); err != nil {
+		return o, err
+	}
+	if o.State != db.OrderPaid {
+		return o, fmt.Errorf("credit order %s: still %s after a matching payment", o.OutTradeNo, o.State)
+	}
+	return o, nil
+}
 
 // topupPosting moves an order's amount from the provider's clearing
 // account into the wallet.
@@ -158,7 +218,7 @@ func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
 // postTopup posts the top-up and, as its own ledger transaction, the bonus.
 // The first-recharge bonus is dropped if another order was paid first (two
 // orders may both have been quoted as "first"); o then shows it dropped.
-// db.Store.Post locks the wallet.
+// ledger.Post locks the wallet.
 func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clearing, promotion int64) error {
 	walletID, err := s.ledger.WalletOf(ctx, tx, o.UserID)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"im2pay/db"
 	"im2pay/payment"
@@ -20,76 +19,103 @@ var ErrUnknownOrder = errors.New("wallet: verified notification for an unknown o
 // again too soon for the order it names (see payment.RemoteVerifier).
 var errBusy = errors.New("wallet: provider asked about this order a moment ago")
 
-// Notify handles a provider's asynchronous notification and writes the
-// provider's acknowledgement: ok only after the credit committed, so a
-// crash in between makes the provider send it again.
+// Notify handles a provider's asynchronous notification. It returns the
+// acknowledgement the caller sends, and the error to log: the ack says ok
+// only after the credit committed, so a crash in between makes the
+// provider send the notification again. A zero Ack means no provider is
+// configured for method: there is nobody to answer as.
 //
 // Anyone may post here, so nothing is stored in full before it verifies: a
 // refused notification is counted, and only a few are kept, cut short, as
 // a sample (db.Store.CountRefusal). A verified one is recorded whole.
-func (s *Service) Notify(ctx context.Context, method string, w http.ResponseWriter, header http.Header, body []byte) error {
+func (s *Service) Notify(ctx context.Context, method string, header payment.Header, body []byte) (payment.Ack, error) {
 	p, err := s.provider(method)
 	if err != nil {
-		return err
+		return payment.Ack{}, err
 	}
 	if rv, ok := p.(payment.RemoteVerifier); ok {
 		if err := s.rationVerification(ctx, method, rv, body); err != nil {
 			s.metrics.Notification(method, "refused")
-			p.Acknowledge(w, false)
-			return err
+			return p.Ack(false), err
 		}
 	}
 	n, err := p.ParseNotification(ctx, header, body)
 	outcome := "verified"
 	defer func() { s.metrics.Notification(method, outcome) }()
-	if errors.Is(err, payment.ErrIgnored) {
+	switch {
+	case errors.Is(err, payment.ErrIgnored):
 		// Genuine, and says nothing about payment state (a refund notice,
 		// an event type we do not act on).
 		s.event(ctx, method, "notify", n.OutTradeNo, true, "", errText(err), string(body))
-		p.Acknowledge(w, true)
-		return nil
-	}
-	if err != nil {
+		return p.Ack(true), nil
+	case err != nil:
 		outcome = "refused"
 		s.refused(ctx, method, "notify", err, string(body))
-		p.Acknowledge(w, false)
-		return fmt.Errorf("%s notification refused: %w", method, err)
+		return p.Ack(false), fmt.Errorf("%s notification refused: %w", method, err)
 	}
-	ev := eventRow(method, "notify", n.OutTradeNo, true, string(n.Status), "", string(body))
-	if n.Status == payment.StatusPaid {
-		var dup bool
-		err := s.notifyPaid(ctx, p, w, ev, n.Result, &dup)
-		switch {
-		case errors.Is(err, ErrUnknownOrder):
-			outcome = "unknown_order"
-		case dup:
-			outcome = "duplicate"
-		}
-		return err
-	}
-	// The event log is forensics, not a precondition: a failure to record
-	// must not turn a good notification into an error.
-	if _, err := s.store.RecordNotification(ctx, ev); errors.Is(err, db.ErrNotFound) {
-		outcome = "unknown_order"
-		return acknowledgeUnknown(p, w, method, n.OutTradeNo)
-	}
-	if _, err := s.Settle(ctx, payment.Method(method), n.Result); err != nil {
-		p.Acknowledge(w, false)
-		return fmt.Errorf("%s notification for %s: %w", method, n.OutTradeNo, err)
-	}
-	p.Acknowledge(w, true)
-	return nil
+	outcome, err = s.settleNotified(ctx, method, n, body)
+	// An unknown order is acknowledged as a success: each provider retries
+	// anything else for a day or more (PROVIDERS.md: Alipay §1.6, "success"
+	// or about 8 retries over 25 h; WeChat Pay §2.6, 200/204 or 15 retries
+	// over 24 h; UnionPay §3.6, HTTP 200 or up to 5 sends; PayPal §4.6, a
+	// 2xx or 25 retries over 3 days). A refusal stays for our own failures.
+	return p.Ack(err == nil || errors.Is(err, ErrUnknownOrder)), err
 }
 
-// acknowledgeUnknown answers a verified notification, already recorded,
-// about an order we do not have, as a success for the provider: each
-// provider retries anything else for a day or more (PROVIDERS.md: Alipay
-// §1.6, "success" or about 8 retries over 25 h; WeChat Pay §2.6, 200/204 or
-// 15 retries over 24 h; UnionPay §3.6, HTTP 200 or up to 5 sends; PayPal
-// §4.6, a 2xx or 25 retries over 3 days). A 5xx stays for our own failures.
-func acknowledgeUnknown(p payment.Provider, w http.ResponseWriter, method, no string) error {
-	p.Acknowledge(w, true)
-	return fmt.Errorf("%s notification for order %q, recorded and acknowledged: %w", method, no, ErrUnknownOrder)
+// settleNotified records a delivery of a verified notification and settles
+// what it says; outcome names it for the metrics (verified, duplicate,
+// unknown_order).
+//
+// Providers repeat a notification until acknowledged, often several copies
+// at once. Copies of a paid notification (each verified on its own) that
+// arrive while one saying the same payment is being handled wait for it
+// and give its answer: the crediting depends on nothing else, and they
+// write nothing, since their record would repeat its record. A copy
+// arriving after the credit is answered from the read that records it.
+func (s *Service) settleNotified(ctx context.Context, method string, n payment.Notification, body []byte) (outcome string, err error) {
+	ev := eventRow(method, "notify", n.OutTradeNo, true, string(n.Status), "", string(body))
+	var paidBefore, shared bool
+	settle := func() error { return s.recordAndSettle(ctx, ev, n.Result, &paidBefore) }
+	if n.Status == payment.StatusPaid {
+		same := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", method, n.OutTradeNo, n.TradeNo, n.Amount, n.Currency)
+		err, shared = s.notifying.do(same, settle)
+	} else {
+		err = settle()
+	}
+	switch {
+	case errors.Is(err, ErrUnknownOrder):
+		return "unknown_order", fmt.Errorf("%s notification for order %q, recorded and acknowledged: %w",
+			method, n.OutTradeNo, err)
+	case n.Status == payment.StatusPaid && (shared || paidBefore):
+		// Credited before this copy arrived, or by a twin arriving with it.
+		return "duplicate", err
+	}
+	return "verified", err
+}
+
+// recordAndSettle records one delivery and settles it. The record and a
+// read of the order are one statement (db.Store.RecordNotification), and
+// Settle starts from that read: a repeated notification of an order
+// already paid needs nothing more. paidBefore is set when it read paid.
+func (s *Service) recordAndSettle(ctx context.Context, ev db.PaymentEvent, res payment.Result, paidBefore *bool) error {
+	var read *db.Order
+	o, err := s.store.RecordNotification(ctx, ev)
+	switch {
+	case err == nil:
+		read = &o
+		*paidBefore = o.State == db.OrderPaid
+	case errors.Is(err, db.ErrNotFound):
+		return ErrUnknownOrder // recorded by the same statement
+	default:
+		// Neither recorded nor read. The event log is forensics, not a
+		// precondition: try once more to record it, and settle as if
+		// nothing had been read.
+		_ = s.store.RecordEvent(ctx, ev)
+	}
+	if _, err := s.Settle(ctx, payment.Method(ev.Method), res, read); err != nil {
+		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
+	}
+	return nil
 }
 
 // rationVerification lets a notification through to a provider that
@@ -112,53 +138,4 @@ func (s *Service) rationVerification(ctx context.Context, method string, rv paym
 func (s *Service) refused(ctx context.Context, method, kind string, why error, body string) {
 	// Forensics, not a precondition, as the event log.
 	_ = s.store.CountRefusal(ctx, db.Refusal{Method: method, Kind: kind, At: s.now(), Detail: errText(why), Body: body})
-}
-
-// notifyPaid credits a verified notification of a paid trade. Providers
-// repeat a notification until acknowledged, often several copies at once,
-// so the record of this delivery and a read of the order are one statement,
-// and a copy arriving after the credit is answered from that read.
-//
-// Copies of a notification (each verified on its own) that arrive while
-// one saying the same payment is being handled wait for it and give its
-// answer: the crediting depends on nothing else, and they write nothing,
-// since their record would repeat its record.
-// dup is set when the order was credited before this copy arrived, or a
-// twin arriving with it did the work.
-func (s *Service) notifyPaid(ctx context.Context, p payment.Provider, w http.ResponseWriter, ev db.PaymentEvent,
-	res payment.Result, dup *bool) error {
-	same := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s", ev.Method, res.OutTradeNo, res.TradeNo, res.Amount, res.Currency)
-	var paidBefore bool
-	err, shared := s.notifying.do(same, func() error { return s.creditNotified(ctx, ev, res, &paidBefore) })
-	*dup = shared || paidBefore
-	if errors.Is(err, ErrUnknownOrder) {
-		return acknowledgeUnknown(p, w, ev.Method, res.OutTradeNo)
-	}
-	if err != nil {
-		p.Acknowledge(w, false)
-		return err
-	}
-	p.Acknowledge(w, true)
-	return nil
-}
-
-// creditNotified records a delivery of a paid notification and credits it.
-func (s *Service) creditNotified(ctx context.Context, ev db.PaymentEvent, res payment.Result, paidBefore *bool) error {
-	var pre *db.Order
-	o, err := s.store.RecordNotification(ctx, ev)
-	switch {
-	case err == nil:
-		pre = &o
-		*paidBefore = o.State == db.OrderPaid
-	case errors.Is(err, db.ErrNotFound):
-		return ErrUnknownOrder // recorded by the same statement
-	default:
-		// Not recorded either: keep trying to record it, then credit as
-		// if it had not been read.
-		_ = s.store.RecordEvent(ctx, ev)
-	}
-	if _, err := s.credit(ctx, payment.Method(ev.Method), res, pre); err != nil {
-		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
-	}
-	return nil
 }

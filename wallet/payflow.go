@@ -167,7 +167,11 @@ func (s *Service) askResult(ctx context.Context, o db.Order) (db.Order, payment.
 		return o, res, fmt.Errorf("check order %s: %w", o.OutTradeNo, err)
 	}
 	res.OutTradeNo = o.OutTradeNo
-	o, err = s.Settle(ctx, payment.Method(o.Method), res)
+	// o was read before the provider was asked: Settle decides under the
+	// order's row lock, and uses o only for what an order never changes
+	// while it is unpaid (its owner, method, price and bonus) or to answer
+	// a paid order.
+	o, err = s.Settle(ctx, payment.Method(o.Method), res, &o)
 	return o, res, err
 }
 

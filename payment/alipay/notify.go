@@ -23,7 +23,7 @@ const (
 // for our app and seller, and decodes the trade state. A genuine refund
 // notification (it carries out_biz_no / refund_fee) says nothing new about
 // the payment and is ErrIgnored.
-func (p *Provider) ParseNotification(ctx context.Context, _ http.Header, body []byte) (payment.Notification, error) {
+func (p *Provider) ParseNotification(ctx context.Context, _ payment.Header, body []byte) (payment.Notification, error) {
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
 		return payment.Notification{}, fmt.Errorf("alipay notification: %w", payment.ErrMalformed)
@@ -45,16 +45,14 @@ func (p *Provider) ParseNotification(ctx context.Context, _ http.Header, body []
 	return n, nil
 }
 
-// Acknowledge writes exactly "success" (Alipay stops retrying) or "fail"
-// (it retries on its schedule); any other body also counts as a failure.
-func (p *Provider) Acknowledge(w http.ResponseWriter, ok bool) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+// Ack is exactly "success" (Alipay stops retrying) or "fail" (it retries
+// on its schedule); any other body also counts as a failure.
+func (p *Provider) Ack(ok bool) payment.Ack {
+	a := payment.Ack{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte("fail")}
 	if ok {
-		_, _ = w.Write([]byte("success"))
-		return
+		a.Body = []byte("success")
 	}
-	_, _ = w.Write([]byte("fail"))
+	return a
 }
 
 // ParseReturn verifies the person's GET back to return_url. After a payment

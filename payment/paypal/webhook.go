@@ -42,12 +42,12 @@ type webhookEvent struct {
 // from the API. The signature covers only a CRC32 of the body, which anyone
 // holding one genuine delivery can match with a forged body, so the Result
 // comes from GET /v2/payments/captures/{id}, never from the body.
-func (p *Provider) ParseNotification(ctx context.Context, header http.Header, body []byte) (payment.Notification, error) {
+func (p *Provider) ParseNotification(ctx context.Context, header payment.Header, body []byte) (payment.Notification, error) {
 	if len(body) == 0 || !json.Valid(body) {
 		return payment.Notification{}, fmt.Errorf("paypal: webhook body is not JSON: %w", payment.ErrMalformed)
 	}
 	for _, h := range webhookHeaders {
-		if header.Get(h) == "" {
+		if http.Header(header).Get(h) == "" {
 			return payment.Notification{}, fmt.Errorf("paypal: webhook without %s: %w", h, payment.ErrBadSignature)
 		}
 	}
@@ -151,12 +151,11 @@ func (p *Provider) capture(ctx context.Context, id, outTradeNo string) (payment.
 	return withCaptureStatus(r, c.Status, at)
 }
 
-// Acknowledge answers PayPal: any 2xx stops the retries, anything else makes
+// Ack answers PayPal: any 2xx stops the retries, anything else makes
 // PayPal redeliver (up to 25 times over 3 days).
-func (p *Provider) Acknowledge(w http.ResponseWriter, ok bool) {
+func (p *Provider) Ack(ok bool) payment.Ack {
 	if ok {
-		w.WriteHeader(http.StatusOK)
-		return
+		return payment.Ack{Status: http.StatusOK}
 	}
-	w.WriteHeader(http.StatusInternalServerError)
+	return payment.Ack{Status: http.StatusInternalServerError}
 }

@@ -15,7 +15,7 @@ import (
 // the signed result as an application/x-www-form-urlencoded body to backUrl.
 // ACP notifications carry no delivery id; EventID is the queryId, UnionPay's
 // serial number of the transaction.
-func (p *Provider) ParseNotification(_ context.Context, _ http.Header, body []byte) (payment.Notification, error) {
+func (p *Provider) ParseNotification(_ context.Context, _ payment.Header, body []byte) (payment.Notification, error) {
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
 		return payment.Notification{}, fmt.Errorf("unionpay: notification body: %v: %w", err, payment.ErrMalformed)
@@ -31,17 +31,13 @@ func (p *Provider) ParseNotification(_ context.Context, _ http.Header, body []by
 	return payment.Notification{Result: res, EventID: f["queryId"]}, nil
 }
 
-// Acknowledge answers a back notification. UnionPay counts HTTP 200 as
-// received and resends on anything else, so a refusal is a 500.
-func (p *Provider) Acknowledge(w http.ResponseWriter, ok bool) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+// Ack answers a back notification. UnionPay counts HTTP 200 as received
+// and resends on anything else, so a refusal is a 500.
+func (p *Provider) Ack(ok bool) payment.Ack {
 	if ok {
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("ok"))
-		return
+		return payment.Ack{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte("ok")}
 	}
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte("fail"))
+	return payment.Ack{Status: http.StatusInternalServerError, ContentType: "text/plain; charset=utf-8", Body: []byte("fail")}
 }
 
 // ParseReturn verifies the front notification (前台通知): the person's

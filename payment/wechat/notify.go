@@ -48,7 +48,7 @@ const (
 // timestamp, then decrypts the AES-256-GCM resource with the APIv3 key and
 // checks it names our merchant and app. Probes and stale messages are
 // refused; verified events other than TRANSACTION.SUCCESS are ErrIgnored.
-func (p *Provider) ParseNotification(ctx context.Context, header http.Header, body []byte) (payment.Notification, error) {
+func (p *Provider) ParseNotification(ctx context.Context, header payment.Header, body []byte) (payment.Notification, error) {
 	if err := p.checkHeaders(header, time.Now()); err != nil {
 		return payment.Notification{}, err
 	}
@@ -57,7 +57,7 @@ func (p *Provider) ParseNotification(ctx context.Context, header http.Header, bo
 	if err != nil {
 		return payment.Notification{}, fmt.Errorf("wechat: notification: %w: %v", payment.ErrMalformed, err)
 	}
-	req.Header = header.Clone()
+	req.Header = http.Header(header).Clone()
 	if err := validators.NewWechatPayNotifyValidator(p.verifier).Validate(ctx, req); err != nil {
 		return payment.Notification{}, fmt.Errorf("wechat: notification: %w: %v", payment.ErrBadSignature, err)
 	}
@@ -120,16 +120,13 @@ func (p *Provider) checkHeaders(h http.Header, now time.Time) error {
 	return nil
 }
 
-// Acknowledge answers a notification the way WeChat reads it: 204 (or 200)
-// with no body means received; anything else, here 500 with the
-// documented {"code":"FAIL","message":…}, makes WeChat retry on its
-// schedule.
-func (p *Provider) Acknowledge(w http.ResponseWriter, ok bool) {
+// Ack answers a notification the way WeChat reads it: 204 (or 200) with
+// no body means received; anything else, here 500 with the documented
+// {"code":"FAIL","message":…}, makes WeChat retry on its schedule.
+func (p *Provider) Ack(ok bool) payment.Ack {
 	if ok {
-		w.WriteHeader(http.StatusNoContent)
-		return
+		return payment.Ack{Status: http.StatusNoContent}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(`{"code":"FAIL","message":"失败"}`))
+	return payment.Ack{Status: http.StatusInternalServerError, ContentType: "application/json",
+		Body: []byte(`{"code":"FAIL","message":"失败"}`)}
 }

@@ -87,7 +87,7 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.got[n.OutTradeNo] = append(s.got[n.OutTradeNo], d)
 	s.mu.Unlock()
-	s.p.Acknowledge(w, d.ack)
+	writeAck(w, s.p.Ack(d.ack))
 }
 
 func (s *shop) deliveries(no string) []delivery {
@@ -213,4 +213,14 @@ func offlinePair(t testing.TB) (alipay.Config, *alipay.Provider, *Sandbox) {
 		t.Fatal(err)
 	}
 	return cfg, p, sb
+}
+
+// writeAck sends a provider's acknowledgement as the app's notify handler
+// does.
+func writeAck(w http.ResponseWriter, a payment.Ack) {
+	if a.ContentType != "" {
+		w.Header().Set("Content-Type", a.ContentType)
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
 }

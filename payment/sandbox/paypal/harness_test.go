@@ -146,7 +146,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	r.got[n.OutTradeNo] = append(r.got[n.OutTradeNo], delivery{header: req.Header.Clone(), body: body, n: n, err: err,
 		at: time.Now(), acked: ok})
 	r.mu.Unlock()
-	prov.Acknowledge(w, ok)
+	writeAck(w, prov.Ack(ok))
 }
 
 func (r *recorder) refuseNext(outTradeNo string, count int) {
@@ -213,4 +213,14 @@ func (s *Sandbox) byTradeForTest(outTradeNo string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byTrade[outTradeNo]
+}
+
+// writeAck sends a provider's acknowledgement as the app's notify handler
+// does.
+func writeAck(w http.ResponseWriter, a payment.Ack) {
+	if a.ContentType != "" {
+		w.Header().Set("Content-Type", a.ContentType)
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
 }

@@ -129,7 +129,7 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rc.mu.Unlock()
 	if err != nil {
 		rc.errs = append(rc.errs, err)
-		rc.p.Acknowledge(w, false)
+		writeAck(w, rc.p.Ack(false))
 		return
 	}
 	if rc.tries == nil {
@@ -137,11 +137,11 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.tries[n.OutTradeNo]++
 	if rc.tries[n.OutTradeNo] <= rc.refuse {
-		rc.p.Acknowledge(w, false)
+		writeAck(w, rc.p.Ack(false))
 		return
 	}
 	rc.notes[n.OutTradeNo] = append(rc.notes[n.OutTradeNo], note{n, time.Now()})
-	rc.p.Acknowledge(w, true)
+	writeAck(w, rc.p.Ack(true))
 }
 
 func (rc *recorder) get(no string) ([]note, int, []error) {
@@ -275,4 +275,14 @@ func offlinePair(t testing.TB) (unionpay.Config, *unionpay.Provider, *Sandbox) {
 		t.Fatal(err)
 	}
 	return cfg, p, sb
+}
+
+// writeAck sends a provider's acknowledgement as the app's notify handler
+// does.
+func writeAck(w http.ResponseWriter, a payment.Ack) {
+	if a.ContentType != "" {
+		w.Header().Set("Content-Type", a.ContentType)
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
 }

@@ -123,19 +123,19 @@ func (k *hook) serve(w http.ResponseWriter, r *http.Request) {
 	defer k.mu.Unlock()
 	if err != nil {
 		k.bad = append(k.bad, err)
-		k.p.Acknowledge(w, false)
+		writeAck(w, k.p.Ack(false))
 		return
 	}
 	no := n.OutTradeNo
 	if k.attempts[no]++; k.attempts[no] <= k.refuse[no] {
-		k.p.Acknowledge(w, false)
+		writeAck(w, k.p.Ack(false))
 		return
 	}
 	if len(k.got[no]) == 0 {
 		k.at[no] = time.Now()
 	}
 	k.got[no] = append(k.got[no], n)
-	k.p.Acknowledge(w, true)
+	writeAck(w, k.p.Ack(true))
 }
 
 // notes returns the acknowledged notifications for no so far.
@@ -161,4 +161,14 @@ func (k *hook) waitFor(t *testing.T, no string, n int, within time.Duration) []p
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// writeAck sends a provider's acknowledgement as the app's notify handler
+// does.
+func writeAck(w http.ResponseWriter, a payment.Ack) {
+	if a.ContentType != "" {
+		w.Header().Set("Content-Type", a.ContentType)
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
 }

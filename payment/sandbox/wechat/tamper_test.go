@@ -116,16 +116,16 @@ func refundEvent(t *testing.T, body []byte) []byte {
 	return b
 }
 
-func TestAcknowledgeAnswersAsWeChatExpects(t *testing.T) {
+func TestAckAnswersAsWeChatExpects(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	w := httptest.NewRecorder()
-	h.p.Acknowledge(w, true)
+	writeAck(w, h.p.Ack(true))
 	if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
 		t.Errorf("ok: %d %q, want 204 without body", w.Code, w.Body)
 	}
 	w = httptest.NewRecorder()
-	h.p.Acknowledge(w, false)
+	writeAck(w, h.p.Ack(false))
 	var fail struct{ Code, Message string }
 	if w.Code != http.StatusInternalServerError || json.Unmarshal(w.Body.Bytes(), &fail) != nil || fail.Code != "FAIL" {
 		t.Errorf("refusal: %d %q, want 500 {\"code\":\"FAIL\",…}", w.Code, w.Body)
