@@ -113,7 +113,7 @@ func (r ChargeRequest) hash() []byte {
 // the recorded answer are one transaction. Refusals: *wallet.Problem for a bad
 // field, ErrUnknownUser.
 //
-// A new key, the common case, costs one statement (db.Store.ChargeNow):
+// A new key, the common case, costs one statement (chargeNow, one ledger.Post):
 // the posting and its answer. Nothing is read first. The unique keys decide
 // every repeat instead: a key that moved money makes the posting replay,
 // and a key answered "insufficient funds" makes the answer's insert fail

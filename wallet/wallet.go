@@ -1,6 +1,8 @@
-// Package wallet is the domain: what a wallet holds and every rule that
-// moves money. Handlers call it; it calls the store, and the account
-// package for the people whose wallets they are.
+// Package wallet is what a wallet holds and how money comes into it: Money,
+// the refusals a person can correct, recharge rules, orders, the providers'
+// flows, crediting, reconciliation and grants. Where money goes is package
+// spend's. Handlers call it; it calls the store, the ledger, and the
+// account package for the people whose wallets they are.
 package wallet
 
 import (
