@@ -79,7 +79,7 @@ type Server struct {
 // pages do.
 type Services struct {
 	Accounts  *account.Service   // logins, sessions and their limits
-	Wallet    *wallet.Service    // money in and out
+	Wallet    *wallet.Service    // money in: top-ups, orders, crediting
 	Statement *statement.Service // history, export, summary
 	Spend     *spend.Service     // shop, gifts, events, per-use charges
 	Center    *center.Service    // the account center

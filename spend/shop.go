@@ -51,7 +51,7 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 	if err != nil {
 		return ShopView{}, err
 	}
-	v := ShopView{MembershipUntil: owned.MembershipUntil, Balance: wallet.Money(bal), ConfirmAbove: wallet.Money(st.ConfirmAbove)}
+	v := ShopView{MembershipUntil: owned.MembershipUntil, Balance: wallet.Money(bal), ConfirmAbove: st.ConfirmAbove}
 	for _, p := range products {
 		v.Products = append(v.Products, ProductStatus{Product: p, Price: wallet.Money(p.Price), Owned: owned.Items[p.ID]})
 	}
@@ -237,7 +237,7 @@ func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price wallet.
 		// this price rather than charge one the person did not see.
 		return &NeedsConfirmation{Price: price, BalanceAfter: wallet.Money(bal) - price, Repriced: p.Quoted != 0}
 	}
-	if p.Confirmed || price <= wallet.Money(st.ConfirmAbove) {
+	if p.Confirmed || price <= st.ConfirmAbove {
 		return nil
 	}
 	return &NeedsConfirmation{Price: price, BalanceAfter: wallet.Money(bal) - price}
