@@ -38,20 +38,14 @@ const maxTxAttempts = 5
 // streaming replica of it for the reads that may trail (see NewWithReplica).
 type Store struct {
 	db *sqlx.DB
-	// Several instances run over one database, each with its own Store, so
-	// its caches hold only what cannot change once read, or what is
-	// checked again where it matters. The ids of system accounts and
-	// wallets never change (accounts are never renamed or deleted). The
-	// gift catalog may be repriced or retired: an instance's remembered
-	// item is stale until its next use, which InsertGift refuses (nothing
-	// is charged) and which forgets it.
-	// Sessions, throttles, maintenance and balances are never cached: every
-	// request reads them from PostgreSQL, so instances cannot disagree.
+	// Several instances run over one database, each with its own Store;
+	// the store caches nothing but prepared statements. Sessions,
+	// throttles, maintenance and balances are read from PostgreSQL on
+	// every request, so instances cannot disagree.
 	//
 	// replica serves the history, the statement export and the monthly
 	// summary when set; nil: everything reads from db.
-	replica   *sqlx.DB
-	giftItems sync.Map
+	replica *sqlx.DB
 	// txPrepared is set once txStatements and txExtra are prepared (see
 	// InTx); txMu guards txExtra, added by PrepareForTx.
 	txPrepared atomic.Bool
@@ -215,14 +209,14 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 	return nil
 }
 
-// txStatements are the hot statements run inside transactions (postings,
-// debits, gifts, credits), prepared before the first transaction begins:
+// txStatements are the hot statements run inside transactions (here the
+// order marked paid), prepared before the first transaction begins:
 // preparing takes a pool connection, and a transaction waiting for a
 // second one could wait for ever once every connection is held by a
 // transaction doing the same. Each connection then prepares them once,
 // on its own, the first time a transaction on it runs one. A domain
 // package names its own with PrepareForTx.
-var txStatements = []string{insertGiftSQL, markPaidSQL}
+var txStatements = []string{markPaidSQL}
 
 // PrepareForTx adds queries to those prepared before the first
 // transaction begins (see txStatements), so that TxStmt finds them. Call it

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -89,15 +91,17 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		Providers: gw.Providers,
 		BaseURL:   appURL,
 	})
+	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
-	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now)}, handlers.Config{
+	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
+		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp, Now: clk.now})}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, log: sl},
+		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, spend: sp, log: sl},
 		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),

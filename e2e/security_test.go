@@ -15,10 +15,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/figures"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -73,8 +75,10 @@ func newCanarySite(t *testing.T) *canarySite {
 	store := db.New(dbtest.New(t))
 	accounts := account.NewService(store, account.Options{Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
+	sp := spend.NewService(store, spend.Options{Accounts: accounts})
 	sl := &serverLog{}
-	app := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, shanghai(), nil)}, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
+	app := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, shanghai(), nil),
+		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp})}, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
 		AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl)})
 	cs := &canarySite{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +90,7 @@ func newCanarySite(t *testing.T) *canarySite {
 		app.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	cs.site = &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, log: sl}
+	cs.site = &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, log: sl}
 	return cs
 }
 
@@ -114,11 +118,11 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 	s.grant(t, victim, 500_00, "b7-victim", "welcome_grant")
 	s.grant(t, sender, 500_00, "b7-sender", "welcome_grant")
 	for i, pl := range payloads {
-		for _, g := range []wallet.GiftRequest{
+		for _, g := range []spend.GiftRequest{
 			{SenderID: sender, To: "xss_victim", Gift: "rose", Quantity: "1", Message: pl, Key: fmt.Sprintf("b7-in-%02d-padding", i)},
 			{SenderID: victim, To: "xss_sender", Gift: "rose", Quantity: "1", Message: pl, Key: fmt.Sprintf("b7-out-%02d-padding", i)},
 		} {
-			if _, err := s.wallet.SendGift(ctx, g); err != nil {
+			if _, err := s.spend.SendGift(ctx, g); err != nil {
 				t.Fatalf("gift with payload %d: %v", i, err)
 			}
 		}

@@ -17,9 +17,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -79,6 +81,7 @@ type site struct {
 	store    *db.Store
 	accounts *account.Service
 	wallet   *wallet.Service
+	spend    *spend.Service
 	log      *serverLog
 	// primary and replica are set when the site reads history, export and
 	// summary from a streaming standby (newReplicaSite).
@@ -130,17 +133,19 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		SignupsPerClient: 1000,
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
+	sp := spend.NewService(store, spend.Options{Accounts: accounts})
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	sl := &serverLog{}
-	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil)}, handlers.Config{
+	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil),
+		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp})}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, log: sl}
+	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, log: sl}
 }
 
 func (s *site) register(t *testing.T, name string) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -360,11 +361,11 @@ func csvJourney(p *spendPage) {
 	uid := p.s.userID(p.t, name)
 	p.s.grant(p.t, uid, 55, name+":extra", "welcome_grant")
 	for i, product := range []string{"premium_1m", "stickers_panda"} {
-		if _, err := p.s.wallet.Buy(ctx, wallet.Purchase{UserID: uid, Product: product, Key: fmt.Sprintf("csv-%s-%d", name, i)}); err != nil {
+		if _, err := p.s.spend.Buy(ctx, spend.Purchase{UserID: uid, Product: product, Key: fmt.Sprintf("csv-%s-%d", name, i)}); err != nil {
 			p.t.Fatalf("buy %s: %v", product, err)
 		}
 	}
-	if _, err := p.s.wallet.SendGift(ctx, wallet.GiftRequest{SenderID: uid, To: friend, Gift: "heart", Quantity: "1",
+	if _, err := p.s.spend.SendGift(ctx, spend.GiftRequest{SenderID: uid, To: friend, Gift: "heart", Quantity: "1",
 		Key: "csv-gift-" + name}); err != nil {
 		p.t.Fatalf("send a gift: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 func (s *Server) account(c echo.Context) error {
 	u, _ := currentUser(c)
-	o, err := s.wallet.AccountCenter(c.Request().Context(), u)
+	o, err := s.center.AccountCenter(c.Request().Context(), u)
 	if err != nil {
 		return err
 	}

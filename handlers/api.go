@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"im2pay/db"
+	"im2pay/spend"
 	"im2pay/views/i18n"
 	"im2pay/wallet"
 )
@@ -102,7 +103,7 @@ func (s *Server) createCharge(c echo.Context) error {
 	if err != nil {
 		return s.chargeRefusal(c, err)
 	}
-	ch, err := s.wallet.ChargeUser(c.Request().Context(), req)
+	ch, err := s.spend.ChargeUser(c.Request().Context(), req)
 	if err != nil {
 		return s.chargeRefusal(c, err)
 	}
@@ -124,7 +125,7 @@ func (s *Server) chargeRefusal(c echo.Context, err error) error {
 	switch {
 	case errors.As(err, &p):
 		return apiProblem(c, http.StatusBadRequest, p)
-	case errors.Is(err, wallet.ErrUnknownUser):
+	case errors.Is(err, spend.ErrUnknownUser):
 		return apiProblem(c, http.StatusNotFound, wallet.NewProblem("user", "api.user_unknown"))
 	case errors.Is(err, db.ErrIdempotencyMismatch):
 		return apiProblem(c, http.StatusConflict, wallet.NewProblem("idempotency_key", "api.key_reused"))
@@ -160,8 +161,8 @@ func (s *Server) apiBalance(c echo.Context) error {
 	if len(names) != 1 || names[0] == "" || len(names[0]) > 64 {
 		return apiProblem(c, http.StatusBadRequest, wallet.NewProblem("user", "api.user_invalid"))
 	}
-	u, bal, err := s.wallet.BalanceOf(c.Request().Context(), names[0])
-	if errors.Is(err, wallet.ErrUnknownUser) {
+	u, bal, err := s.spend.BalanceOf(c.Request().Context(), names[0])
+	if errors.Is(err, spend.ErrUnknownUser) {
 		return apiProblem(c, http.StatusNotFound, wallet.NewProblem("user", "api.user_unknown"))
 	}
 	if err != nil {
@@ -220,8 +221,8 @@ var chargeFields = []string{"user", "amount_fen", "reason", "idempotency_key"}
 // key (the last wins, so two parties could read two different charges),
 // replace invalid UTF-8, and round 1e3 or 10.0 into an integer; each is
 // refused here instead. Errors are *wallet.Problem.
-func decodeCharge(body []byte) (wallet.ChargeRequest, error) {
-	var req wallet.ChargeRequest
+func decodeCharge(body []byte) (spend.ChargeRequest, error) {
+	var req spend.ChargeRequest
 	if !utf8.Valid(body) {
 		return req, wallet.NewProblem("", "api.body_utf8")
 	}
@@ -264,7 +265,7 @@ func decodeCharge(body []byte) (wallet.ChargeRequest, error) {
 	return req, nil
 }
 
-func setChargeField(req *wallet.ChargeRequest, name string, val json.Token) error {
+func setChargeField(req *spend.ChargeRequest, name string, val json.Token) error {
 	if !slices.Contains(chargeFields, name) {
 		shown := []rune(name)
 		if len(shown) > 40 {
@@ -284,8 +285,8 @@ func setChargeField(req *wallet.ChargeRequest, name string, val json.Token) erro
 			return wallet.NewProblem(name, "api.amount_integer")
 		}
 		fen, err := strconv.ParseInt(string(n), 10, 64)
-		if err != nil || fen <= 0 || wallet.Money(fen) > wallet.MaxCharge {
-			return wallet.NewProblem(name, "api.amount_range", int64(wallet.MaxCharge))
+		if err != nil || fen <= 0 || wallet.Money(fen) > spend.MaxCharge {
+			return wallet.NewProblem(name, "api.amount_range", int64(spend.MaxCharge))
 		}
 		req.Amount = wallet.Money(fen)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -43,7 +44,7 @@ func FuzzDecodeCharge(f *testing.F) {
 		if !utf8.Valid(body) || !json.Valid(body) {
 			t.Fatalf("decodeCharge accepted invalid UTF-8 or JSON: %q", body)
 		}
-		if req.Amount <= 0 || req.Amount > wallet.MaxCharge {
+		if req.Amount <= 0 || req.Amount > spend.MaxCharge {
 			t.Fatalf("decodeCharge(%q) amount %d out of range", body, req.Amount)
 		}
 		var fields map[string]json.RawMessage
@@ -59,7 +60,7 @@ func FuzzDecodeCharge(f *testing.F) {
 		if err := json.Unmarshal(body, &std); err != nil {
 			t.Fatalf("decodeCharge(%q) accepted what encoding/json refuses: %v", body, err)
 		}
-		if got := (wallet.ChargeRequest{User: std.User, Amount: wallet.Money(std.Amount), Reason: std.Reason, Key: std.Key}); got != req {
+		if got := (spend.ChargeRequest{User: std.User, Amount: wallet.Money(std.Amount), Reason: std.Reason, Key: std.Key}); got != req {
 			t.Fatalf("decodeCharge(%q) = %+v, encoding/json reads %+v", body, req, got)
 		}
 		again, err := json.Marshal(std)

@@ -16,6 +16,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/views/i18n"
 	"im2pay/wallet"
@@ -30,12 +31,12 @@ func newAPISite(t *testing.T, token string) *site {
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production: a burst of charges queues in Go
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)}, handlers.Config{ServiceToken: token, Logger: discardLogger(),
+	svc, _ := services(store, wallet.Options{})
+	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)), handlers.Config{ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &site{t: t, srv: srv, store: store, accounts: a, wallet: w}
+	s := &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend}
 	if a := s.api(http.MethodGet, "/api/v1/balance?user=nobody", "", nil); a.status == http.StatusNotFound &&
 		!strings.Contains(a.body, `"error"`) {
 		t.Fatal("GET /api/v1/balance is a page 404: handlers/routes.go must call s.apiRoutes(e) after setting the error handler")
@@ -383,7 +384,7 @@ func concurrently(n int, call func(i int) answer) []answer {
 }
 
 func TestEveryChargeReasonHasAHistoryDescription(t *testing.T) {
-	for _, r := range wallet.ChargeReasons {
+	for _, r := range spend.ChargeReasons {
 		if !i18n.Has("desc.charge_" + r) {
 			t.Errorf("desc.charge_%s is missing from the catalog", r)
 		}

@@ -55,7 +55,7 @@ func session(c echo.Context) *sessions.Session {
 }
 
 // sessionHash is the hash of the request's session token, which a payment
-// holds while it commits (wallet.Purchase.Session); nil without a session.
+// holds while it commits (spend.Purchase.Session); nil without a session.
 func sessionHash(c echo.Context) []byte {
 	sess := session(c)
 	if sess == nil || sess.IsNew {

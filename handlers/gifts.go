@@ -8,9 +8,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"im2pay/spend"
 	"im2pay/views/components"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 // giftsPage shows the gifts page. Query parameters prefill the form, so
@@ -31,9 +31,9 @@ func (s *Server) sendGift(c echo.Context) error {
 	u, _ := currentUser(c)
 	f := pages.GiftFormView{To: c.FormValue("to"), Gift: c.FormValue("gift"), Quantity: c.FormValue("quantity"),
 		Message: c.FormValue("message"), Key: c.FormValue("key")}
-	_, err := s.wallet.SendGift(c.Request().Context(), wallet.GiftRequest{SenderID: u.ID,
+	_, err := s.spend.SendGift(c.Request().Context(), spend.GiftRequest{SenderID: u.ID,
 		To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message, Key: f.Key, Session: sessionHash(c)})
-	var short *wallet.Shortfall
+	var short *spend.Shortfall
 	switch {
 	case errors.As(err, &short):
 		missing := short.Missing()
@@ -67,7 +67,7 @@ func (s *Server) sendGift(c echo.Context) error {
 // the first gift when none is chosen yet (a fresh page, not a refusal).
 func (s *Server) renderGifts(c echo.Context, status int, f pages.GiftFormView, preselect bool) error {
 	u, _ := currentUser(c)
-	o, err := s.wallet.Gifts(c.Request().Context(), u.ID)
+	o, err := s.spend.Gifts(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"im2pay/spend"
 	"im2pay/views/i18n"
 	"im2pay/wallet"
 )
@@ -92,7 +93,7 @@ func giftCount(t *testing.T, s *site, query string, args ...any) int64 {
 func giftIncome(t *testing.T, s *site, userID int64) wallet.Money {
 	t.Helper()
 	return wallet.Money(giftCount(t, s, `SELECT coalesce(sum(e.amount), 0)::bigint FROM ledger_entries e
-		JOIN accounts a ON a.id = e.account_id WHERE a.code = $1`, wallet.GiftIncomeCode(userID)))
+		JOIN accounts a ON a.id = e.account_id WHERE a.code = $1`, spend.GiftIncomeCode(userID)))
 }
 
 func TestTheGiftsPageNeedsALogin(t *testing.T) {
@@ -102,7 +103,7 @@ func TestTheGiftsPageNeedsALogin(t *testing.T) {
 
 func TestEveryGiftHasANameInBothLanguagesAndAPicture(t *testing.T) {
 	s := newSite(t)
-	items, err := s.wallet.GiftItems(context.Background())
+	items, err := s.spend.GiftItems(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

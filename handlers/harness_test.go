@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/ledger"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -28,12 +30,21 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // fastHasher keeps argon2id but with parameters cheap enough for tests.
 var fastHasher = account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}
 
-// services builds the account service (with fastHasher, on o's clock) and
-// the wallet over it, as the server wires them.
-func services(store *db.Store, o wallet.Options) (*account.Service, *wallet.Service, *ledger.Ledger) {
+// services builds the account service (with fastHasher, on o's clock), the
+// wallet, spending and the account center over it, as the server wires
+// them; the statement is the caller's (see withStatement).
+func services(store *db.Store, o wallet.Options) (handlers.Services, *ledger.Ledger) {
 	o.Ledger = ledger.New(store)
 	o.Accounts = account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
-	return o.Accounts, wallet.NewService(store, o), o.Ledger
+	sp := spend.NewService(store, spend.Options{Ledger: o.Ledger, Accounts: o.Accounts, Now: o.Now, Logger: o.Logger})
+	return handlers.Services{Accounts: o.Accounts, Wallet: wallet.NewService(store, o), Spend: sp,
+		Center: center.NewService(store, center.Options{Spend: sp, Now: o.Now})}, o.Ledger
+}
+
+// withStatement is svc with its statement service.
+func withStatement(svc handlers.Services, st *statement.Service) handlers.Services {
+	svc.Statement = st
+	return svc
 }
 
 // clock is a settable time for the session timeouts.
@@ -57,6 +68,7 @@ type site struct {
 	ledger   *ledger.Ledger
 	accounts *account.Service
 	wallet   *wallet.Service
+	spend    *spend.Service
 	clock    *clock
 }
 
@@ -66,7 +78,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
-	a, w, led := services(store, wallet.Options{Now: clk.Now})
+	svc, led := services(store, wallet.Options{Now: clk.Now})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
@@ -75,10 +87,10 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	for _, o := range options {
 		o(&cfg)
 	}
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, cfg.Location, cfg.Now)}, cfg)
+	h := handlers.New(withStatement(svc, statement.New(store, cfg.Location, cfg.Now)), cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: clk}
 }
 
 // browser is one person's cookie jar; it never follows redirects, so tests

@@ -39,15 +39,15 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
-		a, w, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
+		svc, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
 			BaseURL: appURL, Logger: discardLogger()})
-		srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{
+		srv.Config.Handler = handlers.New(withStatement(svc, statement.New(store, loc, nil)), handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }

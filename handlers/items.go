@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"im2pay/db"
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -34,14 +35,14 @@ func (s *Server) useItem(c echo.Context) error {
 	if err := dec.Decode(&req); err != nil || dec.More() || req.User == "" || repeatsKey(body) {
 		return apiProblem(c, http.StatusBadRequest, wallet.NewProblem("", "api.body_json"))
 	}
-	left, replayed, err := s.wallet.UseItem(c.Request().Context(), req.User, req.Item, req.IdempotencyKey)
+	left, replayed, err := s.spend.UseItem(c.Request().Context(), req.User, req.Item, req.IdempotencyKey)
 	var p *wallet.Problem
 	switch {
 	case errors.As(err, &p):
 		return apiProblem(c, http.StatusBadRequest, p)
-	case errors.Is(err, wallet.ErrUnknownUser):
+	case errors.Is(err, spend.ErrUnknownUser):
 		return apiProblem(c, http.StatusNotFound, wallet.NewProblem("user", "api.user_unknown"))
-	case errors.Is(err, wallet.ErrNoUnits):
+	case errors.Is(err, spend.ErrNoUnits):
 		return apiJSON(c, http.StatusConflict, map[string]any{"error": "no_units", "user": req.User, "item": req.Item, "units_left": 0})
 	case errors.Is(err, db.ErrIdempotencyMismatch):
 		return apiProblem(c, http.StatusConflict, wallet.NewProblem("idempotency_key", "api.key_reused"))

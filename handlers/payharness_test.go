@@ -52,18 +52,18 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	if o.wrap != nil {
 		providers = o.wrap(providers)
 	}
-	a, w, led := services(store, wallet.Options{Location: loc, Providers: providers, BaseURL: appURL,
+	svc, led := services(store, wallet.Options{Location: loc, Providers: providers, BaseURL: appURL,
 		Now: o.now, Logger: discardLogger(), Metrics: o.metrics})
 	if o.metrics != nil {
 		led.Observe(func(kind ledger.Kind, took time.Duration) { o.metrics.Posting(string(kind), took) })
 	}
-	srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, o.now)}, handlers.Config{
+	srv.Config.Handler = handlers.New(withStatement(svc, statement.New(store, loc, o.now)), handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 		FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, Metrics: o.metrics,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: &clock{now: time.Now()}}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: &clock{now: time.Now()}}, gw: gw}
 }
 
 // with is p reporting to t, for subtests.

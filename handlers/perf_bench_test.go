@@ -104,14 +104,14 @@ func benchSite(b *testing.B, token string) (*httptest.Server, benchServices) {
 	conn.SetMaxOpenConns(20)
 	conn.SetMaxIdleConns(20)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
+	svc, _ := services(store, wallet.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
+	h := handlers.New(withStatement(svc, statement.New(store, loc, nil)), handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	return srv, benchServices{store: store, accounts: a, wallet: w}
+	return srv, benchServices{store: store, accounts: svc.Accounts, wallet: svc.Wallet}
 }
 
 // benchUser registers name with 1,000,000.00 and returns its id.
@@ -212,17 +212,4 @@ func BenchmarkStaticFile(b *testing.B) {
 			mustGet(b, client, srv.URL+"/static/css/app.css")
 		}
 	})
-}
-
-// BenchmarkAccountViewQuery is the account center's statement alone, one at a time.
-func BenchmarkAccountViewQuery(b *testing.B) {
-	_, bs := benchSite(b, "")
-	id := benchUser(b, bs, "bench_q")
-	store := bs.store
-	u, _ := bs.accounts.UserByID(context.Background(), id)
-	for b.Loop() {
-		if _, err := store.AccountView(context.Background(), u.ID, u.WalletID, time.Now(), 5); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

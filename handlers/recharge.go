@@ -289,7 +289,7 @@ func (s *Server) orderView(c echo.Context, o db.Order) (pages.OrderView, error) 
 		Remaining: s.wallet.Remaining(o)}
 	if o.State == db.OrderPaid {
 		u, _ := currentUser(c)
-		ov, err := s.wallet.AccountCenter(c.Request().Context(), u)
+		ov, err := s.center.AccountCenter(c.Request().Context(), u)
 		if err != nil {
 			return v, err
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"im2pay/spend"
 	"im2pay/views/layout"
 	"im2pay/views/pages"
-	"im2pay/wallet"
 )
 
 // isPartial reports whether htmx asked for a fragment: an htmx request that
@@ -102,7 +102,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().WriteHeader(statusClientClosed)
 		return
 	}
-	if errors.Is(err, wallet.ErrSessionEnded) {
+	if errors.Is(err, spend.ErrSessionEnded) {
 		// The session was ended (a logout, a password change elsewhere)
 		// while this request was under way: nothing moved, and the
 		// browser is logged out like any other holder of a dead cookie.

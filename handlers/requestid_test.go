@@ -66,8 +66,8 @@ func TestAFailingRequestLogsItsErrorUnderItsID(t *testing.T) {
 	var mu sync.Mutex
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)},
+	svc, _ := services(store, wallet.Options{})
+	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)),
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour,
 			Logger: reqlog.New(&lockedWriter{w: &buf, mu: &mu}, "json")})
 	conn.Close() // every query now fails: a failure of our own

@@ -12,6 +12,7 @@ import (
 	"im2pay/db"
 	"im2pay/internal/figures"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -67,24 +68,24 @@ func newVictim(t *testing.T, p *paySite) *victim {
 		t.Fatal(err)
 	}
 	v.giftKey = "alice-gift-key-0000000001"
-	if _, err := p.wallet.SendGift(ctx, wallet.GiftRequest{SenderID: v.id, To: v.carol, Gift: "heart", Quantity: "1",
+	if _, err := p.spend.SendGift(ctx, spend.GiftRequest{SenderID: v.id, To: v.carol, Gift: "heart", Quantity: "1",
 		Message: "alice-whisper-Zq81", Key: v.giftKey}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.wallet.SendGift(ctx, wallet.GiftRequest{SenderID: carol.ID, To: v.name, Gift: "rose", Quantity: "2",
+	if _, err := p.spend.SendGift(ctx, spend.GiftRequest{SenderID: carol.ID, To: v.name, Gift: "rose", Quantity: "2",
 		Message: "carol-reply-Hm27", Key: "carol-gift-key-000000001"}); err != nil {
 		t.Fatal(err)
 	}
 	v.buyKey = "alice-buy-key-00000000001"
 	for i, code := range []string{"stickers_panda", "premium_1m"} {
 		price := map[string]wallet.Money{"stickers_panda": 6_00, "premium_1m": 12_00}[code]
-		if _, err := p.wallet.Buy(ctx, wallet.Purchase{UserID: v.id, Product: code, Key: v.buyKey[:len(v.buyKey)-1] + strconv.Itoa(i+1),
+		if _, err := p.spend.Buy(ctx, spend.Purchase{UserID: v.id, Product: code, Key: v.buyKey[:len(v.buyKey)-1] + strconv.Itoa(i+1),
 			Confirmed: true, Quoted: price}); err != nil {
 			t.Fatalf("alice buys %s: %v", code, err)
 		}
 	}
 	v.buyKey = v.buyKey[:len(v.buyKey)-1] + "1"
-	if err := p.wallet.SaveSettings(ctx, v.id, "43.21", "17.89"); err != nil {
+	if err := p.spend.SaveSettings(ctx, v.id, "43.21", "17.89"); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.store.DB().GetContext(ctx, &v.orderKey, `SELECT request_key FROM recharge_orders WHERE out_trade_no = $1`, v.pending); err != nil {

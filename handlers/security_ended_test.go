@@ -142,7 +142,7 @@ func TestSecurityASessionEndedWhileARequestHoldsItStaysDead(t *testing.T) {
 				ownerToken := owner.token("/account/password")
 				// The catalog remembers gift items; forgetting the rose
 				// makes the gift read gift_items, where it is held.
-				s.store.ForgetGiftItem("rose")
+				s.spend.ForgetGiftItem("rose")
 				before := countRows(t, s, `SELECT count(*) FROM ledger_transactions`)
 				h, release := holdRequest(t, s, r.table, func() answer { return r.send(thief, thiefToken) })
 				if end.name == "logout" {

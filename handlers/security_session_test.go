@@ -134,13 +134,13 @@ func newProxiedSite(t *testing.T) *site {
 	t.Helper()
 	store := db.New(dbtest.New(t))
 	clk := &clock{now: time.Now()}
-	a, w, _ := services(store, wallet.Options{Now: clk.Now})
+	svc, _ := services(store, wallet.Options{Now: clk.Now})
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, clk.Now)}, handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
+	h := handlers.New(withStatement(svc, statement.New(store, nil, clk.Now)), handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), TrustedProxies: []*net.IPNet{loopback}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: clk}
 }
 
 // TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit guesses

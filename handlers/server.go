@@ -13,8 +13,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -63,6 +65,8 @@ type Server struct {
 	accounts *account.Service
 	// statement reads histories, exports and summaries (the replica's work).
 	statement *statement.Service
+	spend     *spend.Service
+	center    *center.Service
 	sessions  *SessionStore
 	cfg       Config
 	log       *slog.Logger
@@ -75,8 +79,10 @@ type Server struct {
 // pages do.
 type Services struct {
 	Accounts  *account.Service   // logins, sessions and their limits
-	Wallet    *wallet.Service    // money in and out
+	Wallet    *wallet.Service    // money in: top-ups, orders, crediting
 	Statement *statement.Service // history, export, summary
+	Spend     *spend.Service     // shop, gifts, events, per-use charges
+	Center    *center.Service    // the account center
 }
 
 // New builds the router with every route and middleware over the
@@ -95,6 +101,8 @@ func New(svc Services, cfg Config) *echo.Echo {
 		wallet:    svc.Wallet,
 		accounts:  svc.Accounts,
 		statement: svc.Statement,
+		spend:     svc.Spend,
+		center:    svc.Center,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"im2pay/spend"
 	"im2pay/views/components"
 	"im2pay/views/pages"
 	"im2pay/wallet"
@@ -19,7 +20,7 @@ import (
 func (s *Server) shop(c echo.Context) error {
 	var pending *pages.PendingView
 	if code := c.QueryParam("product"); code != "" {
-		if pending = s.pending(c, wallet.Purchase{Product: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
+		if pending = s.pending(c, spend.Purchase{Product: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
 			return echo.NewHTTPError(http.StatusNotFound)
 		}
 	}
@@ -33,7 +34,7 @@ func unknownOffer(p *pages.PendingView) bool {
 
 func (s *Server) renderShop(c echo.Context, status int, pending *pages.PendingView) error {
 	u, _ := currentUser(c)
-	v, err := s.wallet.Shop(c.Request().Context(), u.ID)
+	v, err := s.spend.Shop(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func (s *Server) buyProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
+	if _, err := s.spend.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
 			return err
@@ -67,7 +68,7 @@ func (s *Server) buyProduct(c echo.Context) error {
 func (s *Server) events(c echo.Context) error {
 	var pending *pages.PendingView
 	if code := c.QueryParam("event"); code != "" {
-		if pending = s.pending(c, wallet.Purchase{Event: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
+		if pending = s.pending(c, spend.Purchase{Event: code, Key: newRequestKey()}, nil); unknownOffer(pending) {
 			return echo.NewHTTPError(http.StatusNotFound)
 		}
 	}
@@ -76,7 +77,7 @@ func (s *Server) events(c echo.Context) error {
 
 func (s *Server) renderEvents(c echo.Context, status int, pending *pages.PendingView) error {
 	u, _ := currentUser(c)
-	events, err := s.wallet.Events(c.Request().Context(), u.ID)
+	events, err := s.spend.Events(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func (s *Server) buyBundle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.wallet.Buy(c.Request().Context(), p); err != nil {
+	if _, err := s.spend.Buy(c.Request().Context(), p); err != nil {
 		pending := s.pending(c, p, err)
 		if pending == nil {
 			return err
@@ -107,9 +108,9 @@ func (s *Server) buyBundle(c echo.Context) error {
 	return redirect(c, "/events")
 }
 
-func (s *Server) purchaseFrom(c echo.Context, field string) (wallet.Purchase, error) {
+func (s *Server) purchaseFrom(c echo.Context, field string) (spend.Purchase, error) {
 	u, _ := currentUser(c)
-	p := wallet.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1",
+	p := spend.Purchase{UserID: u.ID, Key: c.FormValue("key"), Confirmed: c.FormValue("confirmed") == "1",
 		Session: sessionHash(c)}
 	// A confirmation without a quote is asked again (Buy); a quote that is
 	// not an amount no page of ours sent.
@@ -131,7 +132,7 @@ func (s *Server) purchaseFrom(c echo.Context, field string) (wallet.Purchase, er
 // pending turns a purchase and what stopped it into the box that lets the
 // person finish it: a confirmation, a shortfall top-up, or the reason. It
 // is nil for errors that are not the person's to act on.
-func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.PendingView {
+func (s *Server) pending(c echo.Context, p spend.Purchase, err error) *pages.PendingView {
 	u, _ := currentUser(c)
 	field, code, page := "product", p.Product, "/shop"
 	if p.Event != "" {
@@ -142,10 +143,10 @@ func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.Pe
 	if err == nil {
 		// Reopened from a link: ask the domain what buying it now would do.
 		p.UserID = u.ID
-		err = s.wallet.Preview(c.Request().Context(), p)
+		err = s.spend.Preview(c.Request().Context(), p)
 	}
-	var need *wallet.NeedsConfirmation
-	var short *wallet.Shortfall
+	var need *spend.NeedsConfirmation
+	var short *spend.Shortfall
 	switch {
 	case errors.As(err, &need):
 		v.Price, v.BalanceAfter, v.Repriced = need.Price, need.BalanceAfter, need.Repriced
@@ -162,7 +163,7 @@ func (s *Server) pending(c echo.Context, p wallet.Purchase, err error) *pages.Pe
 }
 
 func statusFor(err error) int {
-	var need *wallet.NeedsConfirmation
+	var need *spend.NeedsConfirmation
 	if errors.As(err, &need) {
 		if need.Repriced {
 			// 409: the price the request carried is not the price now.
@@ -175,7 +176,7 @@ func statusFor(err error) int {
 
 func (s *Server) settingsPage(c echo.Context) error {
 	u, _ := currentUser(c)
-	st, err := s.wallet.SettingsOf(c.Request().Context(), u.ID)
+	st, err := s.spend.SettingsOf(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func (s *Server) saveSettings(c echo.Context) error {
 	}
 	u, _ := currentUser(c)
 	confirm, low := c.FormValue("confirm_above"), c.FormValue("low_balance")
-	err := s.wallet.SaveSettings(c.Request().Context(), u.ID, confirm, low)
+	err := s.spend.SaveSettings(c.Request().Context(), u.ID, confirm, low)
 	if problems, ok := components.ProblemsOf(err); ok {
 		sessions, err := s.sessionsView(c)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -131,7 +132,7 @@ func TestTheSpendBonusIsCreditedOncePerPerson(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = s.wallet.AwardEventBonuses(context.Background(), u.ID) }()
+		go func() { defer wg.Done(); _ = s.spend.AwardEventBonuses(context.Background(), u.ID) }()
 	}
 	wg.Wait()
 	expectContains(t, b.get("/events"), "已获得活动奖励 ¥5.00")
@@ -150,7 +151,7 @@ func TestTheSpendBonusCountsSpendingHoweverTheAppAndDatabaseClocksDisagree(t *te
 			expectRedirect(t, buy(b, p, fmt.Sprintf("key-skew-%07d", i)), "/shop")
 		}
 		u, _ := s.accounts.UserByName(context.Background(), "skewed")
-		if err := s.wallet.AwardEventBonuses(context.Background(), u.ID); err != nil {
+		if err := s.spend.AwardEventBonuses(context.Background(), u.ID); err != nil {
 			t.Fatal(err)
 		}
 		if bal, _ := s.ledger.Balance(context.Background(), u.WalletID); bal != 51_00 {
@@ -166,7 +167,7 @@ func TestTheAccountCenterAwardsASpendBonusHoweverTheClocksDisagree(t *testing.T)
 	// Per-use charges count as spending, and charging awards nothing by
 	// itself: the person's next look at the account center does.
 	for i, fen := range []wallet.Money{30_00, 24_00} {
-		if _, err := s.wallet.ChargeUser(context.Background(), wallet.ChargeRequest{User: "skewed_api", Amount: fen,
+		if _, err := s.spend.ChargeUser(context.Background(), spend.ChargeRequest{User: "skewed_api", Amount: fen,
 			Reason: "large_file", Key: fmt.Sprintf("skew-charge-%d", i)}); err != nil {
 			t.Fatal(err)
 		}
@@ -185,9 +186,9 @@ func TestTwoHundredPurchasesAgainstFiftysWorthSucceedExactlyFifty(t *testing.T) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.wallet.Buy(context.Background(), wallet.Purchase{UserID: u.ID, Product: "priority_100",
+			_, err := s.spend.Buy(context.Background(), spend.Purchase{UserID: u.ID, Product: "priority_100",
 				Key: fmt.Sprintf("crowd-key-%08d", i)})
-			var sf *wallet.Shortfall
+			var sf *spend.Shortfall
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -223,7 +224,7 @@ func TestTheSamePurchaseKeySentTwentyTimesAtOnceBuysOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = s.wallet.Buy(context.Background(), wallet.Purchase{UserID: u.ID, Product: "priority_100", Key: "the-same-key-0001"})
+			_, _ = s.spend.Buy(context.Background(), spend.Purchase{UserID: u.ID, Product: "priority_100", Key: "the-same-key-0001"})
 		}()
 	}
 	wg.Wait()

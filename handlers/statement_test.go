@@ -16,6 +16,7 @@ import (
 
 	"im2pay/account"
 	"im2pay/ledger"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -44,12 +45,12 @@ func stmtGrant(t *testing.T, s *site, u account.User, amount wallet.Money, key, 
 func stmtSpend(t *testing.T, s *site, u account.User, amount wallet.Money, kind ledger.Kind, key string) {
 	t.Helper()
 	ctx := context.Background()
-	revenue, err := s.wallet.SystemAccount(ctx, "revenue:test")
+	revenue, err := s.spend.SystemAccount(ctx, "revenue:test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := s.wallet.DebitTx(ctx, tx, wallet.Debit{UserID: u.ID, Amount: amount, To: revenue, Key: key,
+		_, err := s.spend.DebitTx(ctx, tx, spend.Debit{UserID: u.ID, Amount: amount, To: revenue, Key: key,
 			Kind: kind, Reference: "test:" + key, Description: "test"})
 		return err
 	})

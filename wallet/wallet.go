@@ -1,6 +1,8 @@
-// Package wallet is the domain: what a wallet holds and every rule that
-// moves money. Handlers call it; it calls the store, and the account
-// package for the people whose wallets they are.
+// Package wallet is what a wallet holds and how money comes into it: Money,
+// the refusals a person can correct, recharge rules, orders, the providers'
+// flows, crediting, reconciliation and grants. Where money goes is package
+// spend's. Handlers call it; it calls the store, the ledger, and the
+// account package for the people whose wallets they are.
 package wallet
 
 import (
@@ -101,21 +103,6 @@ type Record struct {
 	BalanceAfter Money
 }
 
-// Overview is what the account center shows.
-type Overview struct {
-	User            account.User
-	Balance         Money
-	Recent          []Record
-	MembershipUntil time.Time // zero: never a member
-	LowBalance      Money     // the person's warning threshold
-	Events          []EventStatus
-	Orders          []db.Order // the latest top-ups, in the state every page shows
-	Now             time.Time
-}
-
-// recentRecords is how many lines the account center shows.
-const recentRecords = 5
-
 // Records turns ledger lines as the store reads them into Records.
 func Records(lines []db.HistoryLine) []Record {
 	out := make([]Record, len(lines))
@@ -148,4 +135,15 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 		return 0, fmt.Errorf("grant %q: %w", key, err)
 	}
 	return Money(posted.Balances[u.WalletID]), nil
+}
+
+// RoundUpToPreset is the smallest preset tier that covers m (m itself when
+// no preset does): the "top up the shortfall" button offers both.
+func (s *Service) RoundUpToPreset(m Money) Money {
+	for _, p := range s.rules.Presets {
+		if p >= m {
+			return p
+		}
+	}
+	return m
 }

@@ -19,6 +19,7 @@ import (
 	"im2pay/apidoc"
 	"im2pay/db"
 	"im2pay/db/dbtest"
+	"im2pay/spend"
 	"im2pay/wallet"
 	"im2pay/webhook"
 )
@@ -97,6 +98,7 @@ type world struct {
 	store    *db.Store
 	accounts *account.Service
 	wallet   *wallet.Service
+	spend    *spend.Service
 	clock    *clock
 	rcv      *receiver
 }
@@ -111,7 +113,8 @@ func newWorld(t *testing.T, enabled bool) *world {
 	a := account.NewService(store, account.Options{
 		Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}, Now: c.now})
 	w := wallet.NewService(store, wallet.Options{Accounts: a, Now: c.now})
-	return &world{store: store, accounts: a, wallet: w, clock: c, rcv: newReceiver(t, c.now)}
+	sp := spend.NewService(store, spend.Options{Accounts: a, Now: c.now})
+	return &world{store: store, accounts: a, wallet: w, spend: sp, clock: c, rcv: newReceiver(t, c.now)}
 }
 
 // sender is a fresh sender, as a freshly started instance would build.
@@ -134,7 +137,7 @@ func (w *world) user(t *testing.T, name string, grant wallet.Money) account.User
 }
 
 func (w *world) charge(t *testing.T, user string, fen wallet.Money, key string) {
-	if _, err := w.wallet.ChargeUser(context.Background(), wallet.ChargeRequest{User: user, Amount: fen,
+	if _, err := w.spend.ChargeUser(context.Background(), spend.ChargeRequest{User: user, Amount: fen,
 		Reason: "priority_message", Key: key}); err != nil {
 		t.Fatal(err)
 	}

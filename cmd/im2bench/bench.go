@@ -18,6 +18,8 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/pgcluster"
+	"im2pay/ledger"
+	"im2pay/spend"
 	"im2pay/wallet"
 )
 
@@ -36,6 +38,7 @@ type bench struct {
 	conn    *sqlx.DB
 	store   *db.Store
 	svc     *wallet.Service
+	spend   *spend.Service
 	run     string // a short id that keeps this run's keys and names apart
 	hash    string // argon2id hash of benchPassword
 	machine machine
@@ -94,7 +97,9 @@ func (b *bench) open(ctx context.Context) error {
 		return err
 	}
 	b.store = db.New(b.conn)
-	b.svc = wallet.NewService(b.store, wallet.Options{})
+	led := ledger.New(b.store)
+	b.svc = wallet.NewService(b.store, wallet.Options{Ledger: led})
+	b.spend = spend.NewService(b.store, spend.Options{Ledger: led})
 	if b.hash, err = account.DefaultPasswordHasher().Hash(benchPassword); err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/ledger"
-	"im2pay/wallet"
+	"im2pay/spend"
 )
 
 // postingWorkers is the concurrency of figures 1 and 2, the same as the
@@ -68,7 +68,7 @@ func (b *bench) runPgbench(ctx context.Context) (float64, error) {
 }
 
 // figurePosting is figure 1: spends between distinct wallets through the
-// wallet's debit (wallet.Service.Debit: the payer's lock, the balance
+// spending's debit (spend.Service.Debit: the payer's lock, the balance
 // check, the key and the entries in one statement of its own, the debit
 // purchases, gifts and charges make inside their transactions), 8 workers,
 // alternating with pgbench so both see the same machine.
@@ -93,7 +93,7 @@ func (b *bench) figurePosting(ctx context.Context) ([]result, error) {
 		pg = append(pg, tps)
 		s := timed(ctx, postingWorkers, b.sz.phase, func(ctx context.Context, w, i int) error {
 			from, to := users[w], users[postingWorkers+w]
-			_, err := b.svc.Debit(ctx, wallet.Debit{UserID: from.ID, Amount: 1, To: to.WalletID,
+			_, err := b.spend.Debit(ctx, spend.Debit{UserID: from.ID, Amount: 1, To: to.WalletID,
 				Key: fmt.Sprintf("bench:%s:%d:%d:%d", b.run, round, w, i), Kind: ledger.Transfer,
 				Reference: "bench:" + b.run, Description: "bench_transfer"})
 			return err
@@ -123,7 +123,7 @@ func (b *bench) figureHotRecipient(ctx context.Context) ([]result, error) {
 		return nil, err
 	}
 	s := timed(ctx, postingWorkers, b.sz.phase, func(ctx context.Context, w, i int) error {
-		_, err := b.svc.SendGift(ctx, wallet.GiftRequest{SenderID: senders[w].ID, To: hot.Username,
+		_, err := b.spend.SendGift(ctx, spend.GiftRequest{SenderID: senders[w].ID, To: hot.Username,
 			Gift: "rose", Quantity: "1", Key: fmt.Sprintf("b%s-%d-%d", b.run, w, i)})
 		return err
 	})

@@ -11,11 +11,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/account"
+	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/pgcluster"
 	"im2pay/internal/reqlog"
 	"im2pay/ledger"
 	"im2pay/metrics"
+	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -29,6 +31,8 @@ type app struct {
 	accounts  *account.Service
 	wallet    *wallet.Service
 	statement *statement.Service
+	spend     *spend.Service
+	center    *center.Service
 	cluster   *pgcluster.Cluster // nil when DATABASE_URL names a server
 	loc       *time.Location
 	// formOrigins are the providers' origins, for CSP form-action.
@@ -91,7 +95,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.formOrigins = origins
-	// Both services log to stderr in the server log's format.
+	// The services log to stderr in the server log's format.
 	logger := reqlog.New(os.Stderr, cfg.LogFormat)
 	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
 	a.statement = statement.New(a.store, cfg.Location, nil)
@@ -99,6 +103,8 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 	})
+	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
+	a.center = center.NewService(a.store, center.Options{Spend: a.spend})
 	return fn(a)
 }
 

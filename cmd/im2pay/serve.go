@@ -51,7 +51,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
-		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Statement: a.statement}, handlers.Config{
+		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Statement: a.statement,
+			Spend: a.spend, Center: a.center}, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,

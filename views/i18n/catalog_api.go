@@ -5,7 +5,7 @@ package i18n
 // JSON "message", in the caller's Accept-Language; callers branch on the
 // stable "error" code, never on the text).
 var apiTexts = map[string]texts{
-	// One per wallet.ChargeReasons entry.
+	// One per spend.ChargeReasons entry.
 	"desc.charge_priority_message": {"加急消息", "Priority message"},
 	"desc.charge_message_recall":   {"超时撤回消息", "Late message recall"},
 	"desc.charge_voice_to_text":    {"语音转文字", "Voice to text"},

@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
+	"im2pay/wallet"
 )
 
 // ConsumableItems maps what the IM app uses to the shop product it comes
@@ -15,7 +16,7 @@ import (
 var ConsumableItems = map[string]string{"priority_message": "priority_100"}
 
 // ErrNoUnits means the person has no unit of the item left.
-var ErrNoUnits = errors.New("wallet: no units left")
+var ErrNoUnits = errors.New("spend: no units left")
 
 // UseItem takes one unit of a consumable from a person's packs, once per
 // key: a repeated key answers the first result and takes nothing; the same
@@ -23,10 +24,10 @@ var ErrNoUnits = errors.New("wallet: no units left")
 func (s *Service) UseItem(ctx context.Context, username, item, key string) (left int, replayed bool, err error) {
 	code, ok := ConsumableItems[item]
 	if !ok {
-		return 0, false, NewProblem("item", "api.item_unknown")
+		return 0, false, wallet.NewProblem("item", "api.item_unknown")
 	}
 	if key == "" || len(key) > MaxChargeKeyLen {
-		return 0, false, NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
+		return 0, false, wallet.NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
 	}
 	u, err := s.accounts.UserByName(ctx, username)
 	if errors.Is(err, db.ErrNotFound) {
@@ -35,12 +36,12 @@ func (s *Service) UseItem(ctx context.Context, username, item, key string) (left
 	if err != nil {
 		return 0, false, err
 	}
-	p, err := s.store.ProductByCode(ctx, code)
+	p, err := s.productByCode(ctx, code)
 	if err != nil {
 		return 0, false, err
 	}
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		prior, err := db.ItemUseByKey(ctx, tx, key)
+		prior, err := itemUseByKey(ctx, tx, key)
 		if err == nil {
 			if prior.UserID != u.ID || prior.ProductID != p.ID {
 				return fmt.Errorf("item use %q: %w", key, db.ErrIdempotencyMismatch)
@@ -52,7 +53,7 @@ func (s *Service) UseItem(ctx context.Context, username, item, key string) (left
 			return err
 		}
 		var ok bool
-		if left, ok, err = db.UseItem(ctx, tx, key, u.ID, p.ID); err != nil {
+		if left, ok, err = takeUnit(ctx, tx, key, u.ID, p.ID); err != nil {
 			return err
 		}
 		if !ok {

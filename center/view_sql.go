@@ -1,4 +1,4 @@
-package db
+package center
 
 import (
 	"context"
@@ -8,38 +8,27 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"im2pay/db"
+	"im2pay/spend"
 )
 
-// AccountView is what the account center shows of one person, read in one
+// view is what the account center shows of one person, read in one
 // statement: the balance, the membership, the low-balance threshold, the
 // events running at the time asked, and the newest ledger lines.
-type AccountView struct {
+type view struct {
 	Balance         int64
 	MembershipUntil time.Time // zero: never a member
 	LowBalance      int64
-	Events          []RunningEvent // by end time, latest first
-	Recent          []HistoryLine  // newest first
+	Events          []runningEvent   // by end time, latest first
+	Recent          []db.HistoryLine // newest first
 }
 
-// HistoryLine is one ledger entry of a wallet, with the transaction behind
-// it: the account view's recent lines, and the row the statement package
-// scans its history and export into (it keeps its own SQL, but a ledger line
-// has one shape).
-type HistoryLine struct {
-	EntryID      int64     `db:"entry_id"`
-	At           time.Time `db:"created_at"`
-	Kind         string    `db:"kind"`
-	Reference    string    `db:"reference"`
-	Description  string    `db:"description"`
-	Amount       int64     `db:"amount"`
-	BalanceAfter int64     `db:"balance_after"`
-}
-
-// RunningEvent is an event running at the view's time, with the person's
+// runningEvent is an event running at the view's time, with the person's
 // progress: Spent is their spending inside a spend_bonus event's window so
-// far (as SpentBetween counts it, up to a second past the view's time).
-type RunningEvent struct {
-	Event
+// far (counted as spend counts it for its bonuses).
+type runningEvent struct {
+	spend.Event
 	Awarded bool
 	Spent   int64
 }
@@ -76,7 +65,8 @@ const accountViewSQL = `
 		       (SELECT m.expires_at FROM memberships m WHERE m.user_id = $1) AS member_until,
 		       (SELECT st.low_balance FROM user_settings st WHERE st.user_id = $1) AS low_balance,
 		       (SELECT coalesce(json_agg(ev ORDER BY ev.ends_at DESC), '[]')
-		          FROM (SELECT ` + eventColumns + `,
+		          FROM (SELECT e.id, e.code, e.kind, e.starts_at, e.ends_at, e.price, e.list_price, e.membership_days,
+		                       e.sticker_product_id, e.threshold, e.bonus,
 		                       EXISTS (SELECT 1 FROM event_bonuses b WHERE b.event_id = e.id AND b.user_id = $1) AS awarded,
 		                       CASE WHEN e.kind = 'spend_bonus' THEN (
 		                           SELECT coalesce(-sum(le.amount), 0)
@@ -99,35 +89,35 @@ const accountViewSQL = `
 		  FROM accounts a
 		 WHERE a.id = $2 AND a.user_id = $1`
 
-// AccountView reads the account center of the user owning wallet at time
-// now, with the newest recent ledger lines. The lists travel as JSON so that
-// the whole page is one exchange with the server instead of about twenty.
-func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now time.Time, recent int) (AccountView, error) {
+// view reads the account center of the user owning wallet at time now,
+// with the newest recent ledger lines. The lists travel as JSON so that the
+// whole page is one exchange with the server instead of about twenty.
+func (s *Service) view(ctx context.Context, userID, walletID int64, now time.Time, recent int) (view, error) {
 	const q = accountViewSQL
-	kinds := make([]string, len(SpendingKinds))
-	for i, k := range SpendingKinds {
+	kinds := make([]string, len(spend.SpendingKinds))
+	for i, k := range spend.SpendingKinds {
 		kinds[i] = string(k)
 	}
 	var (
-		v              AccountView
+		v              view
 		balance        sql.NullInt64
 		until          sql.NullTime
 		low            sql.NullInt64
 		events, recRaw []byte
 	)
-	st, err := s.Prepared(ctx, q)
+	st, err := s.store.Prepared(ctx, q)
 	if err != nil {
 		return v, fmt.Errorf("account view of user %d: %w", userID, err)
 	}
-	// Spending counts by the event's own window, as in SpentBetween: the
+	// Spending counts by the event's own window, as spend counts it: the
 	// entries are stamped by PostgreSQL, and bounding them by this
 	// process's clock would drop some whenever the two clocks disagree.
 	err = st.QueryRowxContext(ctx, userID, walletID, now, pq.Array(kinds), recent).
 		Scan(&balance, &until, &low, &events, &recRaw)
 	if err != nil {
-		return v, NotFound(err, "account view of user %d", userID)
+		return v, db.NotFound(err, "account view of user %d", userID)
 	}
-	v.Balance, v.MembershipUntil, v.LowBalance = balance.Int64, until.Time, DefaultSettings.LowBalance
+	v.Balance, v.MembershipUntil, v.LowBalance = balance.Int64, until.Time, int64(spend.DefaultSettings.LowBalance)
 	if low.Valid {
 		v.LowBalance = low.Int64
 	}
@@ -140,15 +130,15 @@ func (s *Store) AccountView(ctx context.Context, userID, walletID int64, now tim
 		return v, fmt.Errorf("account view of user %d: recent: %w", userID, err)
 	}
 	for _, e := range evs {
-		ev := Event{ID: e.ID, Code: e.Code, Kind: e.Kind, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Price: e.Price,
+		ev := spend.Event{ID: e.ID, Code: e.Code, Kind: e.Kind, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Price: e.Price,
 			ListPrice: e.ListPrice, MembershipDays: e.MembershipDays, Threshold: e.Threshold, Bonus: e.Bonus}
 		if e.StickerProductID != nil {
 			ev.StickerProductID = sql.NullInt64{Int64: *e.StickerProductID, Valid: true}
 		}
-		v.Events = append(v.Events, RunningEvent{Event: ev, Awarded: e.Awarded, Spent: e.Spent})
+		v.Events = append(v.Events, runningEvent{Event: ev, Awarded: e.Awarded, Spent: e.Spent})
 	}
 	for _, l := range lines {
-		v.Recent = append(v.Recent, HistoryLine(l))
+		v.Recent = append(v.Recent, db.HistoryLine(l))
 	}
 	return v, nil
 }

@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/wallet"
 )
 
 // ChargeReasons lists what the IM backend may charge for, per use. Each has
@@ -23,7 +24,7 @@ var ChargeReasons = []string{"priority_message", "message_recall", "voice_to_tex
 
 // MaxCharge caps one per-use charge: these are small amounts, and a larger
 // one is a bug in the caller that must not empty a wallet.
-const MaxCharge Money = 100_00
+const MaxCharge wallet.Money = 100_00
 
 // MaxChargeKeyLen bounds an idempotency key of the service API.
 const MaxChargeKeyLen = 128
@@ -32,17 +33,17 @@ const MaxChargeKeyLen = 128
 const chargeRevenue = "revenue:charges"
 
 // ErrUnknownUser refuses a charge or a balance query for a user who does not exist.
-var ErrUnknownUser = errors.New("wallet: unknown user")
+var ErrUnknownUser = errors.New("spend: unknown user")
 
 // errChargeRaced means another request with the same key recorded its
 // answer first: the transaction is rolled back and that answer given.
-var errChargeRaced = errors.New("wallet: charge key answered concurrently")
+var errChargeRaced = errors.New("spend: charge key answered concurrently")
 
 // ChargeRequest is what the IM backend asks: take Amount from User's wallet
 // for Reason, once per Key.
 type ChargeRequest struct {
 	User   string
-	Amount Money
+	Amount wallet.Money
 	Reason string
 	Key    string
 }
@@ -53,28 +54,28 @@ type ChargeRequest struct {
 type Charge struct {
 	ID        int64
 	User      string // the username as registered
-	Amount    Money
+	Amount    wallet.Money
 	Reason    string
 	Charged   bool
-	Balance   Money // after the charge, or the balance that was too low
-	Shortfall Money
+	Balance   wallet.Money // after the charge, or the balance that was too low
+	Shortfall wallet.Money
 	CreatedAt time.Time
 	Replayed  bool
 }
 
-// Validate checks the request's fields; errors are *Problem naming the API's
+// Validate checks the request's fields; errors are *wallet.Problem naming the API's
 // field. Codes: api.user_invalid, api.amount_range (MaxCharge in fen, %d),
 // api.reason_unknown, api.key_invalid (MaxChargeKeyLen, %d).
 func (r ChargeRequest) Validate() error {
 	switch {
 	case r.User == "" || len(r.User) > 64:
-		return NewProblem("user", "api.user_invalid")
+		return wallet.NewProblem("user", "api.user_invalid")
 	case r.Amount <= 0 || r.Amount > MaxCharge:
-		return NewProblem("amount_fen", "api.amount_range", int64(MaxCharge))
+		return wallet.NewProblem("amount_fen", "api.amount_range", int64(MaxCharge))
 	case !slices.Contains(ChargeReasons, r.Reason):
-		return NewProblem("reason", "api.reason_unknown")
+		return wallet.NewProblem("reason", "api.reason_unknown")
 	case !validChargeKey(r.Key):
-		return NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
+		return wallet.NewProblem("idempotency_key", "api.key_invalid", MaxChargeKeyLen)
 	}
 	return nil
 }
@@ -109,10 +110,10 @@ func (r ChargeRequest) hash() []byte {
 // first answer again, whatever it was (an insufficient balance included,
 // as with Stripe: the caller retries with a new key after a top-up); the
 // same key with another request is db.ErrIdempotencyMismatch. The debit and
-// the recorded answer are one transaction. Refusals: *Problem for a bad
+// the recorded answer are one transaction. Refusals: *wallet.Problem for a bad
 // field, ErrUnknownUser.
 //
-// A new key, the common case, costs one statement (db.Store.ChargeNow):
+// A new key, the common case, costs one statement (chargeNow, one ledger.Post):
 // the posting and its answer. Nothing is read first. The unique keys decide
 // every repeat instead: a key that moved money makes the posting replay,
 // and a key answered "insufficient funds" makes the answer's insert fail
@@ -138,7 +139,7 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	if err != nil {
 		return Charge{}, err
 	}
-	row := db.APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
+	row := APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
 		Amount: int64(r.Amount), Reason: r.Reason}
 	err = s.chargeNow(ctx, &row, chargePosting(u.WalletID, revenue, &row), u.WalletID)
 	if errors.Is(err, ledger.ErrInsufficientFunds) {
@@ -177,7 +178,7 @@ const chargeAnswerSQL = `written AS (
 // fills row's ID, CreatedAt, Outcome, TransactionID and Balance. A short
 // balance is ErrInsufficientFunds with nothing written (the caller records
 // the refusal); a key answered before, or posted before, is errChargeRaced.
-func (s *Service) chargeNow(ctx context.Context, row *db.APICharge, p ledger.Posting, wallet int64) error {
+func (s *Service) chargeNow(ctx context.Context, row *APICharge, p ledger.Posting, wallet int64) error {
 	var id sql.NullInt64
 	var at sql.NullTime
 	posted, err := s.ledger.Post(ctx, p, ledger.Covered(wallet, row.Amount), ledger.With(&ledger.Row{
@@ -193,7 +194,7 @@ func (s *Service) chargeNow(ctx context.Context, row *db.APICharge, p ledger.Pos
 		// Money enough, but no posting: the ledger key was there already.
 		return fmt.Errorf("charge %q: %w", row.Key, errChargeRaced)
 	}
-	row.ID, row.CreatedAt, row.Outcome = id.Int64, at.Time, db.ChargeCharged
+	row.ID, row.CreatedAt, row.Outcome = id.Int64, at.Time, ChargeCharged
 	row.Balance, row.TransactionID = posted.Balances[wallet], sql.NullInt64{Int64: posted.TransactionID, Valid: true}
 	return nil
 }
@@ -201,7 +202,7 @@ func (s *Service) chargeNow(ctx context.Context, row *db.APICharge, p ledger.Pos
 // chargePosting is the ledger posting of a charge. Its key is the API key
 // itself: keys are global to the backend, and the ledger's unique key then
 // backs the API's.
-func chargePosting(walletID, revenue int64, row *db.APICharge) ledger.Posting {
+func chargePosting(walletID, revenue int64, row *APICharge) ledger.Posting {
 	return ledger.Posting{Key: "charge:" + row.Key, Kind: ledger.Charge, Reference: "api_charge:" + row.Key,
 		Description: "charge_" + row.Reason,
 		Entries:     []ledger.Entry{{AccountID: walletID, Amount: -row.Amount}, {AccountID: revenue, Amount: row.Amount}}}
@@ -210,26 +211,26 @@ func chargePosting(walletID, revenue int64, row *db.APICharge) ledger.Posting {
 // chargeTx debits the wallet or records that its balance was too low: either
 // answer is written in this one transaction. DebitTx locks the wallet first,
 // so a twin request queues there and then meets the first one's key.
-func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u account.User, revenue int64, row *db.APICharge) error {
+func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u account.User, revenue int64, row *APICharge) error {
 	p := chargePosting(u.WalletID, revenue, row)
-	posted, err := s.DebitTx(ctx, tx, Debit{UserID: u.ID, Amount: Money(row.Amount), To: revenue,
+	posted, err := s.DebitTx(ctx, tx, Debit{UserID: u.ID, Amount: wallet.Money(row.Amount), To: revenue,
 		Key: p.Key, Kind: p.Kind, Reference: p.Reference, Description: p.Description})
 	var short *Shortfall
 	switch {
 	case errors.As(err, &short):
-		row.Outcome, row.Balance, row.Shortfall = db.ChargeInsufficient, int64(short.Balance), int64(short.Missing())
+		row.Outcome, row.Balance, row.Shortfall = ChargeInsufficient, int64(short.Balance), int64(short.Missing())
 	case err != nil:
 		return err
 	case posted.Replayed:
 		return errChargeRaced
 	default:
-		row.Outcome = db.ChargeCharged
+		row.Outcome = ChargeCharged
 		row.TransactionID.Int64, row.TransactionID.Valid = posted.TransactionID, true
 		row.Balance = posted.Balances[u.WalletID]
 	}
 	// A twin request that got here first holds this key: we wait for it,
 	// then roll back whatever we did and give its answer.
-	created, err := s.store.InsertAPICharge(ctx, tx, row)
+	created, err := insertAPICharge(ctx, tx, row)
 	if err == nil && !created {
 		return errChargeRaced
 	}
@@ -240,7 +241,7 @@ func (s *Service) chargeTx(ctx context.Context, tx *sqlx.Tx, u account.User, rev
 // is the same, db.ErrIdempotencyMismatch when it is not, db.ErrNotFound
 // when the key is new.
 func (s *Service) firstCharge(ctx context.Context, key string, hash []byte) (Charge, error) {
-	row, err := s.store.APIChargeByKey(ctx, key)
+	row, err := s.apiChargeByKey(ctx, key)
 	if err != nil {
 		return Charge{}, err
 	}
@@ -250,14 +251,14 @@ func (s *Service) firstCharge(ctx context.Context, key string, hash []byte) (Cha
 	return toCharge(row, true), nil
 }
 
-func toCharge(row db.APICharge, replayed bool) Charge {
-	return Charge{ID: row.ID, User: row.Username, Amount: Money(row.Amount), Reason: row.Reason,
-		Charged: row.Outcome == db.ChargeCharged, Balance: Money(row.Balance), Shortfall: Money(row.Shortfall),
+func toCharge(row APICharge, replayed bool) Charge {
+	return Charge{ID: row.ID, User: row.Username, Amount: wallet.Money(row.Amount), Reason: row.Reason,
+		Charged: row.Outcome == ChargeCharged, Balance: wallet.Money(row.Balance), Shortfall: wallet.Money(row.Shortfall),
 		CreatedAt: row.CreatedAt, Replayed: replayed}
 }
 
 // BalanceOf answers a user's balance by name, for the service API.
-func (s *Service) BalanceOf(ctx context.Context, username string) (account.User, Money, error) {
+func (s *Service) BalanceOf(ctx context.Context, username string) (account.User, wallet.Money, error) {
 	u, err := s.accounts.UserByName(ctx, username)
 	if errors.Is(err, db.ErrNotFound) {
 		return account.User{}, 0, fmt.Errorf("balance of %q: %w", username, ErrUnknownUser)
@@ -269,5 +270,5 @@ func (s *Service) BalanceOf(ctx context.Context, username string) (account.User,
 	if err != nil {
 		return account.User{}, 0, err
 	}
-	return u, Money(bal), nil
+	return u, wallet.Money(bal), nil
 }

@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 // Problem codes returned by SendGift, each a key in the views' locale
 // catalog (views/i18n/catalog_gifts.go):
@@ -33,6 +33,7 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/wallet"
 )
 
 // Limits of one gift.
@@ -49,12 +50,6 @@ const giftListLimit = 50
 // sent to a user: gift value, not spendable balance.
 func GiftIncomeCode(userID int64) string { return fmt.Sprintf("gift_income:%d", userID) }
 
-// GiftItem is a gift on offer.
-type GiftItem struct {
-	Code  string
-	Price Money
-}
-
 // GiftRecord is one gift in the sent or received list; Counterparty is the
 // recipient's name in the sent list and the sender's in the received list.
 type GiftRecord struct {
@@ -62,7 +57,7 @@ type GiftRecord struct {
 	At           time.Time
 	Item         string // the gift's code
 	Quantity     int
-	Amount       Money
+	Amount       wallet.Money
 	Message      string
 	Counterparty string
 }
@@ -70,10 +65,10 @@ type GiftRecord struct {
 // GiftsOverview is what the gifts page shows.
 type GiftsOverview struct {
 	Items         []GiftItem
-	Balance       Money
+	Balance       wallet.Money
 	Sent          []GiftRecord
 	Received      []GiftRecord
-	ReceivedTotal Money // the value of every gift ever received
+	ReceivedTotal wallet.Money // the value of every gift ever received
 }
 
 // GiftRequest is a gift as the form sends it, unparsed.
@@ -90,31 +85,23 @@ type GiftRequest struct {
 // SentGift is the outcome of SendGift; for a repeated key it is the first
 // outcome, with Replayed set.
 type SentGift struct {
-	Gift     db.Gift
+	Gift     Gift
 	Replayed bool
-	Balance  Money // the sender's balance right after the gift
+	Balance  wallet.Money // the sender's balance right after the gift
 }
 
 // giftOrder is a request that passed every check.
 type giftOrder struct {
 	senderID     int64
 	recipient    account.User
-	item         db.GiftItem
+	item         GiftItem
 	quantity     int
 	message, key string
 }
 
 // GiftItems lists the gifts on offer.
 func (s *Service) GiftItems(ctx context.Context) ([]GiftItem, error) {
-	items, err := s.store.GiftItems(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]GiftItem, len(items))
-	for i, it := range items {
-		out[i] = GiftItem{Code: it.Code, Price: Money(it.Price)}
-	}
-	return out, nil
+	return s.giftItemRows(ctx)
 }
 
 // Gifts loads the gifts page's data for a user.
@@ -132,12 +119,12 @@ func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error
 	if err != nil {
 		return o, fmt.Errorf("gifts: %w", err)
 	}
-	o.Balance = Money(bal)
-	sent, err := s.store.GiftsSent(ctx, userID, giftListLimit)
+	o.Balance = wallet.Money(bal)
+	sent, err := s.giftsSent(ctx, userID, giftListLimit)
 	if err != nil {
 		return o, err
 	}
-	received, err := s.store.GiftsReceived(ctx, userID, giftListLimit)
+	received, err := s.giftsReceived(ctx, userID, giftListLimit)
 	if err != nil {
 		return o, err
 	}
@@ -145,22 +132,22 @@ func (s *Service) Gifts(ctx context.Context, userID int64) (GiftsOverview, error
 	if err != nil {
 		return o, err
 	}
-	o.Sent, o.Received, o.ReceivedTotal = toGiftRecords(sent), toGiftRecords(received), Money(total)
+	o.Sent, o.Received, o.ReceivedTotal = toGiftRecords(sent), toGiftRecords(received), wallet.Money(total)
 	return o, nil
 }
 
-func toGiftRecords(lines []db.GiftLine) []GiftRecord {
+func toGiftRecords(lines []GiftLine) []GiftRecord {
 	out := make([]GiftRecord, len(lines))
 	for i, l := range lines {
 		out[i] = GiftRecord{ID: l.ID, At: l.CreatedAt, Item: l.ItemCode, Quantity: l.Quantity,
-			Amount: Money(l.Amount), Message: l.Message, Counterparty: l.Counterparty}
+			Amount: wallet.Money(l.Amount), Message: l.Message, Counterparty: l.Counterparty}
 	}
 	return out
 }
 
 // SendGift debits quantity × price from the sender's wallet into the
 // recipient's gift income account and records the gift, in one database
-// transaction. Refusals are *Problem values (joined, one per field) or a
+// transaction. Refusals are *wallet.Problem values (joined, one per field) or a
 // *Shortfall. The same form key sends once: a repeat answers the first gift;
 // the same key with another gift is refused with gift.key_reused.
 func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error) {
@@ -172,7 +159,7 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	if err != nil {
 		return SentGift{}, err
 	}
-	amount := Money(o.item.Price) * Money(o.quantity)
+	amount := o.item.Price * wallet.Money(o.quantity)
 	// The common case, a new gift its sender can afford, is one statement;
 	// anything else (a short balance, a retry, a catalog change) writes
 	// nothing there and takes the transaction, which tells them apart. A
@@ -220,13 +207,13 @@ const giftRowSQL = `written AS (
 // by giftOnOfferSQL, and its row. ok is false when that wrote nothing (a
 // short balance, a key used before, an item retired or repriced): the
 // caller then takes the transaction path, which tells these apart.
-func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount Money) (SentGift, bool, error) {
+func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount wallet.Money) (SentGift, bool, error) {
 	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), o.senderID)
 	if err != nil {
 		return SentGift{}, false, nil
 	}
-	g := db.Gift{SenderID: o.senderID, RecipientID: o.recipient.ID, ItemID: o.item.ID, Quantity: o.quantity,
-		UnitPrice: o.item.Price, Amount: int64(amount), Message: o.message, RequestKey: o.key}
+	g := Gift{SenderID: o.senderID, RecipientID: o.recipient.ID, ItemID: o.item.ID, Quantity: o.quantity,
+		UnitPrice: int64(o.item.Price), Amount: int64(amount), Message: o.message, RequestKey: o.key}
 	var id sql.NullInt64
 	var at sql.NullTime
 	d := giftDebit(o, income, amount)
@@ -245,35 +232,35 @@ func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, am
 		return SentGift{}, false, nil
 	}
 	g.ID, g.CreatedAt, g.TransactionID = id.Int64, at.Time, posted.TransactionID
-	return SentGift{Gift: g, Balance: Money(posted.Balances[walletID])}, true, nil
+	return SentGift{Gift: g, Balance: wallet.Money(posted.Balances[walletID])}, true, nil
 }
 
 // giftDebit is the payment for a gift. The scoped key names the gift
 // (sender, form key) in the ledger, and the gift row points back at the
 // transaction.
-func giftDebit(o giftOrder, income int64, amount Money) Debit {
+func giftDebit(o giftOrder, income int64, amount wallet.Money) Debit {
 	key := ScopedKey("gift", o.senderID, o.key)
 	return Debit{UserID: o.senderID, Amount: amount, To: income, Key: key, Kind: ledger.Gift, Reference: key,
 		Description: "gift_sent"}
 }
 
 // recordGift pays for the gift and records it inside tx.
-func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, income int64, amount Money) (SentGift, error) {
+func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, income int64, amount wallet.Money) (SentGift, error) {
 	posted, err := s.DebitTx(ctx, tx, giftDebit(o, income, amount))
 	if errors.Is(err, db.ErrIdempotencyMismatch) {
-		return SentGift{}, NewProblem("", "gift.key_reused")
+		return SentGift{}, wallet.NewProblem("", "gift.key_reused")
 	}
 	if err != nil {
 		return SentGift{}, err
 	}
-	g, created, err := s.store.InsertGift(ctx, tx, db.Gift{SenderID: o.senderID, RecipientID: o.recipient.ID,
-		ItemID: o.item.ID, Quantity: o.quantity, UnitPrice: o.item.Price, Amount: int64(amount),
+	g, created, err := s.insertGift(ctx, tx, Gift{SenderID: o.senderID, RecipientID: o.recipient.ID,
+		ItemID: o.item.ID, Quantity: o.quantity, UnitPrice: int64(o.item.Price), Amount: int64(amount),
 		Message: o.message, RequestKey: o.key, TransactionID: posted.TransactionID})
-	if errors.Is(err, db.ErrGiftItemChanged) {
+	if errors.Is(err, ErrGiftItemChanged) {
 		// The catalog changed since the item was remembered: the
 		// transaction rolls back, and the next try reads it afresh.
-		s.store.ForgetGiftItem(o.item.Code)
-		return SentGift{}, NewProblem("gift", "gift.unknown")
+		s.ForgetGiftItem(o.item.Code)
+		return SentGift{}, wallet.NewProblem("gift", "gift.unknown")
 	}
 	if err != nil {
 		return SentGift{}, err
@@ -282,13 +269,13 @@ func (s *Service) recordGift(ctx context.Context, tx *sqlx.Tx, o giftOrder, inco
 	// replayed the first payment, so this one must not pass for it.
 	if !created && (g.RecipientID != o.recipient.ID || g.ItemID != o.item.ID ||
 		g.Quantity != o.quantity || g.Message != o.message) {
-		return SentGift{}, NewProblem("", "gift.key_reused")
+		return SentGift{}, wallet.NewProblem("", "gift.key_reused")
 	}
 	walletID, err := s.ledger.WalletOf(ctx, tx, o.senderID)
 	if err != nil {
 		return SentGift{}, err
 	}
-	return SentGift{Gift: g, Replayed: !created, Balance: Money(posted.Balances[walletID])}, nil
+	return SentGift{Gift: g, Replayed: !created, Balance: wallet.Money(posted.Balances[walletID])}, nil
 }
 
 // giftIncomeAccount finds or creates the recipient's income account: a
@@ -305,7 +292,7 @@ func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, erro
 	o := giftOrder{senderID: r.SenderID, key: r.Key}
 	var problems []error
 	if !validFormKey(r.Key) {
-		problems = append(problems, NewProblem("", "gift.form_expired"))
+		problems = append(problems, wallet.NewProblem("", "gift.form_expired"))
 	}
 	var err error
 	if o.recipient, err = s.giftRecipient(ctx, r.SenderID, r.To); err != nil {
@@ -331,38 +318,38 @@ func (s *Service) checkGift(ctx context.Context, r GiftRequest) (giftOrder, erro
 func (s *Service) giftRecipient(ctx context.Context, senderID int64, name string) (account.User, error) {
 	name = account.NormalizeUsername(name)
 	if name == "" {
-		return account.User{}, NewProblem("to", "gift.to_empty")
+		return account.User{}, wallet.NewProblem("to", "gift.to_empty")
 	}
 	if account.ValidateUsername(name) != nil {
 		if len(name) > 64 { // the field allows 64; only a crafted form sends more
 			name = strings.ToValidUTF8(name[:64], "") + "…"
 		}
-		return account.User{}, NewProblem("to", "gift.to_unknown", name)
+		return account.User{}, wallet.NewProblem("to", "gift.to_unknown", name)
 	}
 	// Remembered once found: users are never renamed or deleted.
 	u, err := s.accounts.UserByNameCached(ctx, name)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return account.User{}, NewProblem("to", "gift.to_unknown", name)
+		return account.User{}, wallet.NewProblem("to", "gift.to_unknown", name)
 	case err != nil:
 		return account.User{}, err
 	case u.ID == senderID:
-		return account.User{}, NewProblem("to", "gift.to_self")
+		return account.User{}, wallet.NewProblem("to", "gift.to_self")
 	}
 	return u, nil
 }
 
-func (s *Service) giftItem(ctx context.Context, code string) (db.GiftItem, error) {
+func (s *Service) giftItem(ctx context.Context, code string) (GiftItem, error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return db.GiftItem{}, NewProblem("gift", "gift.choose")
+		return GiftItem{}, wallet.NewProblem("gift", "gift.choose")
 	}
 	if !isGiftCode(code) {
-		return db.GiftItem{}, NewProblem("gift", "gift.unknown")
+		return GiftItem{}, wallet.NewProblem("gift", "gift.unknown")
 	}
-	it, err := s.store.GiftItemByCode(ctx, code)
+	it, err := s.giftItemByCode(ctx, code)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.GiftItem{}, NewProblem("gift", "gift.unknown")
+		return GiftItem{}, wallet.NewProblem("gift", "gift.unknown")
 	}
 	return it, err
 }
@@ -370,7 +357,7 @@ func (s *Service) giftItem(ctx context.Context, code string) (db.GiftItem, error
 func parseGiftQuantity(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < MinGiftQuantity || n > MaxGiftQuantity {
-		return 0, NewProblem("quantity", "gift.quantity_range", MinGiftQuantity, MaxGiftQuantity)
+		return 0, wallet.NewProblem("quantity", "gift.quantity_range", MinGiftQuantity, MaxGiftQuantity)
 	}
 	return n, nil
 }
@@ -380,10 +367,10 @@ func parseGiftQuantity(s string) (int, error) {
 func parseGiftMessage(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
-		return "", NewProblem("message", "gift.message_invalid")
+		return "", wallet.NewProblem("message", "gift.message_invalid")
 	}
 	if utf8.RuneCountInString(s) > MaxGiftMessage {
-		return "", NewProblem("message", "gift.message_too_long", MaxGiftMessage)
+		return "", wallet.NewProblem("message", "gift.message_too_long", MaxGiftMessage)
 	}
 	return s, nil
 }

@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/wallet"
 )
 
 // ProductStatus is a product as one person sees it.
 type ProductStatus struct {
-	db.Product
-	Price Money
+	Product
+	Price wallet.Money
 	Owned int // sticker packs: 1 when owned; consumables: units left
 }
 
@@ -24,17 +25,17 @@ type ProductStatus struct {
 type ShopView struct {
 	Products        []ProductStatus
 	MembershipUntil time.Time
-	Balance         Money
-	ConfirmAbove    Money
+	Balance         wallet.Money
+	ConfirmAbove    wallet.Money
 }
 
 // Shop loads the catalog with what the person owns.
 func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
-	products, err := s.store.Products(ctx)
+	products, err := s.products(ctx)
 	if err != nil {
 		return ShopView{}, err
 	}
-	owned, err := s.store.OwnedBy(ctx, userID)
+	owned, err := s.ownedBy(ctx, userID)
 	if err != nil {
 		return ShopView{}, err
 	}
@@ -46,13 +47,13 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 	if err != nil {
 		return ShopView{}, err
 	}
-	st, err := s.store.SettingsOf(ctx, userID)
+	st, err := s.SettingsOf(ctx, userID)
 	if err != nil {
 		return ShopView{}, err
 	}
-	v := ShopView{MembershipUntil: owned.MembershipUntil, Balance: Money(bal), ConfirmAbove: Money(st.ConfirmAbove)}
+	v := ShopView{MembershipUntil: owned.MembershipUntil, Balance: wallet.Money(bal), ConfirmAbove: st.ConfirmAbove}
 	for _, p := range products {
-		v.Products = append(v.Products, ProductStatus{Product: p, Price: Money(p.Price), Owned: owned.Items[p.ID]})
+		v.Products = append(v.Products, ProductStatus{Product: p, Price: wallet.Money(p.Price), Owned: owned.Items[p.ID]})
 	}
 	return v, nil
 }
@@ -60,13 +61,13 @@ func (s *Service) Shop(ctx context.Context, userID int64) (ShopView, error) {
 // NeedsConfirmation asks the person to confirm a purchase above their
 // threshold; it carries what the confirmation shows.
 type NeedsConfirmation struct {
-	Price, BalanceAfter Money
+	Price, BalanceAfter wallet.Money
 	// Repriced: the person confirmed another price than this one.
 	Repriced bool
 }
 
 func (n *NeedsConfirmation) Error() string {
-	return fmt.Sprintf("wallet: purchase of %s needs confirmation", n.Price)
+	return fmt.Sprintf("spend: purchase of %s needs confirmation", n.Price)
 }
 
 // Purchase is what a person asked to buy: a product or an event bundle.
@@ -78,7 +79,7 @@ type Purchase struct {
 	Confirmed bool
 	// Quoted is the price the person was shown and confirmed; a purchase
 	// whose price has changed since asks again instead of charging another.
-	Quoted Money
+	Quoted wallet.Money
 	// Session is the hash of the session token the request came with;
 	// the purchase commits only while that session is alive (see
 	// account.HoldSession). Nil for callers without a session.
@@ -87,8 +88,8 @@ type Purchase struct {
 
 // Bought is a completed purchase.
 type Bought struct {
-	Price           Money
-	Balance         Money
+	Price           wallet.Money
+	Balance         wallet.Money
 	MembershipUntil time.Time
 	Replayed        bool // the same key was bought before: nothing moved now
 }
@@ -99,11 +100,11 @@ type Bought struct {
 // above the confirmation threshold without confirmation, and *Shortfall.
 func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 	if len(p.Key) < 16 || len(p.Key) > 64 {
-		return Bought{}, NewProblem("", "shop.stale_form")
+		return Bought{}, wallet.NewProblem("", "shop.stale_form")
 	}
 	// A repeated key gets the first answer (it was bought), whatever has
 	// changed since: the sticker pack is owned now, the event may be over.
-	if done, err := s.store.PurchaseExists(ctx, p.UserID, p.Key); err != nil || done {
+	if done, err := s.purchaseExists(ctx, p.UserID, p.Key); err != nil || done {
 		return Bought{Replayed: done}, err
 	}
 	offer, err := s.offer(ctx, p)
@@ -128,7 +129,7 @@ func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 		if err := holdSession(ctx, tx, p.Session); err != nil {
 			return err
 		}
-		id, created, err := db.InsertPurchase(ctx, tx, p.UserID, offer.productID, offer.eventID, int64(offer.price), p.Key)
+		id, created, err := insertPurchase(ctx, tx, p.UserID, offer.productID, offer.eventID, int64(offer.price), p.Key)
 		if err != nil || !created {
 			out.Replayed = true
 			return err
@@ -140,7 +141,7 @@ func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 			return err
 		}
 		for _, b := range posted.Balances {
-			out.Balance = Money(b)
+			out.Balance = wallet.Money(b)
 		}
 		out.MembershipUntil, err = s.deliver(ctx, tx, p.UserID, offer)
 		return err
@@ -157,9 +158,9 @@ func (s *Service) Buy(ctx context.Context, p Purchase) (Bought, error) {
 // offer is a product or bundle resolved for one purchase.
 type offer struct {
 	code               string
-	price              Money
+	price              wallet.Money
 	productID, eventID sql.NullInt64
-	product            db.Product
+	product            Product
 	membershipMonths   int
 	membershipDays     int
 	stickerID          int64
@@ -167,9 +168,9 @@ type offer struct {
 
 func (s *Service) offer(ctx context.Context, p Purchase) (offer, error) {
 	if p.Event != "" {
-		e, err := s.store.EventByCode(ctx, p.Event)
+		e, err := s.eventByCode(ctx, p.Event)
 		if errors.Is(err, db.ErrNotFound) || (err == nil && e.Kind != "bundle") {
-			return offer{}, NewProblem("", "shop.unknown")
+			return offer{}, wallet.NewProblem("", "shop.unknown")
 		}
 		if err != nil {
 			return offer{}, err
@@ -177,19 +178,19 @@ func (s *Service) offer(ctx context.Context, p Purchase) (offer, error) {
 		// The end time is checked on the server: a crafted request for an
 		// ended event is refused like a click.
 		if !e.Running(s.now()) {
-			return offer{}, NewProblem("", "event.ended")
+			return offer{}, wallet.NewProblem("", "event.ended")
 		}
-		return offer{code: e.Code, price: Money(e.Price), eventID: sql.NullInt64{Int64: e.ID, Valid: true},
+		return offer{code: e.Code, price: wallet.Money(e.Price), eventID: sql.NullInt64{Int64: e.ID, Valid: true},
 			membershipDays: e.MembershipDays, stickerID: e.StickerProductID.Int64}, nil
 	}
-	pr, err := s.store.ProductByCode(ctx, p.Product)
+	pr, err := s.productByCode(ctx, p.Product)
 	if errors.Is(err, db.ErrNotFound) {
-		return offer{}, NewProblem("", "shop.unknown")
+		return offer{}, wallet.NewProblem("", "shop.unknown")
 	}
 	if err != nil {
 		return offer{}, err
 	}
-	return offer{code: pr.Code, price: Money(pr.Price), productID: sql.NullInt64{Int64: pr.ID, Valid: true}, product: pr,
+	return offer{code: pr.Code, price: wallet.Money(pr.Price), productID: sql.NullInt64{Int64: pr.ID, Valid: true}, product: pr,
 		membershipMonths: pr.Months, membershipDays: pr.Days}, nil
 }
 
@@ -201,12 +202,12 @@ func (s *Service) refuseOwned(ctx context.Context, userID int64, o offer) error 
 	if sticker == 0 {
 		return nil
 	}
-	owned, err := s.store.OwnedBy(ctx, userID)
+	owned, err := s.ownedBy(ctx, userID)
 	if err != nil {
 		return err
 	}
 	if owned.Items[sticker] > 0 {
-		return NewProblem("", "shop.owned")
+		return wallet.NewProblem("", "shop.owned")
 	}
 	return nil
 }
@@ -214,8 +215,8 @@ func (s *Service) refuseOwned(ctx context.Context, userID int64, o offer) error 
 // confirmIfNeeded refuses, before anything moves, a purchase the balance
 // cannot cover (*Shortfall) and one above the person's threshold that was
 // not confirmed (*NeedsConfirmation).
-func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price Money) error {
-	st, err := s.store.SettingsOf(ctx, p.UserID)
+func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price wallet.Money) error {
+	st, err := s.SettingsOf(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
@@ -227,19 +228,19 @@ func (s *Service) confirmIfNeeded(ctx context.Context, p Purchase, price Money) 
 	if err != nil {
 		return err
 	}
-	if Money(bal) < price {
-		return &Shortfall{Price: price, Balance: Money(bal)}
+	if wallet.Money(bal) < price {
+		return &Shortfall{Price: price, Balance: wallet.Money(bal)}
 	}
 	if p.Quoted != price && (p.Confirmed || p.Quoted != 0) {
 		// Shown or confirmed at another price (the catalog changed, or
 		// the form was forged), or confirmed without one: ask again at
 		// this price rather than charge one the person did not see.
-		return &NeedsConfirmation{Price: price, BalanceAfter: Money(bal) - price, Repriced: p.Quoted != 0}
+		return &NeedsConfirmation{Price: price, BalanceAfter: wallet.Money(bal) - price, Repriced: p.Quoted != 0}
 	}
-	if p.Confirmed || price <= Money(st.ConfirmAbove) {
+	if p.Confirmed || price <= st.ConfirmAbove {
 		return nil
 	}
-	return &NeedsConfirmation{Price: price, BalanceAfter: Money(bal) - price}
+	return &NeedsConfirmation{Price: price, BalanceAfter: wallet.Money(bal) - price}
 }
 
 // Preview says what buying p now would do, without buying anything: a
@@ -267,7 +268,7 @@ func (s *Service) Preview(ctx context.Context, p Purchase) error {
 	if err != nil {
 		return err
 	}
-	return &NeedsConfirmation{Price: o.price, BalanceAfter: Money(bal) - o.price}
+	return &NeedsConfirmation{Price: o.price, BalanceAfter: wallet.Money(bal) - o.price}
 }
 
 // deliver gives what was bought, inside the purchase's transaction.
@@ -275,7 +276,7 @@ func (s *Service) deliver(ctx context.Context, tx *sqlx.Tx, userID int64, o offe
 	var until time.Time
 	if o.membershipMonths > 0 || o.membershipDays > 0 {
 		var err error
-		if until, err = db.ExtendMembership(ctx, tx, userID, o.membershipMonths, o.membershipDays, s.now()); err != nil {
+		if until, err = extendMembership(ctx, tx, userID, o.membershipMonths, o.membershipDays, s.now()); err != nil {
 			return until, err
 		}
 	}
@@ -284,16 +285,16 @@ func (s *Service) deliver(ctx context.Context, tx *sqlx.Tx, userID int64, o offe
 		sticker = o.product.ID
 	}
 	if sticker != 0 {
-		added, err := db.AddOwned(ctx, tx, userID, sticker, 1, true)
+		added, err := addOwned(ctx, tx, userID, sticker, 1, true)
 		if err != nil {
 			return until, err
 		}
 		if !added {
-			return until, NewProblem("", "shop.owned")
+			return until, wallet.NewProblem("", "shop.owned")
 		}
 	}
 	if o.product.Kind == "consumable" {
-		if _, err := db.AddOwned(ctx, tx, userID, o.product.ID, o.product.Quantity, false); err != nil {
+		if _, err := addOwned(ctx, tx, userID, o.product.ID, o.product.Quantity, false); err != nil {
 			return until, err
 		}
 	}

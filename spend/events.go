@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 import (
 	"context"
@@ -8,20 +8,20 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/account"
-	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/wallet"
 )
 
 // EventStatus is an event as one person sees it.
 type EventStatus struct {
-	db.Event
+	Event
 	Running   bool
-	Spent     Money // spend_bonus: spending inside the window so far
-	Threshold Money
-	Bonus     Money
+	Spent     wallet.Money // spend_bonus: spending inside the window so far
+	Threshold wallet.Money
+	Bonus     wallet.Money
 	Awarded   bool
-	Price     Money // bundle
-	ListPrice Money
+	Price     wallet.Money // bundle
+	ListPrice wallet.Money
 }
 
 // Events lists the events with the person's progress. Viewing it also
@@ -31,7 +31,7 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 	if err := s.AwardEventBonuses(ctx, userID); err != nil {
 		return nil, err
 	}
-	events, err := s.store.Events(ctx)
+	events, err := s.eventRows(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -39,21 +39,21 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	awarded, err := s.store.AwardedEvents(ctx, userID)
+	awarded, err := s.awardedEvents(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
 	var out []EventStatus
 	for _, e := range events {
-		st := EventStatus{Event: e, Running: e.Running(now), Threshold: Money(e.Threshold), Bonus: Money(e.Bonus),
-			Awarded: awarded[e.ID], Price: Money(e.Price), ListPrice: Money(e.ListPrice)}
+		st := EventStatus{Event: e, Running: e.Running(now), Threshold: wallet.Money(e.Threshold), Bonus: wallet.Money(e.Bonus),
+			Awarded: awarded[e.ID], Price: wallet.Money(e.Price), ListPrice: wallet.Money(e.ListPrice)}
 		if e.Kind == "spend_bonus" {
-			spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
+			spent, err := s.spentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
 			if err != nil {
 				return nil, err
 			}
-			st.Spent = Money(spent)
+			st.Spent = wallet.Money(spent)
 		}
 		out = append(out, st)
 	}
@@ -65,7 +65,7 @@ func (s *Service) Events(ctx context.Context, userID int64) ([]EventStatus, erro
 // its window has reached. The event_bonuses row and the ledger key both
 // make a second award impossible, however many requests race here.
 func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
-	events, err := s.store.Events(ctx)
+	events, err := s.eventRows(ctx)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	if err != nil {
 		return err
 	}
-	awarded, err := s.store.AwardedEvents(ctx, userID)
+	awarded, err := s.awardedEvents(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 		// database as they commit, so none lies ahead of it, and bounding
 		// it by this process's clock would drop spending whenever the two
 		// clocks disagree (a frozen test clock, or skewed servers).
-		spent, err := s.store.SpentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
+		spent, err := s.spentBetween(ctx, u.WalletID, e.StartsAt, e.EndsAt)
 		if err != nil {
 			return err
 		}
@@ -99,13 +99,13 @@ func (s *Service) AwardEventBonuses(ctx context.Context, userID int64) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) awardEvent(ctx context.Context, e db.Event, u account.User) error {
+func (s *Service) awardEvent(ctx context.Context, e Event, u account.User) error {
 	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		fresh, err := db.MarkEventBonus(ctx, tx, e.ID, u.ID)
+		fresh, err := markEventBonus(ctx, tx, e.ID, u.ID)
 		if err != nil || !fresh {
 			return err
 		}
@@ -116,32 +116,4 @@ func (s *Service) awardEvent(ctx context.Context, e db.Event, u account.User) er
 		}, ledger.InTx(tx))
 		return err
 	})
-}
-
-// Settings are a person's thresholds as Money.
-type Settings struct{ ConfirmAbove, LowBalance Money }
-
-// SettingsOf loads a person's thresholds.
-func (s *Service) SettingsOf(ctx context.Context, userID int64) (Settings, error) {
-	st, err := s.store.SettingsOf(ctx, userID)
-	return Settings{ConfirmAbove: Money(st.ConfirmAbove), LowBalance: Money(st.LowBalance)}, err
-}
-
-// SaveSettings parses and stores a person's thresholds.
-func (s *Service) SaveSettings(ctx context.Context, userID int64, confirmAbove, lowBalance string) error {
-	c, err1 := ParseMoney(confirmAbove)
-	l, err2 := ParseMoney(lowBalance)
-	if err1 != nil || err2 != nil {
-		return errors.Join(fieldProblem(err1, "confirm_above"), fieldProblem(err2, "low_balance"))
-	}
-	return s.store.SaveSettings(ctx, userID, db.Settings{ConfirmAbove: int64(c), LowBalance: int64(l)})
-}
-
-// fieldProblem moves a money problem onto the form field it belongs to.
-func fieldProblem(err error, field string) error {
-	var p *Problem
-	if errors.As(err, &p) {
-		return NewProblem(field, p.Code, p.Args...)
-	}
-	return err
 }

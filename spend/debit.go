@@ -1,4 +1,4 @@
-package wallet
+package spend
 
 import (
 	"context"
@@ -9,25 +9,26 @@ import (
 
 	"im2pay/account"
 	"im2pay/ledger"
+	"im2pay/wallet"
 )
 
 // Shortfall refuses a spend the balance cannot cover and says by how much,
 // so the page can offer "充值 ¥X" for exactly the missing amount.
 type Shortfall struct {
-	Price, Balance Money
+	Price, Balance wallet.Money
 }
 
 // Missing is what the person must top up.
-func (s *Shortfall) Missing() Money { return s.Price - s.Balance }
+func (s *Shortfall) Missing() wallet.Money { return s.Price - s.Balance }
 
 func (s *Shortfall) Error() string {
-	return fmt.Sprintf("wallet: balance %s does not cover %s", s.Balance, s.Price)
+	return fmt.Sprintf("spend: balance %s does not cover %s", s.Balance, s.Price)
 }
 
 // Debit is one payment out of a person's wallet into another account.
 type Debit struct {
 	UserID      int64
-	Amount      Money
+	Amount      wallet.Money
 	To          int64 // the receiving account (revenue, a gift income account, ...)
 	Key         string
 	Kind        ledger.Kind
@@ -71,7 +72,7 @@ func (s *Service) debit(ctx context.Context, q sqlx.QueryerContext, d Debit, opt
 		if rerr == nil || errors.Is(rerr, ledger.ErrIdempotencyMismatch) {
 			return replayed, rerr
 		}
-		return ledger.Posted{}, &Shortfall{Price: d.Amount, Balance: Money(posted.Before)}
+		return ledger.Posted{}, &Shortfall{Price: d.Amount, Balance: wallet.Money(posted.Before)}
 	}
 	return posted, err
 }
@@ -101,17 +102,6 @@ func (d Debit) posting(walletID int64) ledger.Posting {
 // can never collide on the same key.
 func ScopedKey(kind string, userID int64, formKey string) string {
 	return fmt.Sprintf("%s:%d:%s", kind, userID, formKey)
-}
-
-// RoundUpToPreset is the smallest preset tier that covers m (m itself when
-// no preset does): the "top up the shortfall" button offers both.
-func (s *Service) RoundUpToPreset(m Money) Money {
-	for _, p := range s.rules.Presets {
-		if p >= m {
-			return p
-		}
-	}
-	return m
 }
 
 // SystemAccount finds or creates a system account by code. Per-recipient

@@ -1,4 +1,4 @@
-package db
+package spend
 
 import (
 	"context"
@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
+	"im2pay/wallet"
 )
 
 // GiftItem is one gift of the catalog. Its name is the locale key
 // "gift.name.<Code>" and its picture /static/img/gifts/<Code>.svg.
 type GiftItem struct {
-	ID    int64  `db:"id"`
-	Code  string `db:"code"`
-	Price int64  `db:"price"`
+	ID    int64        `db:"id"`
+	Code  string       `db:"code"`
+	Price wallet.Money `db:"price"`
 }
 
 // Gift is one gift sent: Quantity items of ItemID at UnitPrice each, paid
@@ -46,43 +49,44 @@ type GiftLine struct {
 const giftColumns = `id, sender_id, recipient_id, item_id, quantity, unit_price, amount, message,
 	request_key, transaction_id, created_at`
 
-// GiftItems lists the gifts on offer, in catalog order.
-func (s *Store) GiftItems(ctx context.Context) ([]GiftItem, error) {
+// giftItemRows lists the gifts on offer, in catalog order.
+func (s *Service) giftItemRows(ctx context.Context) ([]GiftItem, error) {
 	const q = `SELECT id, code, price FROM gift_items WHERE active ORDER BY sort, id`
 	var out []GiftItem
-	if err := s.db.SelectContext(ctx, &out, q); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, q); err != nil {
 		return nil, fmt.Errorf("gift items: %w", err)
 	}
 	return out, nil
 }
 
-// GiftItemByCode finds a gift on offer by its code; a retired gift is
+// giftItemByCode finds a gift on offer by its code; a retired gift is
 // ErrNotFound. A gift found is remembered (the catalog is a handful of
 // rows and every gift sent needs its price), so the answer may be stale:
-// InsertGift checks the item against the catalog again in the statement
+// insertGift checks the item against the catalog again in the statement
 // that records the gift, and refuses a retired or repriced one, so a
 // crafted form cannot buy it either way. ForgetGiftItem drops the entry.
-func (s *Store) GiftItemByCode(ctx context.Context, code string) (GiftItem, error) {
-	if it, ok := s.giftItems.Load(code); ok {
-		return it.(GiftItem), nil
+func (s *Service) giftItemByCode(ctx context.Context, code string) (GiftItem, error) {
+	if it, ok := s.giftItems.Get(code); ok {
+		return it, nil
 	}
 	const q = `SELECT id, code, price FROM gift_items WHERE code = $1 AND active`
 	var it GiftItem
-	if err := s.db.GetContext(ctx, &it, q, code); err != nil {
-		return it, NotFound(err, "gift item %q", code)
+	if err := s.store.DB().GetContext(ctx, &it, q, code); err != nil {
+		return it, db.NotFound(err, "gift item %q", code)
 	}
 	// Only codes of the catalog get here, so the cache cannot grow past it.
-	s.giftItems.Store(code, it)
+	s.giftItems.Put(code, it)
 	return it, nil
 }
 
-// ForgetGiftItem drops a remembered gift item, after InsertGift found it
-// retired or repriced.
-func (s *Store) ForgetGiftItem(code string) { s.giftItems.Delete(code) }
+// ForgetGiftItem drops a remembered gift item, after insertGift found it
+// retired or repriced (and for tests that play an instance's stale
+// catalog).
+func (s *Service) ForgetGiftItem(code string) { s.giftItems.Forget(code) }
 
-// ErrGiftItemChanged is InsertGift's refusal of an item no longer on offer
+// ErrGiftItemChanged is insertGift's refusal of an item no longer on offer
 // at the unit price given.
-var ErrGiftItemChanged = errors.New("db: gift item retired or repriced")
+var ErrGiftItemChanged = errors.New("spend: gift item retired or repriced")
 
 // insertGiftSQL inserts a gift whose item is still on offer at its unit
 // price, or finds the sender's gift under the same key.
@@ -99,43 +103,43 @@ const insertGiftSQL = `
 	SELECT false, ` + giftColumns + ` FROM gifts
 	 WHERE sender_id = $1 AND request_key = $8 AND NOT EXISTS (SELECT 1 FROM ins)`
 
-// InsertGift records g inside tx, or returns the gift the same sender
+// insertGift records g inside tx, or returns the gift the same sender
 // already recorded under the same request key (created is then false). The
 // item must still be on offer at g.UnitPrice, checked in the same
 // statement (ErrGiftItemChanged otherwise).
-func (s *Store) InsertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
+func (s *Service) insertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
 	var out struct {
 		Created bool `db:"created"`
 		Gift
 	}
-	err := s.TxGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
+	err := s.store.TxGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
 		g.UnitPrice, g.Amount, g.Message, g.RequestKey, g.TransactionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// A twin that committed after this statement's snapshot is
 		// visible to a new one (the wallet lock every gift takes first
 		// makes that rare); found nowhere, the catalog refused the item.
-		if prev, err := GiftByKey(ctx, tx, g.SenderID, g.RequestKey); !errors.Is(err, ErrNotFound) {
+		if prev, err := giftByKey(ctx, tx, g.SenderID, g.RequestKey); !errors.Is(err, db.ErrNotFound) {
 			return prev, false, err
 		}
 		return Gift{}, false, fmt.Errorf("insert gift %q of user %d: item %d at %d: %w",
 			g.RequestKey, g.SenderID, g.ItemID, g.UnitPrice, ErrGiftItemChanged)
 	}
 	if err != nil {
-		return Gift{}, false, MapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
+		return Gift{}, false, db.MapError(fmt.Errorf("insert gift %q of user %d: %w", g.RequestKey, g.SenderID, err))
 	}
 	return out.Gift, out.Created, nil
 }
 
-// GiftByKey finds the gift a sender recorded under a request key.
-func GiftByKey(ctx context.Context, tx *sqlx.Tx, senderID int64, key string) (Gift, error) {
+// giftByKey finds the gift a sender recorded under a request key.
+func giftByKey(ctx context.Context, tx *sqlx.Tx, senderID int64, key string) (Gift, error) {
 	const q = `SELECT ` + giftColumns + ` FROM gifts WHERE sender_id = $1 AND request_key = $2`
 	var g Gift
 	err := tx.GetContext(ctx, &g, q, senderID, key)
-	return g, NotFound(err, "gift %q of user %d", key, senderID)
+	return g, db.NotFound(err, "gift %q of user %d", key, senderID)
 }
 
-// GiftsSent lists the newest gifts a user sent, with each recipient's name.
-func (s *Store) GiftsSent(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
+// giftsSent lists the newest gifts a user sent, with each recipient's name.
+func (s *Service) giftsSent(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
 	const q = `
 		SELECT g.id, g.sender_id, g.recipient_id, g.item_id, g.quantity, g.unit_price, g.amount, g.message,
 		       g.request_key, g.transaction_id, g.created_at, i.code AS item_code, u.username AS counterparty
@@ -144,14 +148,14 @@ func (s *Store) GiftsSent(ctx context.Context, userID int64, limit int) ([]GiftL
 		 ORDER BY g.id DESC
 		 LIMIT $2`
 	var out []GiftLine
-	if err := s.db.SelectContext(ctx, &out, q, userID, limit); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, q, userID, limit); err != nil {
 		return nil, fmt.Errorf("gifts sent by user %d: %w", userID, err)
 	}
 	return out, nil
 }
 
-// GiftsReceived lists the newest gifts a user received, with each sender's name.
-func (s *Store) GiftsReceived(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
+// giftsReceived lists the newest gifts a user received, with each sender's name.
+func (s *Service) giftsReceived(ctx context.Context, userID int64, limit int) ([]GiftLine, error) {
 	const q = `
 		SELECT g.id, g.sender_id, g.recipient_id, g.item_id, g.quantity, g.unit_price, g.amount, g.message,
 		       g.request_key, g.transaction_id, g.created_at, i.code AS item_code, u.username AS counterparty
@@ -160,7 +164,7 @@ func (s *Store) GiftsReceived(ctx context.Context, userID int64, limit int) ([]G
 		 ORDER BY g.id DESC
 		 LIMIT $2`
 	var out []GiftLine
-	if err := s.db.SelectContext(ctx, &out, q, userID, limit); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, q, userID, limit); err != nil {
 		return nil, fmt.Errorf("gifts received by user %d: %w", userID, err)
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-package db
+package spend
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
 )
 
 // Product is one item of the shop.
@@ -23,20 +25,20 @@ type Product struct {
 
 const productColumns = `id, code, kind, price, months, days, quantity`
 
-// Products lists the active products in shop order.
-func (s *Store) Products(ctx context.Context) ([]Product, error) {
+// products lists the active products in shop order.
+func (s *Service) products(ctx context.Context) ([]Product, error) {
 	var out []Product
-	if err := s.db.SelectContext(ctx, &out, `SELECT `+productColumns+` FROM products WHERE active ORDER BY sort, id`); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, `SELECT `+productColumns+` FROM products WHERE active ORDER BY sort, id`); err != nil {
 		return nil, fmt.Errorf("products: %w", err)
 	}
 	return out, nil
 }
 
-// ProductByCode finds an active product.
-func (s *Store) ProductByCode(ctx context.Context, code string) (Product, error) {
+// productByCode finds an active product.
+func (s *Service) productByCode(ctx context.Context, code string) (Product, error) {
 	var p Product
-	err := s.db.GetContext(ctx, &p, `SELECT `+productColumns+` FROM products WHERE code = $1 AND active`, code)
-	return p, NotFound(err, "product %q", code)
+	err := s.store.DB().GetContext(ctx, &p, `SELECT `+productColumns+` FROM products WHERE code = $1 AND active`, code)
+	return p, db.NotFound(err, "product %q", code)
 }
 
 // Owned is what a person holds: membership expiry and item quantities.
@@ -45,16 +47,16 @@ type Owned struct {
 	Items           map[int64]int // product id → quantity (1 for a sticker pack)
 }
 
-// OwnedBy loads what a user holds.
-func (s *Store) OwnedBy(ctx context.Context, userID int64) (Owned, error) {
+// ownedBy loads what a user holds.
+func (s *Service) ownedBy(ctx context.Context, userID int64) (Owned, error) {
 	o := Owned{Items: map[int64]int{}}
 	var until sql.NullTime
-	err := s.db.GetContext(ctx, &until, `SELECT expires_at FROM memberships WHERE user_id = $1`, userID)
+	err := s.store.DB().GetContext(ctx, &until, `SELECT expires_at FROM memberships WHERE user_id = $1`, userID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("membership of user %d: %w", userID, err)
 	}
 	o.MembershipUntil = until.Time
-	rows, err := s.db.QueryxContext(ctx, `SELECT product_id, quantity FROM owned_items WHERE user_id = $1`, userID)
+	rows, err := s.store.DB().QueryxContext(ctx, `SELECT product_id, quantity FROM owned_items WHERE user_id = $1`, userID)
 	if err != nil {
 		return o, fmt.Errorf("items of user %d: %w", userID, err)
 	}
@@ -70,10 +72,10 @@ func (s *Store) OwnedBy(ctx context.Context, userID int64) (Owned, error) {
 	return o, rows.Err()
 }
 
-// InsertPurchase records a purchase under its request key; created is false
+// insertPurchase records a purchase under its request key; created is false
 // when the key was used before (a double click), and then nothing else must
 // happen.
-func InsertPurchase(ctx context.Context, tx *sqlx.Tx, userID int64, productID, eventID sql.NullInt64, price int64, key string) (int64, bool, error) {
+func insertPurchase(ctx context.Context, tx *sqlx.Tx, userID int64, productID, eventID sql.NullInt64, price int64, key string) (int64, bool, error) {
 	const q = `INSERT INTO purchases (user_id, product_id, event_id, price, request_key) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_id, request_key) DO NOTHING RETURNING id`
 	var id int64
@@ -83,14 +85,14 @@ func InsertPurchase(ctx context.Context, tx *sqlx.Tx, userID int64, productID, e
 		return id, false, err
 	}
 	if err != nil {
-		return 0, false, MapError(fmt.Errorf("record purchase: %w", err))
+		return 0, false, db.MapError(fmt.Errorf("record purchase: %w", err))
 	}
 	return id, true, nil
 }
 
-// ExtendMembership adds months and days to a membership, from the later of
+// extendMembership adds months and days to a membership, from the later of
 // now and its current expiry, and returns the new expiry.
-func ExtendMembership(ctx context.Context, tx *sqlx.Tx, userID int64, months, days int, now time.Time) (time.Time, error) {
+func extendMembership(ctx context.Context, tx *sqlx.Tx, userID int64, months, days int, now time.Time) (time.Time, error) {
 	const q = `INSERT INTO memberships (user_id, expires_at)
 		VALUES ($1, $4::timestamptz + make_interval(months => $2, days => $3))
 		ON CONFLICT (user_id) DO UPDATE
@@ -103,9 +105,9 @@ func ExtendMembership(ctx context.Context, tx *sqlx.Tx, userID int64, months, da
 	return until, nil
 }
 
-// AddOwned gives a user quantity of a product. once=true (sticker packs)
+// addOwned gives a user quantity of a product. once=true (sticker packs)
 // refuses a second copy: it reports false when the user already owns it.
-func AddOwned(ctx context.Context, tx *sqlx.Tx, userID, productID int64, quantity int, once bool) (bool, error) {
+func addOwned(ctx context.Context, tx *sqlx.Tx, userID, productID int64, quantity int, once bool) (bool, error) {
 	q := `INSERT INTO owned_items (user_id, product_id, quantity) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = owned_items.quantity + EXCLUDED.quantity`
 	if once {
@@ -120,39 +122,10 @@ func AddOwned(ctx context.Context, tx *sqlx.Tx, userID, productID int64, quantit
 	return n == 1, nil
 }
 
-// Settings are a person's own thresholds, in fen.
-type Settings struct {
-	ConfirmAbove int64 `db:"confirm_above"`
-	LowBalance   int64 `db:"low_balance"`
-}
-
-// DefaultSettings apply until a person saves their own.
-var DefaultSettings = Settings{ConfirmAbove: 10000, LowBalance: 1000}
-
-// SettingsOf loads a user's settings (the defaults when none are saved).
-func (s *Store) SettingsOf(ctx context.Context, userID int64) (Settings, error) {
-	st := DefaultSettings
-	err := s.db.GetContext(ctx, &st, `SELECT confirm_above, low_balance FROM user_settings WHERE user_id = $1`, userID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return st, fmt.Errorf("settings of user %d: %w", userID, err)
-	}
-	return st, nil
-}
-
-// SaveSettings stores a user's settings.
-func (s *Store) SaveSettings(ctx context.Context, userID int64, st Settings) error {
-	const q = `INSERT INTO user_settings (user_id, confirm_above, low_balance) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id) DO UPDATE SET confirm_above = EXCLUDED.confirm_above, low_balance = EXCLUDED.low_balance`
-	if _, err := s.db.ExecContext(ctx, q, userID, st.ConfirmAbove, st.LowBalance); err != nil {
-		return fmt.Errorf("save settings of user %d: %w", userID, err)
-	}
-	return nil
-}
-
-// PurchaseExists reports whether a user already made a purchase under key.
-func (s *Store) PurchaseExists(ctx context.Context, userID int64, key string) (bool, error) {
+// purchaseExists reports whether a user already made a purchase under key.
+func (s *Service) purchaseExists(ctx context.Context, userID int64, key string) (bool, error) {
 	var exists bool
-	err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM purchases WHERE user_id = $1 AND request_key = $2)`, userID, key)
+	err := s.store.DB().GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM purchases WHERE user_id = $1 AND request_key = $2)`, userID, key)
 	if err != nil {
 		return false, fmt.Errorf("purchase %q of user %d: %w", key, userID, err)
 	}

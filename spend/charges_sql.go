@@ -1,4 +1,4 @@
-package db
+package spend
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"im2pay/db"
 )
 
 // ChargeOutcome is what a per-use charge decided; it matches the
@@ -37,16 +39,16 @@ type APICharge struct {
 	CreatedAt     time.Time     `db:"created_at"`
 }
 
-// APIChargeByKey finds the answer first given to key.
-func (s *Store) APIChargeByKey(ctx context.Context, key string) (APICharge, error) {
+// apiChargeByKey finds the answer first given to key.
+func (s *Service) apiChargeByKey(ctx context.Context, key string) (APICharge, error) {
 	const q = `
 		SELECT c.id, c.idempotency_key, c.request_hash, c.user_id, u.username, c.amount, c.reason,
 		       c.outcome, c.transaction_id, c.balance, c.shortfall, c.created_at
 		  FROM api_charges c JOIN users u ON u.id = c.user_id
 		 WHERE c.idempotency_key = $1`
 	var c APICharge
-	err := s.db.GetContext(ctx, &c, q, key)
-	return c, NotFound(err, "api charge %q", key)
+	err := s.store.DB().GetContext(ctx, &c, q, key)
+	return c, db.NotFound(err, "api charge %q", key)
 }
 
 const insertAPIChargeSQL = `
@@ -56,11 +58,11 @@ const insertAPIChargeSQL = `
 	ON CONFLICT (idempotency_key) DO NOTHING
 	RETURNING id, created_at`
 
-// InsertAPICharge records c's answer inside the transaction that made it and
+// insertAPICharge records c's answer inside the transaction that made it and
 // fills its ID and CreatedAt. When another transaction recorded the key
 // first, it waits for that one to end and reports created = false; the
 // caller must then roll back and give that first answer instead.
-func (s *Store) InsertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) (created bool, err error) {
+func insertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) (created bool, err error) {
 	row := tx.QueryRowxContext(ctx, insertAPIChargeSQL, c.Key, c.RequestHash, c.UserID, c.Amount, c.Reason, c.Outcome,
 		c.TransactionID, c.Balance, c.Shortfall)
 	err = row.Scan(&c.ID, &c.CreatedAt)
@@ -68,7 +70,7 @@ func (s *Store) InsertAPICharge(ctx context.Context, tx *sqlx.Tx, c *APICharge) 
 		return false, nil
 	}
 	if err != nil {
-		return false, MapError(fmt.Errorf("record api charge %q: %w", c.Key, err))
+		return false, db.MapError(fmt.Errorf("record api charge %q: %w", c.Key, err))
 	}
 	return true, nil
 }
