@@ -20,6 +20,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -79,6 +80,7 @@ type site struct {
 	store    *db.Store
 	accounts *account.Service
 	wallet   *wallet.Service
+	recharge *recharge.Service
 	log      *serverLog
 	// primary and replica are set when the site reads history, export and
 	// summary from a streaming standby (newReplicaSite).
@@ -130,17 +132,18 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		SignupsPerClient: 1000,
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
+	rs := recharge.NewService(store, recharge.Options{Accounts: accounts})
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	sl := &serverLog{}
-	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil)}, handlers.Config{
+	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Recharge: rs, Statement: statement.New(store, loc, nil)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, log: sl}
+	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, recharge: rs, log: sl}
 }
 
 func (s *site) register(t *testing.T, name string) {

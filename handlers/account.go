@@ -18,7 +18,11 @@ func (s *Server) account(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.Account(s.shell(c, "account.title", "account"), o), nil)
+	orders, err := s.recharges.RecentOrders(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Account(s.shell(c, "account.title", "account"), o, orders), nil)
 }
 
 // history serves the whole page, the filtered list (htmx filter) or the

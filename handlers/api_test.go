@@ -16,6 +16,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/views/i18n"
 	"im2pay/wallet"
@@ -30,8 +31,8 @@ func newAPISite(t *testing.T, token string) *site {
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production: a burst of charges queues in Go
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)}, handlers.Config{ServiceToken: token, Logger: discardLogger(),
+	a, w, r, _ := services(store, recharge.Options{})
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, nil, nil)}, handlers.Config{ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -19,6 +19,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/ledger"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -28,12 +29,13 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // fastHasher keeps argon2id but with parameters cheap enough for tests.
 var fastHasher = account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}
 
-// services builds the account service (with fastHasher, on o's clock) and
-// the wallet over it, as the server wires them.
-func services(store *db.Store, o wallet.Options) (*account.Service, *wallet.Service, *ledger.Ledger) {
+// services builds the account service (with fastHasher, on o's clock), and
+// the wallet and recharge services over it, as the server wires them.
+func services(store *db.Store, o recharge.Options) (*account.Service, *wallet.Service, *recharge.Service, *ledger.Ledger) {
 	o.Ledger = ledger.New(store)
 	o.Accounts = account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
-	return o.Accounts, wallet.NewService(store, o), o.Ledger
+	w := wallet.NewService(store, wallet.Options{Accounts: o.Accounts, Now: o.Now, Logger: o.Logger, Metrics: o.Metrics, Ledger: o.Ledger})
+	return o.Accounts, w, recharge.NewService(store, o), o.Ledger
 }
 
 // clock is a settable time for the session timeouts.
@@ -57,6 +59,7 @@ type site struct {
 	ledger   *ledger.Ledger
 	accounts *account.Service
 	wallet   *wallet.Service
+	recharge *recharge.Service
 	clock    *clock
 }
 
@@ -66,7 +69,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
-	a, w, led := services(store, wallet.Options{Now: clk.Now})
+	a, w, r, led := services(store, recharge.Options{Now: clk.Now})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
@@ -75,10 +78,10 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	for _, o := range options {
 		o(&cfg)
 	}
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, cfg.Location, cfg.Now)}, cfg)
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, cfg.Location, cfg.Now)}, cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, recharge: r, clock: clk}
 }
 
 // browser is one person's cookie jar; it never follows redirects, so tests

@@ -16,8 +16,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 // newInstances is two app instances over one database, as a load balancer
@@ -39,9 +39,9 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
-		a, w, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
+		a, w, r, led := services(store, recharge.Options{Location: loc, Providers: gw.Providers,
 			BaseURL: appURL, Logger: discardLogger()})
-		srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{
+		srv.Config.Handler = handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, loc, nil)}, handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
 			FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL,
 		})
@@ -106,7 +106,7 @@ func TestMaintenanceSwitchedThroughOneInstanceHoldsOnTheOther(t *testing.T) {
 	person := b.browser()
 	expectRedirect(t, person.register("twoinst_m1", goodPassword), "/account")
 	ctx := context.Background()
-	if err := a.wallet.SetMaintenance(ctx, "alipay", "升级中", time.Time{}); err != nil {
+	if err := a.recharge.SetMaintenance(ctx, "alipay", "升级中", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	expectContains(t, person.get("/recharge"), `data-testid="maintenance-alipay"`, "升级中")
@@ -115,7 +115,7 @@ func TestMaintenanceSwitchedThroughOneInstanceHoldsOnTheOther(t *testing.T) {
 	expectStatus(t, refused, http.StatusUnprocessableEntity)
 	expectContains(t, refused, "该支付方式正在维护")
 
-	if err := a.wallet.ClearMaintenance(ctx, "alipay"); err != nil {
+	if err := a.recharge.ClearMaintenance(ctx, "alipay"); err != nil {
 		t.Fatal(err)
 	}
 	expectLacks(t, person.get("/recharge"), `data-testid="maintenance-alipay"`)

@@ -23,6 +23,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -104,9 +105,9 @@ func benchSite(b *testing.B, token string) (*httptest.Server, benchServices) {
 	conn.SetMaxOpenConns(20)
 	conn.SetMaxIdleConns(20)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
+	a, w, r, _ := services(store, recharge.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, loc, nil)}, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, loc, nil)}, handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)

@@ -13,8 +13,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/reqlog"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 func TestEveryRequestIsNamedInItsAnswerItsErrorPageAndItsLogLines(t *testing.T) {
@@ -66,8 +66,8 @@ func TestAFailingRequestLogsItsErrorUnderItsID(t *testing.T) {
 	var mu sync.Mutex
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)},
+	a, w, r, _ := services(store, recharge.Options{})
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, nil, nil)},
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour,
 			Logger: reqlog.New(&lockedWriter{w: &buf, mu: &mu}, "json")})
 	conn.Close() // every query now fails: a failure of our own

@@ -15,6 +15,7 @@ import (
 	"im2pay/account"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -61,6 +62,8 @@ func (c Config) ScanURL(codeURL string) string {
 type Server struct {
 	wallet   *wallet.Service
 	accounts *account.Service
+	// recharge quotes, creates, follows and credits top-ups.
+	recharges *recharge.Service
 	// statement reads histories, exports and summaries (the replica's work).
 	statement *statement.Service
 	sessions  *SessionStore
@@ -76,6 +79,7 @@ type Server struct {
 type Services struct {
 	Accounts  *account.Service   // logins, sessions and their limits
 	Wallet    *wallet.Service    // money in and out
+	Recharge  *recharge.Service  // top-ups: orders, providers, crediting
 	Statement *statement.Service // history, export, summary
 }
 
@@ -94,6 +98,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 	s := &Server{
 		wallet:    svc.Wallet,
 		accounts:  svc.Accounts,
+		recharges: svc.Recharge,
 		statement: svc.Statement,
 		cfg:       cfg,
 		log:       cfg.Logger,

@@ -17,6 +17,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -127,8 +128,8 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 func TestSecureSitesSendHSTSAndSecureCookies(t *testing.T) {
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)}, handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
+	a, w, r, _ := services(store, recharge.Options{})
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, nil, nil)}, handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	rec := httptestRecord(h, "/login")
 	if !strings.HasPrefix(rec.Header().Get("Strict-Transport-Security"), "max-age=") {
 		t.Fatalf("no HSTS: %v", rec.Header())
@@ -168,8 +169,8 @@ func TestLivenessIgnoresTheDatabaseAndReadinessReportsIt(t *testing.T) {
 
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	a, w, _ := services(store, wallet.Options{})
-	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Statement: statement.New(store, nil, nil)},
+	a, w, r, _ := services(store, recharge.Options{})
+	h := handlers.New(handlers.Services{Accounts: a, Wallet: w, Recharge: r, Statement: statement.New(store, nil, nil)},
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	// A schema this binary does not know (a newer instance migrated it):
 	// not ready, though the database answers.
@@ -308,7 +309,7 @@ func TestARequestItsClientGaveUpIsNotAServerError(t *testing.T) {
 	expectStatus(t, b.register("gaveup", "correct horse battery"), http.StatusSeeOther)
 	errs := &errorCounter{}
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	h := handlers.New(handlers.Services{Accounts: s.accounts, Wallet: s.wallet, Statement: statement.New(s.store, loc, s.clock.Now)}, handlers.Config{
+	h := handlers.New(handlers.Services{Accounts: s.accounts, Wallet: s.wallet, Recharge: s.recharge, Statement: statement.New(s.store, loc, s.clock.Now)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: s.clock.Now,
 		Logger: slog.New(errs),
 	})

@@ -8,15 +8,12 @@ import (
 	"im2pay/db"
 )
 
-// recentOrders is how many top-ups the account center lists.
-const recentOrders = 3
-
 // AccountCenter loads the account center of a user the session has already
 // loaded, in one read: the page's balance, membership, threshold, running events and
 // newest lines come from one statement. Viewing credits a
 // spend bonus whose threshold was crossed; only then (rarely) does it
 // award and read again, so the page shows the new balance. The latest
-// top-ups are a second read.
+// top-ups are recharge's (the handler reads them).
 func (s *Service) AccountCenter(ctx context.Context, u account.User) (Overview, error) {
 	now := s.now()
 	v, err := s.store.AccountView(ctx, u.ID, u.WalletID, now, recentRecords)
@@ -33,9 +30,6 @@ func (s *Service) AccountCenter(ctx context.Context, u account.User) (Overview, 
 	}
 	o := Overview{User: u, Balance: Money(v.Balance), Recent: Records(v.Recent), MembershipUntil: v.MembershipUntil,
 		LowBalance: Money(v.LowBalance), Now: now}
-	if o.Orders, err = s.store.OrdersOfUser(ctx, u.ID, 0, recentOrders); err != nil {
-		return Overview{}, fmt.Errorf("account center: %w", err)
-	}
 	for _, e := range v.Events {
 		o.Events = append(o.Events, EventStatus{Event: e.Event, Running: true, Spent: Money(e.Spent),
 			Threshold: Money(e.Threshold), Bonus: Money(e.Bonus), Awarded: e.Awarded, Price: Money(e.Price),

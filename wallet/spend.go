@@ -103,17 +103,6 @@ func ScopedKey(kind string, userID int64, formKey string) string {
 	return fmt.Sprintf("%s:%d:%s", kind, userID, formKey)
 }
 
-// RoundUpToPreset is the smallest preset tier that covers m (m itself when
-// no preset does): the "top up the shortfall" button offers both.
-func (s *Service) RoundUpToPreset(m Money) Money {
-	for _, p := range s.rules.Presets {
-		if p >= m {
-			return p
-		}
-	}
-	return m
-}
-
 // SystemAccount finds or creates a system account by code. Per-recipient
 // gift income accounts are created this way on first use; system accounts
 // keep no cached balance, so a popular recipient is never a hot row.

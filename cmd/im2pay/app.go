@@ -16,6 +16,7 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/ledger"
 	"im2pay/metrics"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -28,6 +29,7 @@ type app struct {
 	ledger    *ledger.Ledger
 	accounts  *account.Service
 	wallet    *wallet.Service
+	recharge  *recharge.Service
 	statement *statement.Service
 	cluster   *pgcluster.Cluster // nil when DATABASE_URL names a server
 	loc       *time.Location
@@ -91,11 +93,14 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		return err
 	}
 	a.formOrigins = origins
-	// Both services log to stderr in the server log's format.
+	// The services log to stderr in the server log's format.
 	logger := reqlog.New(os.Stderr, cfg.LogFormat)
 	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
 	a.statement = statement.New(a.store, cfg.Location, nil)
 	a.wallet = wallet.NewService(a.store, wallet.Options{
+		Accounts: a.accounts, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
+	})
+	a.recharge = recharge.NewService(a.store, recharge.Options{
 		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 	})
