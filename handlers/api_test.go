@@ -36,7 +36,7 @@ func newAPISite(t *testing.T, token string) *site {
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &site{t: t, srv: srv, store: store, accounts: a, wallet: w}
+	s := &site{t: t, srv: srv, store: store, accounts: a, wallet: w, recharge: r}
 	if a := s.api(http.MethodGet, "/api/v1/balance?user=nobody", "", nil); a.status == http.StatusNotFound &&
 		!strings.Contains(a.body, `"error"`) {
 		t.Fatal("GET /api/v1/balance is a page 404: handlers/routes.go must call s.apiRoutes(e) after setting the error handler")

@@ -47,7 +47,7 @@ func newInstances(t *testing.T) (a, b *site) {
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, ledger: led, accounts: a, wallet: w, recharge: r, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }

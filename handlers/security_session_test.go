@@ -140,7 +140,7 @@ func newProxiedSite(t *testing.T) *site {
 		Now: clk.Now, Logger: discardLogger(), TrustedProxies: []*net.IPNet{loopback}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: clk}
+	return &site{t: t, srv: srv, store: store, accounts: a, wallet: w, recharge: r, clock: clk}
 }
 
 // TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit guesses

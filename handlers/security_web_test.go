@@ -191,7 +191,7 @@ func newSecurePaySite(t *testing.T, token string) *paySite {
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, accounts: a, wallet: w, clock: clk}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, accounts: a, wallet: w, recharge: r, clock: clk}, gw: gw}
 }
 
 // looseBrowser is a browser whose jar ignores the Secure flag.
