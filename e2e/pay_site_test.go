@@ -85,7 +85,6 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts, Now: clk.now})
 	rs := recharge.NewService(store, recharge.Options{
-		Accounts:  accounts,
 		Now:       clk.now,
 		Location:  loc,
 		Providers: gw.Providers,

@@ -74,7 +74,7 @@ func newCanarySite(t *testing.T) *canarySite {
 	store := db.New(dbtest.New(t))
 	accounts := account.NewService(store, account.Options{Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
-	rs := recharge.NewService(store, recharge.Options{Accounts: accounts})
+	rs := recharge.NewService(store, recharge.Options{})
 	sl := &serverLog{}
 	app := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Recharge: rs, Statement: statement.New(store, shanghai(), nil)}, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
 		AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl)})

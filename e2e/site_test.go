@@ -132,7 +132,7 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		SignupsPerClient: 1000,
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
-	rs := recharge.NewService(store, recharge.Options{Accounts: accounts})
+	rs := recharge.NewService(store, recharge.Options{})
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)

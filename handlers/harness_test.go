@@ -33,9 +33,9 @@ var fastHasher = account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyL
 // the wallet and recharge services over it, as the server wires them.
 func services(store *db.Store, o recharge.Options) (*account.Service, *wallet.Service, *recharge.Service, *ledger.Ledger) {
 	o.Ledger = ledger.New(store)
-	o.Accounts = account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
-	w := wallet.NewService(store, wallet.Options{Accounts: o.Accounts, Now: o.Now, Logger: o.Logger, Metrics: o.Metrics, Ledger: o.Ledger})
-	return o.Accounts, w, recharge.NewService(store, o), o.Ledger
+	a := account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
+	w := wallet.NewService(store, wallet.Options{Accounts: a, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
+	return a, w, recharge.NewService(store, o), o.Ledger
 }
 
 // clock is a settable time for the session timeouts.

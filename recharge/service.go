@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
 	"im2pay/metrics"
@@ -22,9 +21,7 @@ import (
 type Service struct {
 	store  *db.Store
 	ledger *ledger.Ledger
-	// accounts finds the users whose wallets are topped up.
-	accounts *account.Service
-	now      func() time.Time
+	now    func() time.Time
 
 	rules     Rules
 	loc       *time.Location
@@ -40,9 +37,6 @@ type Service struct {
 
 // Options configures a Service; zero fields take the defaults.
 type Options struct {
-	// Accounts finds users (nil: an account service over the same store
-	// with the defaults and Now).
-	Accounts  *account.Service
 	Now       func() time.Time
 	Rules     *Rules         // nil: DefaultRules
 	Location  *time.Location // the zone a "day" of the daily limit is in
@@ -70,9 +64,6 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Ledger == nil {
 		o.Ledger = ledger.New(store)
 	}
-	if o.Accounts == nil {
-		o.Accounts = account.NewService(store, account.Options{Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
-	}
 	rules := DefaultRules()
 	if o.Rules != nil {
 		rules = *o.Rules
@@ -87,7 +78,7 @@ func NewService(store *db.Store, o Options) *Service {
 		o.Logger = slog.Default()
 	}
 	store.PrepareForTx(markPaidSQL)
-	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now,
+	return &Service{store: store, ledger: o.Ledger, now: o.Now,
 		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
 		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics}
 }

@@ -12,7 +12,6 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
-	"im2pay/metrics"
 )
 
 // Service answers the questions the pages ask and performs what they request.
@@ -22,8 +21,6 @@ type Service struct {
 	// accounts finds the users whose wallets these are.
 	accounts *account.Service
 	now      func() time.Time
-	log      *slog.Logger
-	metrics  *metrics.Metrics // nil: nothing counted
 }
 
 // Options configures a Service; zero fields take the defaults.
@@ -32,10 +29,8 @@ type Options struct {
 	// with the defaults and Now).
 	Accounts *account.Service
 	Now      func() time.Time
-	// Logger receives warnings (nil: slog.Default()).
+	// Logger is the default account service's (nil: slog.Default()).
 	Logger *slog.Logger
-	// Metrics counts spending by outcome (nil: none).
-	Metrics *metrics.Metrics
 	// Ledger posts every movement of money (nil: ledger.New(store)).
 	Ledger *ledger.Ledger
 }
@@ -51,10 +46,7 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Accounts == nil {
 		o.Accounts = account.NewService(store, account.Options{Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now, log: o.Logger, metrics: o.Metrics}
+	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now}
 }
 
 // Ready says whether the database answers with the schema this binary knows.

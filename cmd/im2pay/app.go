@@ -98,10 +98,10 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
 	a.statement = statement.New(a.store, cfg.Location, nil)
 	a.wallet = wallet.NewService(a.store, wallet.Options{
-		Accounts: a.accounts, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
+		Accounts: a.accounts, Logger: logger, Ledger: a.ledger,
 	})
 	a.recharge = recharge.NewService(a.store, recharge.Options{
-		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+		Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 	})
 	return fn(a)
