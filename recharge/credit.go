@@ -156,7 +156,7 @@ const paidGateSQL = `
 
 // creditInTx is the transaction path: in one database transaction it moves
 // the order to paid with a conditional update under its row lock
-// (db.Store.MarkPaid), then posts the top-up and the bonus under keys
+// (markPaid), then posts the top-up and the bonus under keys
 // derived from the order. moved is false when the order was not moved: it
 // is paid already, is not this payment's, or is missing.
 func (s *Service) creditInTx(ctx context.Context, pay Payment, clearing int64) (o Order, moved bool, err error) {

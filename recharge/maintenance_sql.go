@@ -25,7 +25,7 @@ func (s *Service) Maintenances(ctx context.Context) ([]Maintenance, error) {
 	return out, nil
 }
 
-// SetMaintenance turns a switch on (or updates its message).
+// setMaintenance turns a switch on (or updates its message).
 func (s *Service) setMaintenance(ctx context.Context, m Maintenance) error {
 	const q = `INSERT INTO maintenance (method, message, until) VALUES ($1, $2, $3)
 		ON CONFLICT (method) DO UPDATE SET message = EXCLUDED.message, until = EXCLUDED.until, updated_at = now()`
@@ -35,7 +35,7 @@ func (s *Service) setMaintenance(ctx context.Context, m Maintenance) error {
 	return nil
 }
 
-// ClearMaintenance turns a switch off.
+// clearMaintenance turns a switch off.
 func (s *Service) clearMaintenance(ctx context.Context, method string) error {
 	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM maintenance WHERE method = $1`, method); err != nil {
 		return fmt.Errorf("clear maintenance %q: %w", method, err)

@@ -27,7 +27,7 @@ var errBusy = errors.New("recharge: provider asked about this order a moment ago
 //
 // Anyone may post here, so nothing is stored in full before it verifies: a
 // refused notification is counted, and only a few are kept, cut short, as
-// a sample (db.Store.CountRefusal). A verified one is recorded whole.
+// a sample (countRefusal). A verified one is recorded whole.
 func (s *Service) Notify(ctx context.Context, method string, header payment.Header, body []byte) (payment.Ack, error) {
 	p, err := s.provider(method)
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) settleNotified(ctx context.Context, method string, n payment.N
 }
 
 // recordAndSettle records one delivery and settles it. The record and a
-// read of the order are one statement (db.Store.RecordNotification), and
+// read of the order are one statement (recordNotification), and
 // Settle starts from that read: a repeated notification of an order
 // already paid needs nothing more. paidBefore is set when it read paid.
 func (s *Service) recordAndSettle(ctx context.Context, ev PaymentEvent, res payment.Result, paidBefore *bool) error {

@@ -68,7 +68,7 @@ const orderColumns = `id, out_trade_no, user_id, request_key, method, device, am
 	created_at, expires_at, paid_at, checked_at, updated_at,
 	pay_currency, pay_amount, pay_rate`
 
-// LockUserOrders makes one person's orders be created one at a time inside
+// lockUserOrders makes one person's orders be created one at a time inside
 // tx, so two tabs cannot both fit under a daily limit. Its own lock class
 // keeps it apart from the throttles' locks.
 func lockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
@@ -78,7 +78,7 @@ func lockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
 	return nil
 }
 
-// CreateOrder inserts o inside tx, or returns the order the same user
+// InsertOrder inserts o inside tx, or returns the order the same user
 // already created with the same request key (created is then false). An
 // order with no price of its own is paid in its own currency at rate 1.
 // CreatedAt and ExpiresAt are the caller's clock, the one that decides the
@@ -138,7 +138,7 @@ func validTradeNo(s string) bool {
 	return true
 }
 
-// OrdersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
+// ordersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
 func (s *Service) ordersOfUser(ctx context.Context, userID, beforeID int64, limit int) ([]Order, error) {
 	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
 		WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`
@@ -174,13 +174,13 @@ type Payment struct {
 	PaidAt                                time.Time
 }
 
-// markPaidSQL is MarkPaid's conditional update.
+// markPaidSQL is markPaid's conditional update.
 const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $5, paid_at = $6, fail_reason = '',
 	updated_at = now()
 	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND pay_amount = $3 AND pay_currency = $4
 	RETURNING ` + orderColumns
 
-// MarkPaid moves an order to paid inside tx when it is not paid yet and the
+// markPaid moves an order to paid inside tx when it is not paid yet and the
 // payment matches its method and stored price, in one conditional
 // update, and returns the order as updated. It holds the order's row lock
 // until tx ends, so the crediting that follows happens once: a concurrent
@@ -202,7 +202,7 @@ func (s *Service) markPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order
 	return o, true, nil
 }
 
-// RecordNotification stores a provider's notification and reads the order
+// recordNotification stores a provider's notification and reads the order
 // it names, in one statement: each delivery of a notification is recorded,
 // and a repeated one of an order already paid needs nothing more. The
 // record is committed asynchronously (see asyncCommit); the order it reads
@@ -226,7 +226,7 @@ func (s *Service) recordNotification(ctx context.Context, e PaymentEvent) (Order
 	return o, db.NotFound(err, "order %q", e.OutTradeNo)
 }
 
-// DropFirstBonus zeroes an order's first-recharge bonus when another order
+// dropFirstBonus zeroes an order's first-recharge bonus when another order
 // was paid first, so the order shows the bonus actually credited.
 func dropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE recharge_orders SET first_bonus = 0 WHERE id = $1`, id); err != nil {
@@ -235,7 +235,7 @@ func dropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	return nil
 }
 
-// MoveOrder moves an order that is in one of the states from to state to
+// moveOrder moves an order that is in one of the states from to state to
 // (with a failure reason for failed), in one conditional update: of two
 // concurrent moves only one finds the order where it expects it. It
 // reports whether the order moved.
@@ -250,7 +250,7 @@ func (s *Service) moveOrder(ctx context.Context, id int64, from []string, to, re
 	return n == 1, nil
 }
 
-// MarkOrderChecked records that we just asked the provider about an order.
+// markOrderChecked records that we just asked the provider about an order.
 func (s *Service) markOrderChecked(ctx context.Context, id int64, at time.Time) error {
 	if _, err := s.store.DB().ExecContext(ctx, `UPDATE recharge_orders SET checked_at = $2 WHERE id = $1`, id, at); err != nil {
 		return fmt.Errorf("mark order %d checked: %w", id, err)
@@ -258,7 +258,7 @@ func (s *Service) markOrderChecked(ctx context.Context, id int64, at time.Time) 
 	return nil
 }
 
-// RechargedSince sums a user's paid orders and live pending ones since a
+// rechargedSince sums a user's paid orders and live pending ones since a
 // moment: what counts against the daily limit.
 func rechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {
 	const sum = `SELECT coalesce(sum(amount), 0) FROM recharge_orders
@@ -270,7 +270,7 @@ func rechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, si
 	return total, nil
 }
 
-// HasPaidOrder reports whether a user has a paid order other than exceptID
+// hasPaidOrder reports whether a user has a paid order other than exceptID
 // (for the first-recharge bonus).
 func hasPaidOrder(ctx context.Context, q sqlx.QueryerContext, userID, exceptID int64) (bool, error) {
 	var exists bool
@@ -304,7 +304,7 @@ type PaymentEvent struct {
 // of forged ones must not cost a disk flush each.
 const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) async_commit`
 
-// RecordEvent stores what a provider said (or what we failed to verify),
+// recordEvent stores what a provider said (or what we failed to verify),
 // committed asynchronously (see asyncCommit).
 func (s *Service) recordEvent(ctx context.Context, e PaymentEvent) error {
 	const q = `INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)

@@ -34,9 +34,9 @@ const oldestDueSQL = `
 		  FROM recharge_orders WHERE state IN ('awaiting', 'processing')) pending
 	 WHERE due <= $1`
 
-// OldestDue reports when the oldest piece of reconciler work fell due (not
+// oldestDue reports when the oldest piece of reconciler work fell due (not
 // valid: nothing is due). now minus it is how late the reconciler runs.
-// lifetime and firstDue are as in ClaimDueOrders.
+// lifetime and firstDue are as in claimDueOrders.
 func (s *Service) oldestDue(ctx context.Context, now time.Time, lifetime, firstDue time.Duration) (sql.NullTime, error) {
 	var at sql.NullTime
 	if err := s.store.DB().GetContext(ctx, &at, oldestDueSQL, now, (lifetime - firstDue).Seconds()); err != nil {
@@ -58,7 +58,7 @@ const closeNeverStartedSQL = `
 	  FROM closed
 	RETURNING method`
 
-// CloseNeverStarted closes the expired orders that never reached their
+// closeNeverStarted closes the expired orders that never reached their
 // provider and returns the method of each order it closed.
 func (s *Service) closeNeverStarted(ctx context.Context, now time.Time) ([]string, error) {
 	var methods []string
@@ -90,7 +90,7 @@ const claimDueSQL = `
 	 WHERE id = due.due_id AND state IN ('awaiting', 'processing')
 	RETURNING ` + orderColumns + `, check_failures`
 
-// ClaimDueOrders claims up to limit started pending orders whose provider
+// claimDueOrders claims up to limit started pending orders whose provider
 // check is due at now, and leases them until leaseUntil. An order not yet
 // scheduled falls due firstDue after creation, for an order lifetime of
 // lifetime.
@@ -104,7 +104,7 @@ func (s *Service) claimDueOrders(ctx context.Context, now time.Time, lifetime, f
 	return out, nil
 }
 
-// ScheduleCheck sets when the reconciler next asks about a pending order
+// scheduleCheck sets when the reconciler next asks about a pending order
 // and how many checks in a row have failed.
 func (s *Service) scheduleCheck(ctx context.Context, id int64, next time.Time, failures int) error {
 	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state IN ('awaiting', 'processing')`
@@ -121,7 +121,7 @@ const claimCheckSQL = `
 	UPDATE recharge_orders SET checked_at = $2
 	 WHERE id = $1 AND state IN ('awaiting', 'processing') AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
 
-// ClaimCheck reports whether the caller may ask the provider about a
+// claimCheck reports whether the caller may ask the provider about a
 // pending order now: at most once per every across all instances, however
 // many pages and returns ask at once.
 func (s *Service) claimCheck(ctx context.Context, id int64, now time.Time, every time.Duration) (bool, error) {

@@ -38,7 +38,7 @@ const countRefusalSQL = `
 	SELECT $1::text, $2::text, refused - 1, $3::timestamptz, $4::text, $5::text FROM counted WHERE refused <= $6
 	ON CONFLICT (method, kind, slot) DO UPDATE SET at = excluded.at, detail = excluded.detail, body = excluded.body`
 
-// CountRefusal counts a refused callback request, keeping at most a small
+// countRefusal counts a refused callback request, keeping at most a small
 // sample of them. Text is made storable (no NUL, valid UTF-8) and cut to
 // the sample's bounds.
 func (s *Service) countRefusal(ctx context.Context, r Refusal) error {
@@ -87,7 +87,7 @@ const claimUnknownCallSQL = `
 	INSERT INTO provider_call_slots AS s (key, at) VALUES ($1, $2)
 	ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE s.at <= $3 OR s.at > $2`
 
-// ClaimNotifyCall reports whether a notification of method naming order no
+// claimNotifyCall reports whether a notification of method naming order no
 // (as it claims, unverified) may make us call the provider now: at most once
 // per every for each of our orders, and once per every for all the orders
 // we do not have together.
