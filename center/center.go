@@ -12,6 +12,7 @@ import (
 
 	"im2pay/account"
 	"im2pay/db"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/wallet"
 )
@@ -19,14 +20,12 @@ import (
 // recentRecords is how many ledger lines the account center shows.
 const recentRecords = 5
 
-// recentOrders is how many top-ups the account center lists.
-const recentOrders = 3
-
 // Service reads account centers.
 type Service struct {
-	store *db.Store
-	spend *spend.Service
-	now   func() time.Time
+	store    *db.Store
+	spend    *spend.Service
+	recharge *recharge.Service
+	now      func() time.Time
 }
 
 // Options configures a Service; zero fields take the defaults.
@@ -34,7 +33,10 @@ type Options struct {
 	// Spend awards the spend bonuses the page finds due (nil: a spend
 	// service over the same store with Now).
 	Spend *spend.Service
-	Now   func() time.Time // nil: time.Now
+	// Recharge lists the latest top-ups (nil: a recharge service over the
+	// same store with Now and no providers).
+	Recharge *recharge.Service
+	Now      func() time.Time // nil: time.Now
 }
 
 // NewService builds a Service over a store.
@@ -45,7 +47,10 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Spend == nil {
 		o.Spend = spend.NewService(store, spend.Options{Now: o.Now})
 	}
-	return &Service{store: store, spend: o.Spend, now: o.Now}
+	if o.Recharge == nil {
+		o.Recharge = recharge.NewService(store, recharge.Options{Now: o.Now})
+	}
+	return &Service{store: store, spend: o.Spend, recharge: o.Recharge, now: o.Now}
 }
 
 // Overview is what the account center shows.
@@ -56,7 +61,7 @@ type Overview struct {
 	MembershipUntil time.Time    // zero: never a member
 	LowBalance      wallet.Money // the person's warning threshold
 	Events          []spend.EventStatus
-	Orders          []db.Order // the latest top-ups, in the state every page shows
+	Orders          []recharge.Order // the latest top-ups, in the state every page shows
 	Now             time.Time
 }
 
@@ -82,7 +87,7 @@ func (s *Service) AccountCenter(ctx context.Context, u account.User) (Overview, 
 	}
 	o := Overview{User: u, Balance: wallet.Money(v.Balance), Recent: wallet.Records(v.Recent),
 		MembershipUntil: v.MembershipUntil, LowBalance: wallet.Money(v.LowBalance), Now: now}
-	if o.Orders, err = s.store.OrdersOfUser(ctx, u.ID, 0, recentOrders); err != nil {
+	if o.Orders, err = s.recharge.RecentOrders(ctx, u.ID); err != nil {
 		return Overview{}, fmt.Errorf("account center: %w", err)
 	}
 	for _, e := range v.Events {

@@ -9,7 +9,7 @@ import (
 	"im2pay/internal/figures"
 )
 
-// firstBonusFen is the first-recharge bonus (DefaultRechargeRules): each
+// firstBonusFen is the first-recharge bonus (recharge.DefaultRules): each
 // person with a paid top-up gets it exactly once.
 const firstBonusFen = 6_00
 

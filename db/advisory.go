@@ -16,8 +16,8 @@ const (
 	LockClassClient  = 2 // login guesses per client address
 	LockClassDevice  = 3 // login guesses per trusted device
 	LockClassSignup  = 4 // sign-ups per client address
-	// lockClassOrders serialises one person's order creation (LockUserOrders).
-	lockClassOrders = 5
+	// LockClassOrders serialises one person's order creation (recharge).
+	LockClassOrders = 5
 )
 
 // AdvisoryLock takes the transaction-scoped lock of key in class. The key

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/account"
 	"im2pay/db"
 	"im2pay/db/dbtest"
 )
@@ -26,20 +25,6 @@ func newFixture(t testing.TB) *fixture {
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS)
 	return &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}
-}
-
-func (f *fixture) user(name string) account.User {
-	f.t.Helper()
-	var u account.User
-	err := f.store.InTx(f.ctx, func(tx *sqlx.Tx) error {
-		var err error
-		u, err = account.CreateUser(f.ctx, tx, name, "x")
-		return err
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return u
 }
 
 // The app's connections plan prepared statements once (WithAppSettings);

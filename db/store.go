@@ -216,7 +216,7 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 // transaction doing the same. Each connection then prepares them once,
 // on its own, the first time a transaction on it runs one. A domain
 // package names its own with PrepareForTx.
-var txStatements = []string{markPaidSQL}
+var txStatements []string
 
 // PrepareForTx adds queries to those prepared before the first
 // transaction begins (see txStatements), so that TxStmt finds them. Call it

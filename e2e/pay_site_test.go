@@ -16,6 +16,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -84,8 +85,8 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		// Every journey signs up from 127.0.0.1; the limit has its own test.
 		SignupsPerClient: 1000,
 	})
-	svc := wallet.NewService(store, wallet.Options{
-		Accounts:  accounts,
+	svc := wallet.NewService(store, wallet.Options{Accounts: accounts, Now: clk.now})
+	rs := recharge.NewService(store, recharge.Options{
 		Now:       clk.now,
 		Location:  loc,
 		Providers: gw.Providers,
@@ -94,14 +95,14 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
-		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp, Now: clk.now})}, handlers.Config{
+		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now})}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, spend: sp, log: sl},
+		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, log: sl},
 		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),
@@ -114,11 +115,11 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 func (s *paySite) maintenance(t *testing.T, method, message string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.wallet.SetMaintenance(ctx, method, message, time.Time{}); err != nil {
+	if err := s.recharge.SetMaintenance(ctx, method, message, time.Time{}); err != nil {
 		t.Fatalf("maintenance on for %s: %v", method, err)
 	}
 	t.Cleanup(func() {
-		if err := s.wallet.ClearMaintenance(ctx, method); err != nil {
+		if err := s.recharge.ClearMaintenance(ctx, method); err != nil {
 			t.Errorf("maintenance off for %s: %v", method, err)
 		}
 	})

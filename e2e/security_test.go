@@ -20,6 +20,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/figures"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -75,10 +76,11 @@ func newCanarySite(t *testing.T) *canarySite {
 	store := db.New(dbtest.New(t))
 	accounts := account.NewService(store, account.Options{Hasher: account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
+	rs := recharge.NewService(store, recharge.Options{})
 	sp := spend.NewService(store, spend.Options{Accounts: accounts})
 	sl := &serverLog{}
 	app := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, shanghai(), nil),
-		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp})}, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
+		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs})}, handlers.Config{Location: shanghai(), IdleTimeout: 30 * time.Minute,
 		AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl)})
 	cs := &canarySite{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -82,6 +83,7 @@ type site struct {
 	accounts *account.Service
 	wallet   *wallet.Service
 	spend    *spend.Service
+	recharge *recharge.Service
 	log      *serverLog
 	// primary and replica are set when the site reads history, export and
 	// summary from a streaming standby (newReplicaSite).
@@ -133,6 +135,7 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		SignupsPerClient: 1000,
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts})
+	rs := recharge.NewService(store, recharge.Options{})
 	sp := spend.NewService(store, spend.Options{Accounts: accounts})
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
@@ -140,12 +143,12 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 	}
 	sl := &serverLog{}
 	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil),
-		Spend: sp, Center: center.NewService(store, center.Options{Spend: sp})}, handlers.Config{
+		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs})}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, log: sl}
+	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, log: sl}
 }
 
 func (s *site) register(t *testing.T, name string) {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/spend"
 	"im2pay/views/i18n"
 	"im2pay/wallet"
@@ -127,7 +127,7 @@ func (s *Server) chargeRefusal(c echo.Context, err error) error {
 		return apiProblem(c, http.StatusBadRequest, p)
 	case errors.Is(err, spend.ErrUnknownUser):
 		return apiProblem(c, http.StatusNotFound, wallet.NewProblem("user", "api.user_unknown"))
-	case errors.Is(err, db.ErrIdempotencyMismatch):
+	case errors.Is(err, ledger.ErrIdempotencyMismatch):
 		return apiProblem(c, http.StatusConflict, wallet.NewProblem("idempotency_key", "api.key_reused"))
 	}
 	return err

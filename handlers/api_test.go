@@ -16,6 +16,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/views/i18n"
@@ -31,7 +32,7 @@ func newAPISite(t *testing.T, token string) *site {
 	conn := dbtest.New(t)
 	conn.SetMaxOpenConns(20) // as in production: a burst of charges queues in Go
 	store := db.New(conn)
-	svc, _ := services(store, wallet.Options{})
+	svc, _ := services(store, recharge.Options{})
 	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)), handlers.Config{ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})
 	srv := httptest.NewServer(h)

@@ -20,6 +20,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/ledger"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -30,15 +31,17 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // fastHasher keeps argon2id but with parameters cheap enough for tests.
 var fastHasher = account.PasswordHasher{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}
 
-// services builds the account service (with fastHasher, on o's clock), the
-// wallet, spending and the account center over it, as the server wires
-// them; the statement is the caller's (see withStatement).
-func services(store *db.Store, o wallet.Options) (handlers.Services, *ledger.Ledger) {
+// services builds the account service (with fastHasher, on o's clock)
+// and every domain service over it, as the server wires them; o configures
+// recharge, and the statement is the caller's (see withStatement).
+func services(store *db.Store, o recharge.Options) (handlers.Services, *ledger.Ledger) {
 	o.Ledger = ledger.New(store)
-	o.Accounts = account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
-	sp := spend.NewService(store, spend.Options{Ledger: o.Ledger, Accounts: o.Accounts, Now: o.Now, Logger: o.Logger})
-	return handlers.Services{Accounts: o.Accounts, Wallet: wallet.NewService(store, o), Spend: sp,
-		Center: center.NewService(store, center.Options{Spend: sp, Now: o.Now})}, o.Ledger
+	a := account.NewService(store, account.Options{Hasher: fastHasher, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
+	r := recharge.NewService(store, o)
+	sp := spend.NewService(store, spend.Options{Ledger: o.Ledger, Accounts: a, Now: o.Now, Logger: o.Logger})
+	w := wallet.NewService(store, wallet.Options{Accounts: a, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
+	return handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp,
+		Center: center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: o.Now})}, o.Ledger
 }
 
 // withStatement is svc with its statement service.
@@ -69,6 +72,7 @@ type site struct {
 	accounts *account.Service
 	wallet   *wallet.Service
 	spend    *spend.Service
+	recharge *recharge.Service
 	clock    *clock
 }
 
@@ -78,7 +82,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	conn.SetMaxOpenConns(20) // as in production (DB_MAX_CONNS): load queues in Go
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
-	svc, led := services(store, wallet.Options{Now: clk.Now})
+	svc, led := services(store, recharge.Options{Now: clk.Now})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,
@@ -90,7 +94,7 @@ func newSite(t *testing.T, options ...func(*handlers.Config)) *site {
 	h := handlers.New(withStatement(svc, statement.New(store, cfg.Location, cfg.Now)), cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: clk}
+	return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, recharge: svc.Recharge, clock: clk}
 }
 
 // browser is one person's cookie jar; it never follows redirects, so tests

@@ -16,8 +16,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 // newInstances is two app instances over one database, as a load balancer
@@ -39,7 +39,7 @@ func newInstances(t *testing.T) (a, b *site) {
 		conn.SetMaxOpenConns(20)
 		t.Cleanup(func() { conn.Close() })
 		store := db.New(conn)
-		svc, led := services(store, wallet.Options{Location: loc, Providers: gw.Providers,
+		svc, led := services(store, recharge.Options{Location: loc, Providers: gw.Providers,
 			BaseURL: appURL, Logger: discardLogger()})
 		srv.Config.Handler = handlers.New(withStatement(svc, statement.New(store, loc, nil)), handlers.Config{
 			Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: discardLogger(),
@@ -47,7 +47,7 @@ func newInstances(t *testing.T) (a, b *site) {
 		})
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: &clock{now: time.Now()}}
+		return &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, recharge: svc.Recharge, clock: &clock{now: time.Now()}}
 	}
 	return instance(srvA), instance(srvB)
 }
@@ -106,7 +106,7 @@ func TestMaintenanceSwitchedThroughOneInstanceHoldsOnTheOther(t *testing.T) {
 	person := b.browser()
 	expectRedirect(t, person.register("twoinst_m1", goodPassword), "/account")
 	ctx := context.Background()
-	if err := a.wallet.SetMaintenance(ctx, "alipay", "升级中", time.Time{}); err != nil {
+	if err := a.recharge.SetMaintenance(ctx, "alipay", "升级中", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	expectContains(t, person.get("/recharge"), `data-testid="maintenance-alipay"`, "升级中")
@@ -115,7 +115,7 @@ func TestMaintenanceSwitchedThroughOneInstanceHoldsOnTheOther(t *testing.T) {
 	expectStatus(t, refused, http.StatusUnprocessableEntity)
 	expectContains(t, refused, "该支付方式正在维护")
 
-	if err := a.wallet.ClearMaintenance(ctx, "alipay"); err != nil {
+	if err := a.recharge.ClearMaintenance(ctx, "alipay"); err != nil {
 		t.Fatal(err)
 	}
 	expectLacks(t, person.get("/recharge"), `data-testid="maintenance-alipay"`)

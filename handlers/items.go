@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/ledger"
 	"im2pay/spend"
 	"im2pay/wallet"
 )
@@ -44,7 +44,7 @@ func (s *Server) useItem(c echo.Context) error {
 		return apiProblem(c, http.StatusNotFound, wallet.NewProblem("user", "api.user_unknown"))
 	case errors.Is(err, spend.ErrNoUnits):
 		return apiJSON(c, http.StatusConflict, map[string]any{"error": "no_units", "user": req.User, "item": req.Item, "units_left": 0})
-	case errors.Is(err, db.ErrIdempotencyMismatch):
+	case errors.Is(err, ledger.ErrIdempotencyMismatch):
 		return apiProblem(c, http.StatusConflict, wallet.NewProblem("idempotency_key", "api.key_reused"))
 	case err != nil:
 		return err

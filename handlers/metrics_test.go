@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/handlers"
 	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 )
 
 // scrape reads what Prometheus would read from m.
@@ -113,7 +113,7 @@ func TestATopUpShowsInTheMetricsFromOrderToNotificationToLedger(t *testing.T) {
 	no := p.order(b, "alipay", "68")
 	p.pay(b, no)
 	p.settle(b, no, sim.Success)
-	if state, _ := p.result(b, no, settleBound); state != db.OrderPaid {
+	if state, _ := p.result(b, no, settleBound); state != recharge.OrderPaid {
 		t.Fatalf("order %s is %s, want paid", no, state)
 	}
 	// A forged notification: refused ("fail", as Alipay's protocol has

@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
+	"im2pay/recharge"
 	"im2pay/wallet"
 )
 
@@ -21,23 +21,23 @@ func (s *Server) recheckOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o, a := s.wallet.Recheck(c.Request().Context(), o)
+	o, a := s.recharges.Recheck(c.Request().Context(), o)
 	q := url.Values{"said": {a.Said}, "at": {strconv.FormatInt(a.At.Unix(), 10)}}
 	return redirect(c, "/recharge/orders/"+o.OutTradeNo+"?"+q.Encode())
 }
 
-// answers are the things 再次查询 can say (wallet.Answer.Said).
+// answers are the things 再次查询 can say (recharge.Answer.Said).
 var answers = map[string]bool{"unpaid": true, "paid": true, "processing": true, "failed": true, "closed": true,
 	"cancelled": true, "not_started": true, "error": true, "cancel_failed": true}
 
 // answerOf reads the answer a recheck sent the result page, if any.
-func answerOf(c echo.Context, o db.Order) *wallet.Answer {
+func answerOf(c echo.Context, o recharge.Order) *recharge.Answer {
 	said := c.QueryParam("said")
 	at, err := strconv.ParseInt(c.QueryParam("at"), 10, 64)
 	if !answers[said] || err != nil || at <= 0 {
 		return nil
 	}
-	return &wallet.Answer{Method: o.Method, Said: said, At: time.Unix(at, 0)}
+	return &recharge.Answer{Method: o.Method, Said: said, At: time.Unix(at, 0)}
 }
 
 // cancelOrder is 取消订单, for every method: closed at the provider where it
@@ -47,11 +47,11 @@ func (s *Server) cancelOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.Cancel(c.Request().Context(), o); err != nil {
+	if o, err = s.recharges.Cancel(c.Request().Context(), o); err != nil {
 		// Not closed at the provider: the order stays open and the page
 		// shows it so; the person may try again.
 		s.log.Warn("cancel order", "order", o.OutTradeNo, "err", err)
-		q := url.Values{"said": {"cancel_failed"}, "at": {strconv.FormatInt(s.wallet.Now().Unix(), 10)}}
+		q := url.Values{"said": {"cancel_failed"}, "at": {strconv.FormatInt(s.recharges.Now().Unix(), 10)}}
 		return redirect(c, "/recharge/orders/"+o.OutTradeNo+"?"+q.Encode())
 	}
 	return redirect(c, "/recharge/orders/"+o.OutTradeNo)
@@ -64,7 +64,7 @@ func (s *Server) saidPaid(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.SaidPaid(c.Request().Context(), o); err != nil {
+	if o, err = s.recharges.SaidPaid(c.Request().Context(), o); err != nil {
 		s.log.Warn("order said paid", "order", o.OutTradeNo, "err", err)
 	}
 	return redirect(c, "/recharge/orders/"+o.OutTradeNo)
@@ -79,11 +79,11 @@ func (s *Server) renewOrder(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if o, err = s.wallet.Check(ctx, o); err != nil {
+	if o, err = s.recharges.Check(ctx, o); err != nil {
 		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
 	}
-	n, err := s.wallet.Renew(ctx, o)
-	if errors.Is(err, wallet.ErrOrderClosed) {
+	n, err := s.recharges.Renew(ctx, o)
+	if errors.Is(err, recharge.ErrOrderClosed) {
 		return redirect(c, "/recharge/orders/"+o.OutTradeNo)
 	}
 	if err != nil {

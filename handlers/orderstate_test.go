@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 )
 
 var (
@@ -42,7 +42,7 @@ func everyPageSays(t *testing.T, b *browser, no, state string) {
 	}
 	// A bonus is promised only while the order can still be paid, and
 	// shown as received only once it was.
-	open := state == db.OrderAwaiting || state == db.OrderProcessing || state == db.OrderPaid
+	open := state == recharge.OrderAwaiting || state == recharge.OrderProcessing || state == recharge.OrderPaid
 	if shown := strings.Contains(orders, `data-testid="order-bonus"`); shown != open {
 		t.Fatalf("我的充值 shows a bonus: %v, for an order %s", shown, state)
 	}
@@ -107,14 +107,14 @@ func TestCancellingAnOrderStaysCancelledForEveryMethod(t *testing.T) {
 			b.register(fmt.Sprintf("canceller_%d", i), goodPassword)
 			no := p.order(b, m, "30")
 			p.pay(b, no)
-			everyPageSays(t, b, no, db.OrderAwaiting)
+			everyPageSays(t, b, no, recharge.OrderAwaiting)
 			a := b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/cancel", url.Values{})
 			expectRedirect(t, a, "/recharge/orders/"+no)
 			for range 5 {
 				a := b.get("/recharge/orders/"+no+"/status", "HX-Request", "true")
 				expectLacks(t, a, "hx-get", "hx-trigger")
 			}
-			everyPageSays(t, b, no, db.OrderCancelled)
+			everyPageSays(t, b, no, recharge.OrderCancelled)
 			expectContains(t, b.get("/recharge/orders/"+no), "已取消", "重新支付", `action="/recharge/orders/`+no+`/renew"`)
 			if m == "alipay" || m == "wechat" {
 				if n := p.ledgerCount(`SELECT count(*) FROM payment_events WHERE out_trade_no = $1 AND kind = 'close'`, no); n != 1 {
@@ -132,9 +132,9 @@ func TestCancellingAnOrderStaysCancelledForEveryMethod(t *testing.T) {
 					t.Fatal("WeChat took a payment for an order closed there")
 				}
 			case "paypal":
-				everyPageSays(t, b, no, db.OrderCancelled)
+				everyPageSays(t, b, no, recharge.OrderCancelled)
 			default:
-				if state := p.waitState(b, no, db.OrderPaid, 10*time.Second); err != nil || state != db.OrderPaid {
+				if state := p.waitState(b, no, recharge.OrderPaid, 10*time.Second); err != nil || state != recharge.OrderPaid {
 					t.Fatalf("a payment taken after the cancel left the order %s (%v), want it credited", state, err)
 				}
 			}
@@ -152,7 +152,7 @@ func TestCancellingAfterAlipayLoginClosesTheTrade(t *testing.T) {
 	p.pay(b, no)
 	p.settle(b, no, sim.InsufficientFunds)
 	b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/cancel", url.Values{})
-	everyPageSays(t, b, no, db.OrderCancelled)
+	everyPageSays(t, b, no, recharge.OrderCancelled)
 	if _, err := p.gw.Simulate(context.Background(), no, sim.Success); err == nil {
 		t.Fatal("Alipay took a payment for a trade closed there")
 	}
@@ -167,10 +167,10 @@ func TestPayPalsCancelReturnStaysCancelled(t *testing.T) {
 	no := p.order(b, "paypal", "30")
 	p.pay(b, no)
 	p.settle(b, no, sim.Cancel)
-	everyPageSays(t, b, no, db.OrderCancelled)
+	everyPageSays(t, b, no, recharge.OrderCancelled)
 	for range 3 {
 		a := b.get("/recharge/orders/"+no+"/status", "HX-Request", "true")
-		if m := stateAttr.FindStringSubmatch(a.body); m == nil || m[1] != db.OrderCancelled {
+		if m := stateAttr.FindStringSubmatch(a.body); m == nil || m[1] != recharge.OrderCancelled {
 			t.Fatalf("a poll turned the cancelled order into %v", m)
 		}
 	}
@@ -189,7 +189,7 @@ func TestLeavingTheCashierUnpaidReadsAwaiting(t *testing.T) {
 			no := p.order(b, m, "30")
 			p.pay(b, no)
 			p.settle(b, no, sim.Cancel)
-			everyPageSays(t, b, no, db.OrderAwaiting)
+			everyPageSays(t, b, no, recharge.OrderAwaiting)
 			page := b.get("/recharge/orders/" + no)
 			expectContains(t, page, "尚未完成支付", "继续支付", "换一种方式", "取消订单", `href="/recharge/orders/`+no+`/pay"`)
 			expectLacks(t, page, "处理中")
@@ -249,7 +249,7 @@ func TestCheckAgainAlwaysAnswers(t *testing.T) {
 	p.settle(b, no, sim.DropNotify)
 	a = b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/check", url.Values{})
 	expectContains(t, b.get(a.header.Get("Location")), "已向微信支付查询：已付款，充值成功")
-	everyPageSays(t, b, no, db.OrderPaid)
+	everyPageSays(t, b, no, recharge.OrderPaid)
 }
 
 // "我已支付" on the QR page: 处理中 until WeChat says it was paid.
@@ -261,9 +261,9 @@ func TestIHavePaidReadsProcessingUntilConfirmed(t *testing.T) {
 	p.pay(b, no)
 	a := b.post("/recharge/orders/"+no+"/pay", "/recharge/orders/"+no+"/paid", url.Values{})
 	expectRedirect(t, a, "/recharge/orders/"+no)
-	everyPageSays(t, b, no, db.OrderProcessing)
+	everyPageSays(t, b, no, recharge.OrderProcessing)
 	p.settle(b, no, sim.DropNotify)
-	if state, _ := p.result(b, no, 10*time.Second); state != db.OrderPaid {
+	if state, _ := p.result(b, no, 10*time.Second); state != recharge.OrderPaid {
 		t.Fatalf("order is %s after the payment, want paid", state)
 	}
 }
@@ -310,7 +310,7 @@ func TestACancelTheProviderCannotConfirmLeavesTheOrderOpen(t *testing.T) {
 	p.pay(b, no)
 	a := b.post("/recharge/orders/"+no, "/recharge/orders/"+no+"/cancel", url.Values{})
 	expectContains(t, b.get(a.header.Get("Location")), "微信支付暂时无法关闭这笔订单，订单仍可支付")
-	everyPageSays(t, b, no, db.OrderAwaiting)
+	everyPageSays(t, b, no, recharge.OrderAwaiting)
 }
 
 // UnionPay states a cancellation itself (respCode 69, PROVIDERS.md §3.2):
@@ -322,8 +322,8 @@ func TestUnionPaysCancelStaysCancelled(t *testing.T) {
 	no := p.order(b, "card", "30")
 	p.pay(b, no)
 	p.settle(b, no, sim.Cancel)
-	if state := p.waitState(b, no, db.OrderCancelled, 10*time.Second); state != db.OrderCancelled {
+	if state := p.waitState(b, no, recharge.OrderCancelled, 10*time.Second); state != recharge.OrderCancelled {
 		t.Fatalf("order is %s after cancelling on the card page, want cancelled", state)
 	}
-	everyPageSays(t, b, no, db.OrderCancelled)
+	everyPageSays(t, b, no, recharge.OrderCancelled)
 }

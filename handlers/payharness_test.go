@@ -18,8 +18,8 @@ import (
 	"im2pay/payment"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 // paySite is the real router with the four providers pointed at an
@@ -52,7 +52,7 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	if o.wrap != nil {
 		providers = o.wrap(providers)
 	}
-	svc, led := services(store, wallet.Options{Location: loc, Providers: providers, BaseURL: appURL,
+	svc, led := services(store, recharge.Options{Location: loc, Providers: providers, BaseURL: appURL,
 		Now: o.now, Logger: discardLogger(), Metrics: o.metrics})
 	if o.metrics != nil {
 		led.Observe(func(kind ledger.Kind, took time.Duration) { o.metrics.Posting(string(kind), took) })
@@ -63,7 +63,7 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: &clock{now: time.Now()}}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, ledger: led, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, recharge: svc.Recharge, clock: &clock{now: time.Now()}}, gw: gw}
 }
 
 // with is p reporting to t, for subtests.
@@ -161,7 +161,7 @@ func (p *paySite) result(b *browser, no string, wait time.Duration) (string, ans
 		if m == nil {
 			p.t.Fatalf("result page without a state: %d\n%.1500s", a.status, a.body)
 		}
-		if (m[1] != db.OrderAwaiting && m[1] != db.OrderProcessing) || time.Now().After(deadline) {
+		if (m[1] != recharge.OrderAwaiting && m[1] != recharge.OrderProcessing) || time.Now().After(deadline) {
 			return m[1], a
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
 	"im2pay/payment/paypal"
 	"im2pay/payment/sandbox/sim"
-	"im2pay/wallet"
+	"im2pay/recharge"
 )
 
 // The sandbox's PayPal app is a merchant account registered in the US, as
@@ -40,7 +39,7 @@ func TestAPayPalOrderIsQuotedPaidAndCapturedInUSDAndCreditedInCNY(t *testing.T) 
 	}
 
 	no := p.order(b, "paypal", "68")
-	o, err := p.store.OrderByNo(context.Background(), no)
+	o, err := p.recharge.OrderByNo(context.Background(), no)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +49,7 @@ func TestAPayPalOrderIsQuotedPaidAndCapturedInUSDAndCreditedInCNY(t *testing.T) 
 	}
 	p.pay(b, no)
 	p.settle(b, no, sim.Success)
-	if state, a := p.result(b, no, 10*time.Second); state != db.OrderPaid {
+	if state, a := p.result(b, no, 10*time.Second); state != recharge.OrderPaid {
 		t.Fatalf("the USD order is %s\n%.1500s", state, a.body)
 	}
 	// The wallet gets the yuan of the order (¥68.00, its 5% tier bonus and
@@ -62,7 +61,7 @@ func TestAPayPalOrderIsQuotedPaidAndCapturedInUSDAndCreditedInCNY(t *testing.T) 
 		WHERE x.idempotency_key = $1 AND e.amount = 6800`, "topup:"+no); n != 1 {
 		t.Errorf("%d top-up entries of ¥68.00 into the wallet, want 1", n)
 	}
-	o, _ = p.store.OrderByNo(context.Background(), no)
+	o, _ = p.recharge.OrderByNo(context.Background(), no)
 	r, err := p.gw.Providers[payment.PayPal].Query(context.Background(), no, o.ProviderRef)
 	if err != nil || r.Status != payment.StatusPaid || r.Amount != 9_45 || r.Currency != "USD" || r.TradeNo != o.ProviderTradeNo.String {
 		t.Errorf("PayPal says %+v, %v; want US$9.45 captured as %s", r, err, o.ProviderTradeNo.String)
@@ -132,7 +131,7 @@ func TestAPayPalCaptureOfAnotherAmountOrCurrencyIsRefused(t *testing.T) {
 			pp.mu.Unlock()
 			p.pay(b, no)
 			p.settle(b, no, sim.Success) // the return captures: the capture call
-			if _, a := p.wallet.Recheck(context.Background(), mustOrder(t, p, no)); a.Said != "error" || !errors.Is(a.Err, wallet.ErrMismatch) {
+			if _, a := p.recharge.Recheck(context.Background(), mustOrder(t, p, no)); a.Said != "error" || !errors.Is(a.Err, recharge.ErrMismatch) {
 				t.Errorf("asking PayPal again: %s %v, want a mismatch", a.Said, a.Err)
 			}
 			// The sandbox's webhook for the capture arrives on its own time;
@@ -144,7 +143,7 @@ func TestAPayPalCaptureOfAnotherAmountOrCurrencyIsRefused(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			if o := mustOrder(t, p, no); o.State == db.OrderPaid {
+			if o := mustOrder(t, p, no); o.State == recharge.OrderPaid {
 				t.Fatalf("a capture of %s was credited to an order priced US$9.45", c.name)
 			}
 			if got := p.balance(b); got != "0" {
@@ -157,9 +156,9 @@ func TestAPayPalCaptureOfAnotherAmountOrCurrencyIsRefused(t *testing.T) {
 	}
 }
 
-func mustOrder(t *testing.T, p *paySite, no string) db.Order {
+func mustOrder(t *testing.T, p *paySite, no string) recharge.Order {
 	t.Helper()
-	o, err := p.store.OrderByNo(context.Background(), no)
+	o, err := p.recharge.OrderByNo(context.Background(), no)
 	if err != nil {
 		t.Fatal(err)
 	}

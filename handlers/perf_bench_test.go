@@ -23,6 +23,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -104,7 +105,7 @@ func benchSite(b *testing.B, token string) (*httptest.Server, benchServices) {
 	conn.SetMaxOpenConns(20)
 	conn.SetMaxIdleConns(20)
 	store := db.New(conn)
-	svc, _ := services(store, wallet.Options{})
+	svc, _ := services(store, recharge.Options{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	h := handlers.New(withStatement(svc, statement.New(store, loc, nil)), handlers.Config{Location: loc, ServiceToken: token, Logger: discardLogger(),
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour})

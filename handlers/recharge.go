@@ -12,8 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/recharge"
 	"im2pay/views/components"
 	"im2pay/views/pages"
 	"im2pay/wallet"
@@ -21,11 +21,11 @@ import (
 
 // rechargeView gathers what the recharge page and its confirm step show.
 func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.RechargeView, error) {
-	methods, err := s.wallet.Methods(c.Request().Context())
+	methods, err := s.recharges.Methods(c.Request().Context())
 	if err != nil {
 		return pages.RechargeView{}, err
 	}
-	rules := s.wallet.Rules()
+	rules := s.recharges.Rules()
 	v := pages.RechargeView{Methods: methods, Presets: rules.Presets, DailyMax: rules.DailyMax,
 		Method: method, Amount: amount, ReturnTo: safeNext(c.QueryParam("return_to")), Key: c.QueryParam("key")}
 	if v.Method == "" {
@@ -48,7 +48,7 @@ func (s *Server) quote(c echo.Context, v *pages.RechargeView) {
 		return
 	}
 	u, _ := currentUser(c)
-	q, err := s.wallet.Quote(c.Request().Context(), u.ID, v.Method, v.Amount)
+	q, err := s.recharges.Quote(c.Request().Context(), u.ID, v.Method, v.Amount)
 	if problems, ok := components.ProblemsOf(err); ok {
 		v.Problems = problems
 		return
@@ -102,7 +102,7 @@ func (s *Server) createOrder(c echo.Context) error {
 		return err
 	}
 	u, _ := currentUser(c)
-	o, err := s.wallet.CreateOrder(c.Request().Context(), wallet.NewOrder{
+	o, err := s.recharges.CreateOrder(c.Request().Context(), recharge.NewOrder{
 		UserID: u.ID, Method: c.FormValue("method"), Amount: c.FormValue("amount"),
 		Device: device(c), RequestKey: c.FormValue("key"), ReturnTo: safeNext(c.FormValue("return_to")),
 	})
@@ -127,8 +127,8 @@ func (s *Server) payOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next, err := s.wallet.Pay(c.Request().Context(), o, c.RealIP())
-	if errors.Is(err, wallet.ErrOrderClosed) {
+	next, err := s.recharges.Pay(c.Request().Context(), o, c.RealIP())
+	if errors.Is(err, recharge.ErrOrderClosed) {
 		return c.Redirect(http.StatusSeeOther, "/recharge/orders/"+o.OutTradeNo)
 	}
 	if problems, ok := components.ProblemsOf(err); ok {
@@ -168,7 +168,7 @@ func (s *Server) orderResult(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.Check(c.Request().Context(), o); err != nil {
+	if o, err = s.recharges.Check(c.Request().Context(), o); err != nil {
 		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
 	}
 	v, err := s.orderView(c, o)
@@ -186,11 +186,11 @@ func (s *Server) orderStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if o, err = s.wallet.Check(c.Request().Context(), o); err != nil {
+	if o, err = s.recharges.Check(c.Request().Context(), o); err != nil {
 		s.log.Warn("check order", "order", o.OutTradeNo, "err", err)
 	}
 	if c.QueryParam("qr") == "1" {
-		if o.State == db.OrderAwaiting {
+		if o.State == recharge.OrderAwaiting {
 			return c.NoContent(http.StatusNoContent)
 		}
 		return redirect(c, "/recharge/orders/"+o.OutTradeNo)
@@ -208,7 +208,7 @@ func (s *Server) orderStatus(c echo.Context) error {
 // to the result page, which does need the login.
 func (s *Server) providerReturn(c echo.Context) error {
 	no := c.Param("no")
-	o, err := s.wallet.OrderByNo(c.Request().Context(), no)
+	o, err := s.recharges.OrderByNo(c.Request().Context(), no)
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
@@ -216,7 +216,7 @@ func (s *Server) providerReturn(c echo.Context) error {
 	if c.Request().Method == http.MethodGet {
 		form = url.Values{}
 	}
-	_, _, err = s.wallet.Return(c.Request().Context(), o, c.QueryParams(), form)
+	_, _, err = s.recharges.Return(c.Request().Context(), o, c.QueryParams(), form)
 	if err != nil {
 		s.log.Warn("provider return refused", "order", no, "err", err)
 	}
@@ -233,9 +233,9 @@ func (s *Server) notify(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	method := c.Param("method")
-	ack, err := s.wallet.Notify(c.Request().Context(), method, c.Request().Header, body)
+	ack, err := s.recharges.Notify(c.Request().Context(), method, c.Request().Header, body)
 	switch {
-	case errors.Is(err, wallet.ErrUnknownOrder):
+	case errors.Is(err, recharge.ErrUnknownOrder):
 		// Genuine, yet no order of ours: acknowledged so the provider stops
 		// retrying, and worth a person's look.
 		s.log.Warn("verified notification for an unknown order", "method", method, "err", err, "ip", c.RealIP())
@@ -267,27 +267,27 @@ func writeAck(c echo.Context, a payment.Ack) error {
 
 func (s *Server) myOrders(c echo.Context) error {
 	u, _ := currentUser(c)
-	orders, err := s.wallet.OrdersOf(c.Request().Context(), u.ID)
+	orders, err := s.recharges.OrdersOf(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, pages.Orders(s.shell(c, "orders.title", "orders"), orders), nil)
 }
 
-func (s *Server) myOrder(c echo.Context) (db.Order, error) {
+func (s *Server) myOrder(c echo.Context) (recharge.Order, error) {
 	u, _ := currentUser(c)
-	o, err := s.wallet.OrderOf(c.Request().Context(), u.ID, c.Param("no"))
-	if errors.Is(err, db.ErrNotFound) {
+	o, err := s.recharges.OrderOf(c.Request().Context(), u.ID, c.Param("no"))
+	if errors.Is(err, recharge.ErrNotFound) {
 		return o, echo.NewHTTPError(http.StatusNotFound)
 	}
 	return o, err
 }
 
-func (s *Server) orderView(c echo.Context, o db.Order) (pages.OrderView, error) {
+func (s *Server) orderView(c echo.Context, o recharge.Order) (pages.OrderView, error) {
 	v := pages.OrderView{Order: o, StartFailed: c.QueryParam("start_failed") == "1", CSRF: csrfToken(c),
-		Started:   wallet.Started(o),
-		Remaining: s.wallet.Remaining(o)}
-	if o.State == db.OrderPaid {
+		Started:   recharge.Started(o),
+		Remaining: s.recharges.Remaining(o)}
+	if o.State == recharge.OrderPaid {
 		u, _ := currentUser(c)
 		ov, err := s.center.AccountCenter(c.Request().Context(), u)
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 )
 
 func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
@@ -32,7 +32,7 @@ func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
 			p.pay(b, no)
 			p.settle(b, no, sim.Success)
 			state, page := p.result(b, no, 10*time.Second)
-			if state != db.OrderPaid {
+			if state != recharge.OrderPaid {
 				t.Fatalf("order %s is %s, want paid", no, state)
 			}
 			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00).
@@ -73,7 +73,7 @@ func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 				p.settle(b, no, c.outcome)
 			}
 			state, page := p.result(b, no, 10*time.Second)
-			if state != db.OrderFailed {
+			if state != recharge.OrderFailed {
 				t.Fatalf("order is %s, want failed", state)
 			}
 			expectContains(t, page, "充值失败", c.says)
@@ -115,7 +115,7 @@ func TestRefusalsAlipayAndWeChatDoNotReportReadNotCompleted(t *testing.T) {
 			for range c.tries {
 				p.settle(b, no, c.outcome)
 			}
-			everyPageSays(t, b, no, db.OrderAwaiting)
+			everyPageSays(t, b, no, recharge.OrderAwaiting)
 			page := b.get("/recharge/orders/" + no)
 			expectContains(t, page, "尚未完成支付", `data-testid="result-continue"`, `data-testid="result-other-method"`,
 				`data-testid="result-cancel"`, "换一种方式", "取消订单", "继续支付")
@@ -125,7 +125,7 @@ func TestRefusalsAlipayAndWeChatDoNotReportReadNotCompleted(t *testing.T) {
 			}
 			// The person may still pay: the provider kept the order open.
 			p.settle(b, no, sim.Success)
-			if state, _ := p.result(b, no, 10*time.Second); state != db.OrderPaid {
+			if state, _ := p.result(b, no, 10*time.Second); state != recharge.OrderPaid {
 				t.Fatalf("order is %s after paying on the second try, want paid", state)
 			}
 		})
@@ -140,7 +140,7 @@ func TestAPaymentWhoseNotificationIsLostIsFoundByQuery(t *testing.T) {
 	p.pay(b, no)
 	p.settle(b, no, sim.DropNotify)
 	state, _ := p.result(b, no, 15*time.Second)
-	if state != db.OrderPaid {
+	if state != recharge.OrderPaid {
 		t.Fatalf("order is %s, want paid by query", state)
 	}
 	if got := p.balance(b); got != "1200" { // ¥6 + first bonus ¥6
@@ -228,7 +228,7 @@ func TestForgedNotificationsAndReturnsCreditNothing(t *testing.T) {
 	for range 20 {
 		b.get("/recharge/orders/" + no + "/return?" + forged.Encode())
 	}
-	if state, _ := p.result(b, no, 0); state != db.OrderAwaiting {
+	if state, _ := p.result(b, no, 0); state != recharge.OrderAwaiting {
 		t.Fatalf("order is %s after forgeries, want awaiting", state)
 	}
 	if got := p.balance(b); got != "0" {
@@ -255,7 +255,7 @@ func TestLimitsAndMaintenanceAreExplainedBeforePaying(t *testing.T) {
 		a := b.get("/recharge/confirm?method=alipay&amount=" + url.QueryEscape(bad) + "&key=aaaaaaaaaaaaaaaaaaaa")
 		expectStatus(t, a, http.StatusUnprocessableEntity)
 	}
-	if err := p.wallet.SetMaintenance(context.Background(), "alipay", "升级中", time.Time{}); err != nil {
+	if err := p.recharge.SetMaintenance(context.Background(), "alipay", "升级中", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	page := b.get("/recharge")
@@ -263,7 +263,7 @@ func TestLimitsAndMaintenanceAreExplainedBeforePaying(t *testing.T) {
 	a := b.post("/recharge", "/recharge/orders", url.Values{"method": {"alipay"}, "amount": {"30"}, "key": {"bbbbbbbbbbbbbbbbbbbbbb"}})
 	expectStatus(t, a, http.StatusUnprocessableEntity)
 	expectContains(t, a, "该支付方式正在维护")
-	if err := p.wallet.SetMaintenance(context.Background(), "all", "系统维护", time.Time{}); err != nil {
+	if err := p.recharge.SetMaintenance(context.Background(), "all", "系统维护", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	expectContains(t, b.get("/recharge"), `data-testid="maintenance-all"`)

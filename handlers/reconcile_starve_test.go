@@ -11,10 +11,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
 	"im2pay/internal/figures"
 	"im2pay/payment/sandbox/sim"
-	"im2pay/wallet"
+	"im2pay/recharge"
 )
 
 var methods = []string{"alipay", "wechat", "card", "paypal"}
@@ -34,15 +33,15 @@ func (p *paySite) insertOrders(userID int64, n int, expires time.Time, started b
 	ctx := context.Background()
 	var nos []string
 	for i := range n {
-		o := db.Order{OutTradeNo: "R" + randomDigits(23), UserID: userID, RequestKey: "key" + randomDigits(20),
+		o := recharge.Order{OutTradeNo: "R" + randomDigits(23), UserID: userID, RequestKey: "key" + randomDigits(20),
 			Method: methods[i%len(methods)], Device: "desktop", Amount: 1000, Currency: "CNY", ExpiresAt: expires}
 		err := p.store.InTx(ctx, func(tx *sqlx.Tx) error {
 			var err error
-			o, _, err = db.CreateOrder(ctx, tx, o)
+			o, _, err = recharge.InsertOrder(ctx, tx, o)
 			return err
 		})
 		if err == nil && started {
-			err = p.store.SetOrderNext(ctx, o.ID, "https://cashier.invalid/pay", "", nil, "REF"+randomDigits(14))
+			err = p.recharge.SetOrderNext(ctx, o.ID, "https://cashier.invalid/pay", "", nil, "REF"+randomDigits(14))
 		}
 		if err != nil {
 			p.t.Fatal(err)
@@ -52,10 +51,10 @@ func (p *paySite) insertOrders(userID int64, n int, expires time.Time, started b
 	return nos
 }
 
-// instance is another app instance on the same database: its own wallet
+// instance is another app instance on the same database: its own recharge
 // service over the store, with the given clock and providers.
-func (p *paySite) instance(c *calls, now func() time.Time, log *slog.Logger) *wallet.Service {
-	return wallet.NewService(p.store, wallet.Options{Providers: c.wrap(p.gw.Providers),
+func (p *paySite) instance(c *calls, now func() time.Time, log *slog.Logger) *recharge.Service {
+	return recharge.NewService(p.store, recharge.Options{Providers: c.wrap(p.gw.Providers),
 		BaseURL: p.srv.URL, Now: now, Logger: log})
 }
 
@@ -98,12 +97,12 @@ func TestTheReconcilerCannotBeStarved(t *testing.T) {
 	}
 	clk.Advance(time.Minute)
 	second, _ := r.ReconcilePass(ctx)
-	o, err := p.store.OrderByNo(ctx, paid)
+	o, err := p.recharge.OrderByNo(ctx, paid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	through := 0
-	if o.State != db.OrderPaid {
+	if o.State != recharge.OrderPaid {
 		through = 1
 		t.Errorf("the paid order is %s after two passes (second pass %+v), want paid", o.State, second)
 	}
@@ -155,7 +154,7 @@ func TestTwoReconcilersAskOncePerDueOrder(t *testing.T) {
 	for pass := 1; pass <= 2; pass++ {
 		var wg sync.WaitGroup
 		var checked [2]int
-		for i, r := range []*wallet.Service{a, z} {
+		for i, r := range []*recharge.Service{a, z} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment/sandbox/sim"
-	"im2pay/wallet"
+	"im2pay/recharge"
 )
 
 // The reconciler, run as if 40 minutes had passed: a paid order whose
@@ -31,7 +30,7 @@ func TestTheReconcilerResolvesEveryPendingOrder(t *testing.T) {
 		abandoned = append(abandoned, no)
 	}
 
-	later := wallet.NewService(p.store, wallet.Options{
+	later := recharge.NewService(p.store, recharge.Options{
 		Providers: p.gw.Providers, BaseURL: p.srv.URL,
 		Now: func() time.Time { return time.Now().Add(40 * time.Minute) },
 	})
@@ -40,18 +39,18 @@ func TestTheReconcilerResolvesEveryPendingOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	order := func(no string) db.Order {
-		o, err := p.store.OrderByNo(ctx, no)
+	order := func(no string) recharge.Order {
+		o, err := p.recharge.OrderByNo(ctx, no)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return o
 	}
-	if o := order(paidSilently); o.State != db.OrderPaid {
+	if o := order(paidSilently); o.State != recharge.OrderPaid {
 		t.Fatalf("silently paid order is %s, want paid", o.State)
 	}
 	for _, no := range abandoned {
-		if o := order(no); o.State != db.OrderClosed {
+		if o := order(no); o.State != recharge.OrderClosed {
 			t.Fatalf("abandoned %s order %s is %s, want closed", o.Method, no, o.State)
 		}
 	}

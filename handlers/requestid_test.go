@@ -13,8 +13,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/reqlog"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 func TestEveryRequestIsNamedInItsAnswerItsErrorPageAndItsLogLines(t *testing.T) {
@@ -66,7 +66,7 @@ func TestAFailingRequestLogsItsErrorUnderItsID(t *testing.T) {
 	var mu sync.Mutex
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	svc, _ := services(store, wallet.Options{})
+	svc, _ := services(store, recharge.Options{})
 	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)),
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour,
 			Logger: reqlog.New(&lockedWriter{w: &buf, mu: &mu}, "json")})

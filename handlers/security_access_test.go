@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"im2pay/db"
 	"im2pay/internal/figures"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/wallet"
 )
@@ -53,7 +53,7 @@ func newVictim(t *testing.T, p *paySite) *victim {
 	v.paid = p.order(v.browser, "alipay", "52.39")
 	p.pay(v.browser, v.paid)
 	p.settle(v.browser, v.paid, sim.Success)
-	if state, _ := p.result(v.browser, v.paid, 10*time.Second); state != db.OrderPaid {
+	if state, _ := p.result(v.browser, v.paid, 10*time.Second); state != recharge.OrderPaid {
 		t.Fatalf("alice's first order is %s, want paid", state)
 	}
 	v.pending = p.order(v.browser, v.pendingMethod, "61.17")

@@ -15,8 +15,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/internal/figures"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 // deadCookieTries uses a copied session cookie on the pages and forms a thief
@@ -134,13 +134,13 @@ func newProxiedSite(t *testing.T) *site {
 	t.Helper()
 	store := db.New(dbtest.New(t))
 	clk := &clock{now: time.Now()}
-	svc, _ := services(store, wallet.Options{Now: clk.Now})
+	svc, _ := services(store, recharge.Options{Now: clk.Now})
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 	h := handlers.New(withStatement(svc, statement.New(store, nil, clk.Now)), handlers.Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), TrustedProxies: []*net.IPNet{loopback}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: clk}
+	return &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, recharge: svc.Recharge, clock: clk}
 }
 
 // TestSecurityBruteForceWithForgedAddressesHitsThePerAccountLimit guesses

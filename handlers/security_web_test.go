@@ -15,8 +15,8 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
+	"im2pay/recharge"
 	"im2pay/statement"
-	"im2pay/wallet"
 )
 
 // Shared pieces of the access and injection half of the security suite
@@ -184,14 +184,14 @@ func newSecurePaySite(t *testing.T, token string) *paySite {
 	gw := sandboxtest.Start(t, appURL)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	clk := &clock{now: time.Now()}
-	svc, _ := services(store, wallet.Options{Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
+	svc, _ := services(store, recharge.Options{Location: loc, Providers: gw.Providers, BaseURL: appURL, Now: clk.Now})
 	srv.Config.Handler = handlers.New(withStatement(svc, statement.New(store, loc, clk.Now)), handlers.Config{
 		Secure: true, Origin: appURL, Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: discardLogger(), FormActionOrigins: gw.FormOrigins(), SandboxScanURL: gw.ScanURL, ServiceToken: token,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &paySite{site: &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, clock: clk}, gw: gw}
+	return &paySite{site: &site{t: t, srv: srv, store: store, accounts: svc.Accounts, wallet: svc.Wallet, spend: svc.Spend, recharge: svc.Recharge, clock: clk}, gw: gw}
 }
 
 // looseBrowser is a browser whose jar ignores the Secure flag.

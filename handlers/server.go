@@ -16,6 +16,7 @@ import (
 	"im2pay/center"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -63,6 +64,8 @@ func (c Config) ScanURL(codeURL string) string {
 type Server struct {
 	wallet   *wallet.Service
 	accounts *account.Service
+	// recharge quotes, creates, follows and credits top-ups.
+	recharges *recharge.Service
 	// statement reads histories, exports and summaries (the replica's work).
 	statement *statement.Service
 	spend     *spend.Service
@@ -79,7 +82,8 @@ type Server struct {
 // pages do.
 type Services struct {
 	Accounts  *account.Service   // logins, sessions and their limits
-	Wallet    *wallet.Service    // money in: top-ups, orders, crediting
+	Wallet    *wallet.Service    // money in and out
+	Recharge  *recharge.Service  // top-ups: orders, providers, crediting
 	Statement *statement.Service // history, export, summary
 	Spend     *spend.Service     // shop, gifts, events, per-use charges
 	Center    *center.Service    // the account center
@@ -100,6 +104,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 	s := &Server{
 		wallet:    svc.Wallet,
 		accounts:  svc.Accounts,
+		recharges: svc.Recharge,
 		statement: svc.Statement,
 		spend:     svc.Spend,
 		center:    svc.Center,

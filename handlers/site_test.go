@@ -18,6 +18,7 @@ import (
 	"im2pay/db"
 	"im2pay/db/dbtest"
 	"im2pay/handlers"
+	"im2pay/recharge"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -128,7 +129,7 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 func TestSecureSitesSendHSTSAndSecureCookies(t *testing.T) {
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	svc, _ := services(store, wallet.Options{})
+	svc, _ := services(store, recharge.Options{})
 	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)), handlers.Config{Secure: true, Origin: "https://pay.example", IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	rec := httptestRecord(h, "/login")
 	if !strings.HasPrefix(rec.Header().Get("Strict-Transport-Security"), "max-age=") {
@@ -169,7 +170,7 @@ func TestLivenessIgnoresTheDatabaseAndReadinessReportsIt(t *testing.T) {
 
 	conn := dbtest.New(t)
 	store := db.New(conn)
-	svc, _ := services(store, wallet.Options{})
+	svc, _ := services(store, recharge.Options{})
 	h := handlers.New(withStatement(svc, statement.New(store, nil, nil)),
 		handlers.Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, Logger: discardLogger()})
 	// A schema this binary does not know (a newer instance migrated it):
@@ -310,7 +311,8 @@ func TestARequestItsClientGaveUpIsNotAServerError(t *testing.T) {
 	errs := &errorCounter{}
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	h := handlers.New(handlers.Services{Accounts: s.accounts, Wallet: s.wallet, Statement: statement.New(s.store, loc, s.clock.Now),
-		Spend: s.spend, Center: center.NewService(s.store, center.Options{Spend: s.spend, Now: s.clock.Now})}, handlers.Config{
+		Spend: s.spend, Recharge: s.recharge,
+		Center: center.NewService(s.store, center.Options{Spend: s.spend, Recharge: s.recharge, Now: s.clock.Now})}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: s.clock.Now,
 		Logger: slog.New(errs),
 	})

@@ -14,8 +14,6 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
-	"im2pay/metrics"
-	"im2pay/payment"
 )
 
 // Service answers the questions the pages ask and performs what they request.
@@ -25,37 +23,16 @@ type Service struct {
 	// accounts finds the users whose wallets these are.
 	accounts *account.Service
 	now      func() time.Time
-
-	rules     RechargeRules
-	loc       *time.Location
-	providers map[payment.Method]payment.Provider
-	baseURL   string // our public origin, for return and notify URLs
-	// reconcileAfter is the age at which Reconcile asks about a pending order.
-	reconcileAfter time.Duration
-	// notifying runs identical notifications arriving together once.
-	notifying inflight
-	log       *slog.Logger
-	metrics   *metrics.Metrics // nil: nothing counted
 }
 
 // Options configures a Service; zero fields take the defaults.
 type Options struct {
 	// Accounts finds users (nil: an account service over the same store
 	// with the defaults and Now).
-	Accounts  *account.Service
-	Now       func() time.Time
-	Rules     *RechargeRules // nil: DefaultRechargeRules
-	Location  *time.Location // the zone a "day" of the daily limit is in
-	Providers map[payment.Method]payment.Provider
-	BaseURL   string
-	// ReconcileAfter is how old a pending order must be before Reconcile
-	// asks its provider (0: DefaultReconcileAfter).
-	ReconcileAfter time.Duration
-	// Logger receives the reconciler's passes and warnings about
-	// notifications (nil: slog.Default()).
+	Accounts *account.Service
+	Now      func() time.Time
+	// Logger is the default account service's (nil: slog.Default()).
 	Logger *slog.Logger
-	// Metrics counts top-ups and notifications by outcome (nil: none).
-	Metrics *metrics.Metrics
 	// Ledger posts every movement of money (nil: ledger.New(store)).
 	Ledger *ledger.Ledger
 }
@@ -71,22 +48,7 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Accounts == nil {
 		o.Accounts = account.NewService(store, account.Options{Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
 	}
-	rules := DefaultRechargeRules()
-	if o.Rules != nil {
-		rules = *o.Rules
-	}
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
-	if o.ReconcileAfter <= 0 {
-		o.ReconcileAfter = DefaultReconcileAfter
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now,
-		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics}
+	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now}
 }
 
 // Ready says whether the database answers with the schema this binary knows.
@@ -137,13 +99,3 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 	return Money(posted.Balances[u.WalletID]), nil
 }
 
-// RoundUpToPreset is the smallest preset tier that covers m (m itself when
-// no preset does): the "top up the shortfall" button offers both.
-func (s *Service) RoundUpToPreset(m Money) Money {
-	for _, p := range s.rules.Presets {
-		if p >= m {
-			return p
-		}
-	}
-	return m
-}

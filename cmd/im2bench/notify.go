@@ -14,9 +14,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"im2pay/db"
 	alipaysandbox "im2pay/payment/sandbox/alipay"
 	"im2pay/payment/sandbox/sim"
+	"im2pay/recharge"
 )
 
 const (
@@ -42,7 +42,7 @@ func (b *bench) figureNotify(ctx context.Context) ([]result, error) {
 	err = b.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		for i := range nos {
 			nos[i] = fmt.Sprintf("%s%08d", prefix, i)
-			_, _, err := db.CreateOrder(ctx, tx, db.Order{OutTradeNo: nos[i], UserID: users[i%len(users)].ID,
+			_, _, err := recharge.InsertOrder(ctx, tx, recharge.Order{OutTradeNo: nos[i], UserID: users[i%len(users)].ID,
 				RequestKey: "bench-order-" + nos[i], Method: "alipay", Device: "desktop", Amount: notifyAmount,
 				Currency: "CNY", ExpiresAt: time.Now().Add(time.Hour)})
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/ledger"
 	"im2pay/metrics"
+	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -30,6 +31,7 @@ type app struct {
 	ledger    *ledger.Ledger
 	accounts  *account.Service
 	wallet    *wallet.Service
+	recharge  *recharge.Service
 	statement *statement.Service
 	spend     *spend.Service
 	center    *center.Service
@@ -100,11 +102,14 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.accounts = account.NewService(a.store, account.Options{SignupGrant: int64(cfg.SignupGrant), Logger: logger, Ledger: a.ledger})
 	a.statement = statement.New(a.store, cfg.Location, nil)
 	a.wallet = wallet.NewService(a.store, wallet.Options{
-		Accounts: a.accounts, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+		Accounts: a.accounts, Logger: logger, Ledger: a.ledger,
+	})
+	a.recharge = recharge.NewService(a.store, recharge.Options{
+		Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 	})
 	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
-	a.center = center.NewService(a.store, center.Options{Spend: a.spend})
+	a.center = center.NewService(a.store, center.Options{Spend: a.spend, Recharge: a.recharge})
 	return fn(a)
 }
 

@@ -56,7 +56,7 @@ func TestMaintenanceIsSwitchedWithoutARestart(t *testing.T) {
 	}
 	var methods []string
 	err := withDatabase(ctx, mustConfig(t, env), &out, func(a *app) error {
-		ms, err := a.store.Maintenances(ctx)
+		ms, err := a.recharge.Maintenances(ctx)
 		for _, m := range ms {
 			methods = append(methods, m.Method+":"+m.Message)
 		}

@@ -37,13 +37,13 @@ func maintenance(ctx context.Context, a *app, args []string, stdout io.Writer) e
 		}
 	}
 	if !on {
-		if err := a.wallet.ClearMaintenance(ctx, method); err != nil {
+		if err := a.recharge.ClearMaintenance(ctx, method); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "maintenance off: %s\n", method)
 		return nil
 	}
-	if err := a.wallet.SetMaintenance(ctx, method, message, until); err != nil {
+	if err := a.recharge.SetMaintenance(ctx, method, message, until); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "maintenance on: %s %q\n", method, message)

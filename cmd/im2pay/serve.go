@@ -51,8 +51,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
-		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Statement: a.statement,
-			Spend: a.spend, Center: a.center}, handlers.Config{
+		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Recharge: a.recharge,
+			Statement: a.statement, Spend: a.spend, Center: a.center}, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,
@@ -143,7 +143,7 @@ func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Lo
 			return
 		case <-tick.C:
 		}
-		pass, err := a.wallet.ReconcilePass(ctx)
+		pass, err := a.recharge.ReconcilePass(ctx)
 		if ctx.Err() != nil {
 			return
 		}

@@ -11,8 +11,8 @@ import templruntime "github.com/a-h/templ/runtime"
 import (
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/recharge"
 	"im2pay/views/i18n"
 	"im2pay/views/layout"
 	"im2pay/wallet"
@@ -20,7 +20,7 @@ import (
 
 // OrderView is one order as the pay and result pages show it.
 type OrderView struct {
-	Order       db.Order
+	Order       recharge.Order
 	Balance     wallet.Money // after the top-up, when paid
 	StartFailed bool         // the provider could not be reached to start
 	CSRF        string       // for the forms: check again, cancel, pay again
@@ -28,7 +28,7 @@ type OrderView struct {
 	// Remaining is how long the order can still be paid, by the app's clock.
 	Remaining time.Duration
 	// Answer is what 再次查询 just learned, when the page follows one.
-	Answer *wallet.Answer
+	Answer *recharge.Answer
 }
 
 func (v OrderView) amount() wallet.Money { return wallet.Money(v.Order.Amount) }

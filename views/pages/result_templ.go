@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"im2pay/db"
+	"im2pay/recharge"
 	"im2pay/views/components"
 	"im2pay/views/i18n"
 	"im2pay/views/layout"
@@ -42,7 +42,7 @@ func (v OrderView) slow() bool { return time.Since(v.Order.CreatedAt) > slowAfte
 
 // open reports whether the order can still be paid: the page polls then.
 func (v OrderView) open() bool {
-	return v.Order.State == db.OrderAwaiting || v.Order.State == db.OrderProcessing
+	return v.Order.State == recharge.OrderAwaiting || v.Order.State == recharge.OrderProcessing
 }
 
 // Result is the result page: the order's one true state.
@@ -212,7 +212,7 @@ func ResultStatus(v OrderView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		switch v.Order.State {
-		case db.OrderPaid:
+		case recharge.OrderPaid:
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<h1 class=\"mt-3 text-2xl font-semibold text-emerald-700\" data-testid=\"result-title\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -362,7 +362,7 @@ func ResultStatus(v OrderView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		case db.OrderFailed:
+		case recharge.OrderFailed:
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<h1 class=\"mt-3 text-2xl font-semibold text-red-700\" data-testid=\"result-title\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -445,7 +445,7 @@ func ResultStatus(v OrderView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		case db.OrderCancelled:
+		case recharge.OrderCancelled:
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<h1 class=\"mt-3 text-2xl font-semibold\" data-testid=\"result-title\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -510,7 +510,7 @@ func ResultStatus(v OrderView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-		case db.OrderClosed:
+		case recharge.OrderClosed:
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<h1 class=\"mt-3 text-2xl font-semibold text-slate-700\" data-testid=\"result-title\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -556,7 +556,7 @@ func ResultStatus(v OrderView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-		case db.OrderAwaiting:
+		case recharge.OrderAwaiting:
 			if v.Started {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<h1 class=\"mt-3 text-2xl font-semibold\" data-testid=\"result-title\">")
 				if templ_7745c5c3_Err != nil {
@@ -1160,7 +1160,7 @@ func reasonKey(r string) string {
 }
 
 // Orders is 我的充值: every order with its state.
-func Orders(s layout.Shell, orders []db.Order) templ.Component {
+func Orders(s layout.Shell, orders []recharge.Order) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1277,7 +1277,7 @@ func Orders(s layout.Shell, orders []db.Order) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if o.TierBonus+o.FirstBonus > 0 && o.State == db.OrderPaid {
+					if o.TierBonus+o.FirstBonus > 0 && o.State == recharge.OrderPaid {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 93, "<span class=\"text-emerald-600\" data-testid=\"order-bonus\">+")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -1295,7 +1295,7 @@ func Orders(s layout.Shell, orders []db.Order) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-					} else if o.TierBonus+o.FirstBonus > 0 && (o.State == db.OrderAwaiting || o.State == db.OrderProcessing) {
+					} else if o.TierBonus+o.FirstBonus > 0 && (o.State == recharge.OrderAwaiting || o.State == recharge.OrderProcessing) {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 95, "<span class=\"text-slate-500\" data-testid=\"order-bonus\">+")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -1344,7 +1344,7 @@ func Orders(s layout.Shell, orders []db.Order) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if o.State == db.OrderFailed {
+					if o.State == recharge.OrderFailed {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 100, "<p class=\"text-xs text-red-700\">")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -1388,7 +1388,7 @@ func Orders(s layout.Shell, orders []db.Order) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if o.State == db.OrderAwaiting {
+					if o.State == recharge.OrderAwaiting {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 105, "<a href=\"")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -1485,13 +1485,13 @@ func Orders(s layout.Shell, orders []db.Order) templ.Component {
 
 func stateClass(state string) string {
 	switch state {
-	case db.OrderPaid:
+	case recharge.OrderPaid:
 		return "bg-emerald-100 text-emerald-800"
-	case db.OrderFailed:
+	case recharge.OrderFailed:
 		return "bg-red-100 text-red-800"
-	case db.OrderAwaiting:
+	case recharge.OrderAwaiting:
 		return "bg-amber-100 text-amber-800"
-	case db.OrderProcessing:
+	case recharge.OrderProcessing:
 		return "bg-sky-100 text-sky-800"
 	}
 	return "bg-slate-100 text-slate-700"

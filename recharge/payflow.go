@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/wallet"
 )
 
 // checkEvery limits how often one order's page may make us ask the
@@ -18,21 +19,30 @@ import (
 const checkEvery = 4 * time.Second
 
 // ErrOrderClosed means the order can no longer be paid.
-var ErrOrderClosed = errors.New("wallet: order is no longer payable")
+var ErrOrderClosed = errors.New("recharge: order is no longer payable")
 
 // OrderOf loads an order of userID. Another person's order is ErrNotFound,
 // exactly like a missing one, so order numbers reveal nothing.
-func (s *Service) OrderOf(ctx context.Context, userID int64, no string) (db.Order, error) {
-	o, err := s.store.OrderByNo(ctx, no)
+func (s *Service) OrderOf(ctx context.Context, userID int64, no string) (Order, error) {
+	o, err := s.OrderByNo(ctx, no)
 	if err == nil && o.UserID != userID {
-		return db.Order{}, fmt.Errorf("order %q of another user: %w", no, db.ErrNotFound)
+		return Order{}, fmt.Errorf("order %q of another user: %w", no, db.ErrNotFound)
 	}
 	return o, err
 }
 
 // OrdersOf lists a person's orders, newest first.
-func (s *Service) OrdersOf(ctx context.Context, userID int64) ([]db.Order, error) {
-	return s.store.OrdersOfUser(ctx, userID, 0, 100)
+func (s *Service) OrdersOf(ctx context.Context, userID int64) ([]Order, error) {
+	return s.ordersOfUser(ctx, userID, 0, 100)
+}
+
+// recentOrders is how many top-ups the account center lists.
+const recentOrders = 3
+
+// RecentOrders lists a person's latest few orders, newest first, for the
+// account center.
+func (s *Service) RecentOrders(ctx context.Context, userID int64) ([]Order, error) {
+	return s.ordersOfUser(ctx, userID, 0, recentOrders)
 }
 
 func (s *Service) provider(m string) (payment.Provider, error) {
@@ -46,7 +56,7 @@ func (s *Service) provider(m string) (payment.Provider, error) {
 // Pay says where the person goes to pay an order: the stored next step if
 // the provider was already asked (a second click reuses the payment), else
 // a fresh one from the provider.
-func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment.Next, error) {
+func (s *Service) Pay(ctx context.Context, o Order, clientIP string) (payment.Next, error) {
 	if !IsOpen(o.State) || !s.now().Before(o.ExpiresAt) {
 		return payment.Next{}, ErrOrderClosed
 	}
@@ -69,7 +79,7 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 	}
 	next, err := p.Start(ctx, payment.Order{
 		OutTradeNo: o.OutTradeNo, Amount: o.PayAmount, Currency: o.PayCurrency, // the price the order stored
-		Subject: fmt.Sprintf("IM2.0 Pay 余额充值 %s", Money(o.Amount)),
+		Subject: fmt.Sprintf("IM2.0 Pay 余额充值 %s", wallet.Money(o.Amount)),
 		Device:  payment.Device(o.Device), ClientIP: clientIP, ExpiresAt: o.ExpiresAt,
 		ReturnURL: s.baseURL + "/recharge/orders/" + o.OutTradeNo + "/return",
 		NotifyURL: s.baseURL + "/pay/notify/" + o.Method,
@@ -84,7 +94,7 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 			return payment.Next{}, err
 		}
 	}
-	if err := s.store.SetOrderNext(ctx, o.ID, next.RedirectURL, next.QRCode, form, next.ProviderRef); err != nil {
+	if err := s.SetOrderNext(ctx, o.ID, next.RedirectURL, next.QRCode, form, next.ProviderRef); err != nil {
 		return payment.Next{}, err
 	}
 	return next, nil
@@ -94,7 +104,7 @@ func (s *Service) Pay(ctx context.Context, o db.Order, clientIP string) (payment
 // what it says. It asks at most every few seconds per order, across every
 // instance and however many pages ask at once; an order that never reached
 // its provider is not asked about (there is nothing to ask).
-func (s *Service) Check(ctx context.Context, o db.Order) (db.Order, error) {
+func (s *Service) Check(ctx context.Context, o Order) (Order, error) {
 	if !IsOpen(o.State) {
 		return o, nil
 	}
@@ -104,12 +114,12 @@ func (s *Service) Check(ctx context.Context, o db.Order) (db.Order, error) {
 			return o, nil
 		}
 		// Never reached the provider: nothing to ask, closed here.
-		if _, err := s.move(ctx, o, db.OrderClosed, ""); err != nil {
+		if _, err := s.move(ctx, o, OrderClosed, ""); err != nil {
 			return o, err
 		}
-		return s.store.OrderByNo(ctx, o.OutTradeNo)
+		return s.OrderByNo(ctx, o.OutTradeNo)
 	}
-	turn, err := s.store.ClaimCheck(ctx, o.ID, s.now(), checkEvery)
+	turn, err := s.claimCheck(ctx, o.ID, s.now(), checkEvery)
 	if err != nil || !turn {
 		return o, err
 	}
@@ -124,7 +134,7 @@ func (s *Service) Check(ctx context.Context, o db.Order) (db.Order, error) {
 
 // Remaining is how long an open order can still be paid, by the app's
 // clock (the one that wrote its expiry): the pages count it down.
-func (s *Service) Remaining(o db.Order) time.Duration {
+func (s *Service) Remaining(o Order) time.Duration {
 	if !IsOpen(o.State) {
 		return 0
 	}
@@ -132,13 +142,13 @@ func (s *Service) Remaining(o db.Order) time.Duration {
 }
 
 // Started reports whether the provider was asked to collect the order.
-func Started(o db.Order) bool {
+func Started(o Order) bool {
 	return o.ProviderRef != "" || o.NextURL != "" || o.NextQR != "" || len(o.NextForm) > 0
 }
 
 // ask asks the provider about an open order and settles what it says;
 // the caller has stamped the order as checked.
-func (s *Service) ask(ctx context.Context, o db.Order) (db.Order, error) {
+func (s *Service) ask(ctx context.Context, o Order) (Order, error) {
 	o, _, err := s.askResult(ctx, o)
 	if errors.Is(err, payment.ErrNotFound) {
 		return o, nil // not created at the provider yet: nothing to settle
@@ -147,7 +157,7 @@ func (s *Service) ask(ctx context.Context, o db.Order) (db.Order, error) {
 }
 
 // askResult is ask that also returns what the provider said.
-func (s *Service) askResult(ctx context.Context, o db.Order) (db.Order, payment.Result, error) {
+func (s *Service) askResult(ctx context.Context, o Order) (Order, payment.Result, error) {
 	p, err := s.provider(o.Method)
 	if err != nil {
 		return o, payment.Result{}, err
@@ -178,7 +188,7 @@ func (s *Service) askResult(ctx context.Context, o db.Order) (db.Order, payment.
 // Return handles the person coming back from the provider: it verifies what
 // they bring (and refuses a forgery), but credits only through Check, from
 // the provider's own answer.
-func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values) (db.Order, payment.Return, error) {
+func (s *Service) Return(ctx context.Context, o Order, query, form url.Values) (Order, payment.Return, error) {
 	p, err := s.provider(o.Method)
 	if err != nil {
 		return o, payment.Return{}, err
@@ -204,7 +214,7 @@ func (s *Service) Return(ctx context.Context, o db.Order, query, form url.Values
 	// may send one: reloading or forging returns must neither make us call
 	// the provider nor grow the event log more than once per order every
 	// few seconds.
-	turn, err := s.store.ClaimCheck(ctx, o.ID, s.now(), checkEvery)
+	turn, err := s.claimCheck(ctx, o.ID, s.now(), checkEvery)
 	if err != nil || !turn {
 		return o, ret, err
 	}
@@ -230,18 +240,18 @@ func cancelsOnReturn(m payment.Method) bool { return m == payment.PayPal }
 func (s *Service) event(ctx context.Context, method, kind, no string, verified bool, status, detail, body string) {
 	// The event log is forensics, not a precondition: a failure to record
 	// must not turn a good payment into an error.
-	_ = s.store.RecordEvent(ctx, eventRow(method, kind, no, verified, status, detail, body))
+	_ = s.recordEvent(ctx, eventRow(method, kind, no, verified, status, detail, body))
 }
 
 // eventRow is a payment event made storable.
-func eventRow(method, kind, no string, verified bool, status, detail, body string) db.PaymentEvent {
+func eventRow(method, kind, no string, verified bool, status, detail, body string) PaymentEvent {
 	if len(body) > 16<<10 {
 		body = body[:16<<10]
 	}
 	// PostgreSQL text refuses NUL and invalid UTF-8; a hostile body must
 	// still be stored, so it is made storable rather than dropped.
 	body = strings.ReplaceAll(strings.ToValidUTF8(body, "\uFFFD"), "\x00", "\uFFFD")
-	return db.PaymentEvent{Method: method, Kind: kind, OutTradeNo: no, Verified: verified,
+	return PaymentEvent{Method: method, Kind: kind, OutTradeNo: no, Verified: verified,
 		Status: status, Detail: detail, Body: body}
 }
 
@@ -250,10 +260,4 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// OrderByNo loads an order by number for the provider return path, which
-// must work before we know who the person is; it reveals nothing itself.
-func (s *Service) OrderByNo(ctx context.Context, no string) (db.Order, error) {
-	return s.store.OrderByNo(ctx, no)
 }

@@ -1,4 +1,4 @@
-package db
+package recharge
 
 import (
 	"context"
@@ -34,12 +34,12 @@ const oldestDueSQL = `
 		  FROM recharge_orders WHERE state IN ('awaiting', 'processing')) pending
 	 WHERE due <= $1`
 
-// OldestDue reports when the oldest piece of reconciler work fell due (not
+// oldestDue reports when the oldest piece of reconciler work fell due (not
 // valid: nothing is due). now minus it is how late the reconciler runs.
-// lifetime and firstDue are as in ClaimDueOrders.
-func (s *Store) OldestDue(ctx context.Context, now time.Time, lifetime, firstDue time.Duration) (sql.NullTime, error) {
+// lifetime and firstDue are as in claimDueOrders.
+func (s *Service) oldestDue(ctx context.Context, now time.Time, lifetime, firstDue time.Duration) (sql.NullTime, error) {
 	var at sql.NullTime
-	if err := s.db.GetContext(ctx, &at, oldestDueSQL, now, (lifetime - firstDue).Seconds()); err != nil {
+	if err := s.store.DB().GetContext(ctx, &at, oldestDueSQL, now, (lifetime - firstDue).Seconds()); err != nil {
 		return at, fmt.Errorf("oldest due reconciler work: %w", err)
 	}
 	return at, nil
@@ -58,11 +58,11 @@ const closeNeverStartedSQL = `
 	  FROM closed
 	RETURNING method`
 
-// CloseNeverStarted closes the expired orders that never reached their
+// closeNeverStarted closes the expired orders that never reached their
 // provider and returns the method of each order it closed.
-func (s *Store) CloseNeverStarted(ctx context.Context, now time.Time) ([]string, error) {
+func (s *Service) closeNeverStarted(ctx context.Context, now time.Time) ([]string, error) {
 	var methods []string
-	if err := s.db.SelectContext(ctx, &methods, closeNeverStartedSQL, now); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &methods, closeNeverStartedSQL, now); err != nil {
 		return nil, fmt.Errorf("close never-started orders: %w", err)
 	}
 	return methods, nil
@@ -90,25 +90,25 @@ const claimDueSQL = `
 	 WHERE id = due.due_id AND state IN ('awaiting', 'processing')
 	RETURNING ` + orderColumns + `, check_failures`
 
-// ClaimDueOrders claims up to limit started pending orders whose provider
+// claimDueOrders claims up to limit started pending orders whose provider
 // check is due at now, and leases them until leaseUntil. An order not yet
 // scheduled falls due firstDue after creation, for an order lifetime of
 // lifetime.
-func (s *Store) ClaimDueOrders(ctx context.Context, now time.Time, lifetime, firstDue time.Duration,
+func (s *Service) claimDueOrders(ctx context.Context, now time.Time, lifetime, firstDue time.Duration,
 	leaseUntil time.Time, limit int) ([]DueOrder, error) {
 	var out []DueOrder
-	err := s.db.SelectContext(ctx, &out, claimDueSQL, now, (lifetime - firstDue).Seconds(), leaseUntil, limit)
+	err := s.store.DB().SelectContext(ctx, &out, claimDueSQL, now, (lifetime - firstDue).Seconds(), leaseUntil, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due orders: %w", err)
 	}
 	return out, nil
 }
 
-// ScheduleCheck sets when the reconciler next asks about a pending order
+// scheduleCheck sets when the reconciler next asks about a pending order
 // and how many checks in a row have failed.
-func (s *Store) ScheduleCheck(ctx context.Context, id int64, next time.Time, failures int) error {
+func (s *Service) scheduleCheck(ctx context.Context, id int64, next time.Time, failures int) error {
 	const q = `UPDATE recharge_orders SET next_check_at = $2, check_failures = $3 WHERE id = $1 AND state IN ('awaiting', 'processing')`
-	if _, err := s.db.ExecContext(ctx, q, id, next, failures); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, id, next, failures); err != nil {
 		return fmt.Errorf("schedule check of order %d: %w", id, err)
 	}
 	return nil
@@ -121,11 +121,11 @@ const claimCheckSQL = `
 	UPDATE recharge_orders SET checked_at = $2
 	 WHERE id = $1 AND state IN ('awaiting', 'processing') AND (checked_at IS NULL OR checked_at <= $3 OR checked_at > $2)`
 
-// ClaimCheck reports whether the caller may ask the provider about a
+// claimCheck reports whether the caller may ask the provider about a
 // pending order now: at most once per every across all instances, however
 // many pages and returns ask at once.
-func (s *Store) ClaimCheck(ctx context.Context, id int64, now time.Time, every time.Duration) (bool, error) {
-	res, err := s.db.ExecContext(ctx, claimCheckSQL, id, now, now.Add(-every))
+func (s *Service) claimCheck(ctx context.Context, id int64, now time.Time, every time.Duration) (bool, error) {
+	res, err := s.store.DB().ExecContext(ctx, claimCheckSQL, id, now, now.Add(-every))
 	if err != nil {
 		return false, fmt.Errorf("claim check of order %d: %w", id, err)
 	}

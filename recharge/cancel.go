@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/wallet"
 )
 
 // Cancel is 取消订单, and PayPal's cancel return: the order becomes 已取消
@@ -18,7 +18,7 @@ import (
 // close finds the order paid meanwhile, the payment is credited instead. A
 // payment that still arrives after a cancel is credited by Settle too: the
 // state machine lets a cancelled order become paid, never lose money.
-func (s *Service) Cancel(ctx context.Context, o db.Order) (db.Order, error) {
+func (s *Service) Cancel(ctx context.Context, o Order) (Order, error) {
 	if !IsOpen(o.State) {
 		return o, nil
 	}
@@ -38,22 +38,22 @@ func (s *Service) Cancel(ctx context.Context, o db.Order) (db.Order, error) {
 			return o, fmt.Errorf("cancel order %s: %w", o.OutTradeNo, err)
 		}
 	}
-	if _, err := s.move(ctx, o, db.OrderCancelled, ""); err != nil {
+	if _, err := s.move(ctx, o, OrderCancelled, ""); err != nil {
 		return o, err
 	}
-	return s.store.OrderByNo(ctx, o.OutTradeNo)
+	return s.OrderByNo(ctx, o.OutTradeNo)
 }
 
 // SaidPaid is "我已支付": the person says they paid, so the order reads
 // 处理中 until the provider confirms it (or the order expires unpaid). The
 // provider is asked at once, within the usual rationing.
-func (s *Service) SaidPaid(ctx context.Context, o db.Order) (db.Order, error) {
-	if o.State == db.OrderAwaiting && Started(o) {
-		if _, err := s.move(ctx, o, db.OrderProcessing, ""); err != nil {
+func (s *Service) SaidPaid(ctx context.Context, o Order) (Order, error) {
+	if o.State == OrderAwaiting && Started(o) {
+		if _, err := s.move(ctx, o, OrderProcessing, ""); err != nil {
 			return o, err
 		}
 		var err error
-		if o, err = s.store.OrderByNo(ctx, o.OutTradeNo); err != nil {
+		if o, err = s.OrderByNo(ctx, o.OutTradeNo); err != nil {
 			return o, err
 		}
 	}
@@ -77,7 +77,7 @@ type Answer struct {
 // Recheck is 再次查询: it always answers. It asks the provider now, past
 // the rationing of the page's polls (the person asked; only the order's
 // owner can), and settles what it says.
-func (s *Service) Recheck(ctx context.Context, o db.Order) (db.Order, Answer) {
+func (s *Service) Recheck(ctx context.Context, o Order) (Order, Answer) {
 	a := Answer{Method: o.Method, At: s.now()}
 	if !IsOpen(o.State) {
 		a.Said = o.State
@@ -87,7 +87,7 @@ func (s *Service) Recheck(ctx context.Context, o db.Order) (db.Order, Answer) {
 		a.Said = "not_started"
 		return o, a
 	}
-	if err := s.store.MarkOrderChecked(ctx, o.ID, a.At); err != nil {
+	if err := s.markOrderChecked(ctx, o.ID, a.At); err != nil {
 		a.Said, a.Err = "error", err
 		return o, a
 	}
@@ -100,11 +100,11 @@ func (s *Service) Recheck(ctx context.Context, o db.Order) (db.Order, Answer) {
 	case err != nil:
 		s.log.Warn("recheck order", "order", o.OutTradeNo, "err", err)
 		a.Said, a.Err = "error", err
-	case after.State == db.OrderPaid:
+	case after.State == OrderPaid:
 		a.Said = "paid"
 	case !IsOpen(after.State):
 		a.Said = after.State
-	case res.Status == payment.StatusProcessing || after.State == db.OrderProcessing && res.Status == payment.StatusPaid:
+	case res.Status == payment.StatusProcessing || after.State == OrderProcessing && res.Status == payment.StatusPaid:
 		a.Said = "processing"
 	default:
 		a.Said = "unpaid"
@@ -116,15 +116,15 @@ func (s *Service) Recheck(ctx context.Context, o db.Order) (db.Order, Answer) {
 // closed, failed, or an expired WeChat QR code): a new order like it, made
 // once however often it is asked for (its request key derives from the
 // old order), priced under the rules in force now.
-func (s *Service) Renew(ctx context.Context, o db.Order) (db.Order, error) {
+func (s *Service) Renew(ctx context.Context, o Order) (Order, error) {
 	if IsOpen(o.State) && s.now().Before(o.ExpiresAt) {
 		return o, nil
 	}
-	if o.State == db.OrderPaid {
+	if o.State == OrderPaid {
 		return o, ErrOrderClosed
 	}
 	// The same request key finds the order the first renewal made.
 	key := "renew-" + o.OutTradeNo
-	return s.CreateOrder(ctx, NewOrder{UserID: o.UserID, Method: o.Method, Amount: Money(o.Amount).Yuan(),
+	return s.CreateOrder(ctx, NewOrder{UserID: o.UserID, Method: o.Method, Amount: wallet.Money(o.Amount).Yuan(),
 		Device: payment.Device(o.Device), RequestKey: key, ReturnTo: o.ReturnTo})
 }

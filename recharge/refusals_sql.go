@@ -1,4 +1,4 @@
-package db
+package recharge
 
 import (
 	"context"
@@ -38,11 +38,11 @@ const countRefusalSQL = `
 	SELECT $1::text, $2::text, refused - 1, $3::timestamptz, $4::text, $5::text FROM counted WHERE refused <= $6
 	ON CONFLICT (method, kind, slot) DO UPDATE SET at = excluded.at, detail = excluded.detail, body = excluded.body`
 
-// CountRefusal counts a refused callback request, keeping at most a small
+// countRefusal counts a refused callback request, keeping at most a small
 // sample of them. Text is made storable (no NUL, valid UTF-8) and cut to
 // the sample's bounds.
-func (s *Store) CountRefusal(ctx context.Context, r Refusal) error {
-	st, err := s.Prepared(ctx, countRefusalSQL)
+func (s *Service) countRefusal(ctx context.Context, r Refusal) error {
+	st, err := s.store.Prepared(ctx, countRefusalSQL)
 	if err != nil {
 		return fmt.Errorf("count refused %s %s: %w", r.Method, r.Kind, err)
 	}
@@ -65,10 +65,10 @@ func storable(s string, n int) string {
 
 // RefusedCallbacks sums the refused requests counted for a method and kind
 // over every day.
-func (s *Store) RefusedCallbacks(ctx context.Context, method, kind string) (int64, error) {
+func (s *Service) RefusedCallbacks(ctx context.Context, method, kind string) (int64, error) {
 	const q = `SELECT coalesce(sum(refused), 0) FROM callback_refusals WHERE method = $1 AND kind = $2`
 	var n int64
-	if err := s.db.GetContext(ctx, &n, q, method, kind); err != nil {
+	if err := s.store.DB().GetContext(ctx, &n, q, method, kind); err != nil {
 		return 0, fmt.Errorf("refused %s %s: %w", method, kind, err)
 	}
 	return n, nil
@@ -87,13 +87,13 @@ const claimUnknownCallSQL = `
 	INSERT INTO provider_call_slots AS s (key, at) VALUES ($1, $2)
 	ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE s.at <= $3 OR s.at > $2`
 
-// ClaimNotifyCall reports whether a notification of method naming order no
+// claimNotifyCall reports whether a notification of method naming order no
 // (as it claims, unverified) may make us call the provider now: at most once
 // per every for each of our orders, and once per every for all the orders
 // we do not have together.
-func (s *Store) ClaimNotifyCall(ctx context.Context, method, no string, now time.Time, every time.Duration) (bool, error) {
+func (s *Service) claimNotifyCall(ctx context.Context, method, no string, now time.Time, every time.Duration) (bool, error) {
 	if validTradeNo(no) {
-		res, err := s.db.ExecContext(ctx, claimNotifyCallSQL, no, now, now.Add(-every))
+		res, err := s.store.DB().ExecContext(ctx, claimNotifyCallSQL, no, now, now.Add(-every))
 		if err != nil {
 			return false, fmt.Errorf("claim notify call for order %s: %w", no, err)
 		}
@@ -101,14 +101,14 @@ func (s *Store) ClaimNotifyCall(ctx context.Context, method, no string, now time
 			return true, nil
 		}
 		var known bool
-		if err := s.db.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM recharge_orders WHERE out_trade_no = $1)`, no); err != nil {
+		if err := s.store.DB().GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM recharge_orders WHERE out_trade_no = $1)`, no); err != nil {
 			return false, fmt.Errorf("claim notify call for order %s: %w", no, err)
 		}
 		if known {
 			return false, nil
 		}
 	}
-	res, err := s.db.ExecContext(ctx, claimUnknownCallSQL, "notify:"+method+":unknown order", now, now.Add(-every))
+	res, err := s.store.DB().ExecContext(ctx, claimUnknownCallSQL, "notify:"+method+":unknown order", now, now.Add(-every))
 	if err != nil {
 		return false, fmt.Errorf("claim notify call for an unknown %s order: %w", method, err)
 	}

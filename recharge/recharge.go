@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -10,33 +10,34 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/problem"
+	"im2pay/wallet"
 )
 
 // Limit is the per-order range one method accepts.
-type Limit struct{ Min, Max Money }
+type Limit struct{ Min, Max wallet.Money }
 
 // BonusTier pays BasisPoints/10000 of the amount as bonus from Min upwards.
 type BonusTier struct {
-	Min         Money
+	Min         wallet.Money
 	BasisPoints int64
 }
 
-// RechargeRules are the configurable limits and promotions.
-type RechargeRules struct {
-	Presets    []Money
+// Rules are the configurable limits and promotions.
+type Rules struct {
+	Presets    []wallet.Money
 	Limits     map[payment.Method]Limit
-	DailyMax   Money
-	Tiers      []BonusTier // ascending by Min; the highest reached applies
-	FirstBonus Money       // added to a person's first paid top-up
+	DailyMax   wallet.Money
+	Tiers      []BonusTier  // ascending by Min; the highest reached applies
+	FirstBonus wallet.Money // added to a person's first paid top-up
 	Lifetime   time.Duration
 }
 
-// DefaultRechargeRules are the launch settings.
-func DefaultRechargeRules() RechargeRules {
-	return RechargeRules{
-		Presets: []Money{6_00, 30_00, 68_00, 128_00, 328_00, 648_00},
+// DefaultRules are the launch settings.
+func DefaultRules() Rules {
+	return Rules{
+		Presets: []wallet.Money{6_00, 30_00, 68_00, 128_00, 328_00, 648_00},
 		Limits: map[payment.Method]Limit{
 			payment.Alipay: {1_00, 50_000_00}, payment.WeChat: {1_00, 20_000_00},
 			payment.Card: {10_00, 50_000_00}, payment.PayPal: {5_00, 10_000_00},
@@ -51,26 +52,26 @@ func DefaultRechargeRules() RechargeRules {
 // Quote is what a top-up of Amount by Method gives.
 type Quote struct {
 	Method     payment.Method
-	Amount     Money
-	TierBonus  Money
-	FirstBonus Money
+	Amount     wallet.Money
+	TierBonus  wallet.Money
+	FirstBonus wallet.Money
 	// Pay is what the person pays the provider when it collects in another
 	// currency (PayPal outside China), nil when they pay Amount in CNY.
 	Pay *payment.Price
 }
 
 // Bonus is the whole bonus.
-func (q Quote) Bonus() Money { return q.TierBonus + q.FirstBonus }
+func (q Quote) Bonus() wallet.Money { return q.TierBonus + q.FirstBonus }
 
 // Total is what lands in the wallet.
-func (q Quote) Total() Money { return q.Amount + q.Bonus() }
+func (q Quote) Total() wallet.Money { return q.Amount + q.Bonus() }
 
 // ParseMethod reads a method name from a form.
 func ParseMethod(s string) (payment.Method, error) {
 	if m := payment.Method(s); slices.Contains(payment.Methods, m) {
 		return m, nil
 	}
-	return "", NewProblem("method", "recharge.method_err")
+	return "", problem.New("method", "recharge.method_err")
 }
 
 // Quote checks a top-up against the rules and prices its bonus: method,
@@ -81,7 +82,7 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 	if err != nil {
 		return Quote{}, err
 	}
-	amt, err := ParseMoney(amount)
+	amt, err := wallet.ParseMoney(amount)
 	if err != nil {
 		return Quote{Method: m}, err
 	}
@@ -91,7 +92,7 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 	if err := s.checkLimits(ctx, s.store.DB(), userID, m, amt); err != nil {
 		return Quote{Method: m, Amount: amt}, err
 	}
-	first, err := db.HasPaidOrder(ctx, s.store.DB(), userID, 0)
+	first, err := hasPaidOrder(ctx, s.store.DB(), userID, 0)
 	if err != nil {
 		return Quote{}, err
 	}
@@ -104,7 +105,7 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 
 // foreignPrice is what the provider of m charges for amt when it collects
 // in a currency of its own (payment.Converter), nil when it takes CNY.
-func (s *Service) foreignPrice(m payment.Method, amt Money) (*payment.Price, error) {
+func (s *Service) foreignPrice(m payment.Method, amt wallet.Money) (*payment.Price, error) {
 	c, ok := s.providers[m].(payment.Converter)
 	if !ok {
 		return nil, nil
@@ -119,11 +120,11 @@ func (s *Service) foreignPrice(m payment.Method, amt Money) (*payment.Price, err
 	return &p, nil
 }
 
-func (s *Service) price(m payment.Method, amt Money, first bool) Quote {
+func (s *Service) price(m payment.Method, amt wallet.Money, first bool) Quote {
 	q := Quote{Method: m, Amount: amt}
 	for _, t := range s.rules.Tiers {
 		if amt >= t.Min {
-			q.TierBonus = Money(int64(amt) * t.BasisPoints / 10_000)
+			q.TierBonus = wallet.Money(int64(amt) * t.BasisPoints / 10_000)
 		}
 	}
 	if first {
@@ -132,23 +133,23 @@ func (s *Service) price(m payment.Method, amt Money, first bool) Quote {
 	return q
 }
 
-func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, userID int64, m payment.Method, amt Money) error {
+func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, userID int64, m payment.Method, amt wallet.Money) error {
 	lim := s.rules.Limits[m]
 	switch {
 	case amt < lim.Min:
-		return NewProblem("amount", "recharge.too_low", lim.Min.String(), (lim.Min - amt).String())
+		return problem.New("amount", "recharge.too_low", lim.Min.String(), (lim.Min - amt).String())
 	case amt > lim.Max:
-		return NewProblem("amount", "recharge.too_high", lim.Max.String(), (amt - lim.Max).String())
+		return problem.New("amount", "recharge.too_high", lim.Max.String(), (amt - lim.Max).String())
 	}
 	now := s.now()
 	y, mo, d := now.In(s.loc).Date()
 	since := time.Date(y, mo, d, 0, 0, 0, 0, s.loc)
-	used, err := db.RechargedSince(ctx, q, userID, since, now)
+	used, err := rechargedSince(ctx, q, userID, since, now)
 	if err != nil {
 		return err
 	}
-	if left := s.rules.DailyMax - Money(used); amt > left {
-		return NewProblem("amount", "recharge.daily", s.rules.DailyMax.String(), max(left, 0).String())
+	if left := s.rules.DailyMax - wallet.Money(used); amt > left {
+		return problem.New("amount", "recharge.daily", s.rules.DailyMax.String(), max(left, 0).String())
 	}
 	return nil
 }
@@ -165,18 +166,18 @@ type NewOrder struct {
 
 // CreateOrder checks the rules again and creates a pending order. The same
 // request key returns the order it created first, whatever was sent.
-func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error) {
+func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (Order, error) {
 	if len(n.RequestKey) < 16 || len(n.RequestKey) > 64 {
-		return db.Order{}, NewProblem("", "recharge.stale_form")
+		return Order{}, problem.New("", "recharge.stale_form")
 	}
 	q, err := s.Quote(ctx, n.UserID, n.Method, n.Amount)
 	if err != nil {
-		return db.Order{}, err
+		return Order{}, err
 	}
-	var out db.Order
+	var out Order
 	var created bool
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := db.LockUserOrders(ctx, tx, n.UserID); err != nil {
+		if err := lockUserOrders(ctx, tx, n.UserID); err != nil {
 			return err
 		}
 		if err := s.checkLimits(ctx, tx, n.UserID, q.Method, q.Amount); err != nil {
@@ -187,7 +188,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 		if err != nil {
 			return err
 		}
-		o := db.Order{
+		o := Order{
 			OutTradeNo: no, UserID: n.UserID, RequestKey: n.RequestKey, Method: string(q.Method),
 			Device: string(n.Device), Amount: int64(q.Amount), TierBonus: int64(q.TierBonus),
 			FirstBonus: int64(q.FirstBonus), Currency: "CNY", ReturnTo: n.ReturnTo,
@@ -198,11 +199,11 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (db.Order, error)
 			// and every capture is checked against it.
 			o.PayCurrency, o.PayAmount, o.PayRate = q.Pay.Currency, q.Pay.Amount, q.Pay.Rate.String()
 		}
-		out, created, err = db.CreateOrder(ctx, tx, o)
+		out, created, err = InsertOrder(ctx, tx, o)
 		return err
 	})
 	if err != nil {
-		return db.Order{}, fmt.Errorf("create order: %w", err)
+		return Order{}, fmt.Errorf("create order: %w", err)
 	}
 	if created {
 		s.metrics.TopUp(out.Method, "created")
@@ -227,4 +228,15 @@ func newOutTradeNo(now time.Time) (string, error) {
 
 // ErrMismatch means a provider's paid statement disagrees with our order
 // (amount, currency or method): it is stored and nothing is credited.
-var ErrMismatch = errors.New("wallet: payment does not match the order")
+var ErrMismatch = errors.New("recharge: payment does not match the order")
+
+// RoundUpToPreset is the smallest preset tier that covers m (m itself when
+// no preset does): the "top up the shortfall" button offers both.
+func (s *Service) RoundUpToPreset(m wallet.Money) wallet.Money {
+	for _, p := range s.rules.Presets {
+		if p >= m {
+			return p
+		}
+	}
+	return m
+}

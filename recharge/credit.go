@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"im2pay/db"
 	"im2pay/ledger"
 	"im2pay/payment"
 )
@@ -22,17 +21,17 @@ import (
 // with no write at all. Whether the order is credited is decided by the
 // database under the order's row lock, never by read, so however often
 // and in whatever order statements arrive, the wallet is credited once.
-func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result, read *Order) (Order, error) {
 	switch res.Status {
 	case payment.StatusPaid:
 		return s.credit(ctx, method, res, read)
 	case payment.StatusFailed, payment.StatusClosed, payment.StatusProcessing:
-		o := db.Order{}
+		o := Order{}
 		if read != nil {
 			o = *read
 		} else {
 			var err error
-			if o, err = s.store.OrderByNo(ctx, res.OutTradeNo); err != nil {
+			if o, err = s.OrderByNo(ctx, res.OutTradeNo); err != nil {
 				return o, err
 			}
 		}
@@ -42,7 +41,7 @@ func (s *Service) Settle(ctx context.Context, method payment.Method, res payment
 			return o, err
 		}
 	}
-	return s.store.OrderByNo(ctx, res.OutTradeNo)
+	return s.OrderByNo(ctx, res.OutTradeNo)
 }
 
 // stateFor is the order state a provider's unpaid statement leads to: a
@@ -51,34 +50,34 @@ func (s *Service) Settle(ctx context.Context, method payment.Method, res payment
 func stateFor(res payment.Result) string {
 	switch {
 	case res.Status == payment.StatusProcessing:
-		return db.OrderProcessing
+		return OrderProcessing
 	case res.Status == payment.StatusClosed:
-		return db.OrderClosed
+		return OrderClosed
 	case res.Reason == payment.ReasonCancelled:
-		return db.OrderCancelled
+		return OrderCancelled
 	}
-	return db.OrderFailed
+	return OrderFailed
 }
 
 // credit is Settle for a paid statement. It writes in one of two ways: one
 // statement of its own when the order has no bonus (creditAlone), else,
 // or when that moved nothing, one transaction (creditInTx). When neither
 // moved anything, creditedBefore says why.
-func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, read *db.Order) (db.Order, error) {
+func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, read *Order) (Order, error) {
 	if read != nil {
 		if err := matchPayment(*read, method, res); err != nil {
 			return *read, err
 		}
-		if read.State == db.OrderPaid {
+		if read.State == OrderPaid {
 			return *read, nil // already credited (a paid order never moves back)
 		}
 	}
 	clearing, err := s.ledger.SystemAccountID(ctx, "clearing:"+string(method))
 	if err != nil {
-		return db.Order{}, err
+		return Order{}, err
 	}
 	pay := paymentOf(method, res, s.now())
-	var o db.Order
+	var o Order
 	moved := false
 	if read != nil && read.TierBonus == 0 && read.FirstBonus == 0 {
 		o, moved = s.creditAlone(ctx, pay, *read, clearing)
@@ -97,8 +96,8 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 
 // paymentOf is a provider's paid statement as the order records it. A
 // provider that names no time or no trade number of its own gets ours.
-func paymentOf(method payment.Method, res payment.Result, now time.Time) db.Payment {
-	pay := db.Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
+func paymentOf(method payment.Method, res payment.Result, now time.Time) Payment {
+	pay := Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
 		TradeNo: res.TradeNo, Amount: res.Amount, PaidAt: res.PaidAt}
 	if pay.PaidAt.IsZero() {
 		pay.PaidAt = now
@@ -115,10 +114,10 @@ func paymentOf(method payment.Method, res payment.Result, now time.Time) db.Paym
 // whatever reason (paid by a twin meanwhile, a key taken, an error worth a
 // second look), the caller takes the transaction path, which knows every
 // case.
-func (s *Service) creditAlone(ctx context.Context, pay db.Payment, read db.Order, clearing int64) (db.Order, bool) {
+func (s *Service) creditAlone(ctx context.Context, pay Payment, read Order, clearing int64) (Order, bool) {
 	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), read.UserID)
 	if err != nil {
-		return db.Order{}, false
+		return Order{}, false
 	}
 	var updated sql.NullTime
 	_, err = s.ledger.Post(ctx, topupPosting(read, clearing, walletID), ledger.With(&ledger.Row{
@@ -127,10 +126,10 @@ func (s *Service) creditAlone(ctx context.Context, pay db.Payment, read db.Order
 		Args: []any{pay.OutTradeNo, pay.Method, pay.Amount, pay.Currency, pay.TradeNo, pay.PaidAt},
 	}))
 	if err != nil {
-		return db.Order{}, false
+		return Order{}, false
 	}
 	o := read
-	o.State, o.ProviderTradeNo, o.FailReason = db.OrderPaid, sql.NullString{String: pay.TradeNo, Valid: true}, ""
+	o.State, o.ProviderTradeNo, o.FailReason = OrderPaid, sql.NullString{String: pay.TradeNo, Valid: true}, ""
 	o.PaidAt, o.UpdatedAt = sql.NullTime{Time: pay.PaidAt, Valid: true}, updated.Time
 	return o, true
 }
@@ -157,17 +156,17 @@ const paidGateSQL = `
 
 // creditInTx is the transaction path: in one database transaction it moves
 // the order to paid with a conditional update under its row lock
-// (db.Store.MarkPaid), then posts the top-up and the bonus under keys
+// (markPaid), then posts the top-up and the bonus under keys
 // derived from the order. moved is false when the order was not moved: it
 // is paid already, is not this payment's, or is missing.
-func (s *Service) creditInTx(ctx context.Context, pay db.Payment, clearing int64) (o db.Order, moved bool, err error) {
+func (s *Service) creditInTx(ctx context.Context, pay Payment, clearing int64) (o Order, moved bool, err error) {
 	promotion, err := s.ledger.SystemAccountID(ctx, "promotion")
 	if err != nil {
 		return o, false, err
 	}
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if o, moved, err = s.store.MarkPaid(ctx, tx, pay); err != nil || !moved {
+		if o, moved, err = s.markPaid(ctx, tx, pay); err != nil || !moved {
 			return err
 		}
 		return s.postTopup(ctx, tx, &o, clearing, promotion)
@@ -180,15 +179,15 @@ func (s *Service) creditInTx(ctx context.Context, pay db.Payment, clearing int64
 // poll, the reconciler), or refused as not this payment's order. The
 // conditional updates return no row when they move nothing, so this is
 // the one read that tells which.
-func (s *Service) creditedBefore(ctx context.Context, method payment.Method, res payment.Result) (db.Order, error) {
-	o, err := s.store.OrderByNo(ctx, res.OutTradeNo)
+func (s *Service) creditedBefore(ctx context.Context, method payment.Method, res payment.Result) (Order, error) {
+	o, err := s.OrderByNo(ctx, res.OutTradeNo)
 	if err != nil {
 		return o, fmt.Errorf("credit order %s: %w", res.OutTradeNo, err)
 	}
 	if err := matchPayment(o, method, res); err != nil {
 		return o, err
 	}
-	if o.State != db.OrderPaid {
+	if o.State != OrderPaid {
 		return o, fmt.Errorf("credit order %s: still %s after a matching payment", o.OutTradeNo, o.State)
 	}
 	return o, nil
@@ -196,7 +195,7 @@ func (s *Service) creditedBefore(ctx context.Context, method payment.Method, res
 
 // topupPosting moves an order's amount from the provider's clearing
 // account into the wallet.
-func topupPosting(o db.Order, clearing, walletID int64) ledger.Posting {
+func topupPosting(o Order, clearing, walletID int64) ledger.Posting {
 	return ledger.Posting{
 		Key: "topup:" + o.OutTradeNo, Kind: ledger.Topup, Reference: "order:" + o.OutTradeNo,
 		Description: "topup_" + o.Method,
@@ -207,7 +206,7 @@ func topupPosting(o db.Order, clearing, walletID int64) ledger.Posting {
 // matchPayment refuses a payment that is not the order's: another method,
 // or another amount or currency than the price the order stored (its CNY
 // amount, or what PayPal was asked for in its currency).
-func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
+func matchPayment(o Order, method payment.Method, res payment.Result) error {
 	if o.Method != string(method) || res.Amount != o.PayAmount || res.Currency != o.PayCurrency {
 		return fmt.Errorf("credit order %s: %w: order %s is %s %d %s, provider %s says %d %s", o.OutTradeNo, ErrMismatch,
 			o.OutTradeNo, o.Method, o.PayAmount, o.PayCurrency, method, res.Amount, res.Currency)
@@ -219,7 +218,7 @@ func matchPayment(o db.Order, method payment.Method, res payment.Result) error {
 // The first-recharge bonus is dropped if another order was paid first (two
 // orders may both have been quoted as "first"); o then shows it dropped.
 // ledger.Post locks the wallet.
-func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clearing, promotion int64) error {
+func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *Order, clearing, promotion int64) error {
 	walletID, err := s.ledger.WalletOf(ctx, tx, o.UserID)
 	if err != nil {
 		return err
@@ -229,13 +228,13 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *db.Order, clear
 	}
 	bonus := o.TierBonus
 	if o.FirstBonus > 0 {
-		earlier, err := db.HasPaidOrder(ctx, tx, o.UserID, o.ID)
+		earlier, err := hasPaidOrder(ctx, tx, o.UserID, o.ID)
 		if err != nil {
 			return err
 		}
 		if !earlier {
 			bonus += o.FirstBonus
-		} else if err := db.DropFirstBonus(ctx, tx, o.ID); err != nil {
+		} else if err := dropFirstBonus(ctx, tx, o.ID); err != nil {
 			return err
 		} else {
 			o.FirstBonus = 0

@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 // have. It is recorded and acknowledged, not refused: the provider would
 // retry a refusal for one to three days, and no retry can make the order
 // appear. Someone should look, so the caller logs it as a warning.
-var ErrUnknownOrder = errors.New("wallet: verified notification for an unknown order")
+var ErrUnknownOrder = errors.New("recharge: verified notification for an unknown order")
 
 // errBusy refuses a notification that would make us call the provider
 // again too soon for the order it names (see payment.RemoteVerifier).
-var errBusy = errors.New("wallet: provider asked about this order a moment ago")
+var errBusy = errors.New("recharge: provider asked about this order a moment ago")
 
 // Notify handles a provider's asynchronous notification. It returns the
 // acknowledgement the caller sends, and the error to log: the ack says ok
@@ -27,7 +27,7 @@ var errBusy = errors.New("wallet: provider asked about this order a moment ago")
 //
 // Anyone may post here, so nothing is stored in full before it verifies: a
 // refused notification is counted, and only a few are kept, cut short, as
-// a sample (db.Store.CountRefusal). A verified one is recorded whole.
+// a sample (countRefusal). A verified one is recorded whole.
 func (s *Service) Notify(ctx context.Context, method string, header payment.Header, body []byte) (payment.Ack, error) {
 	p, err := s.provider(method)
 	if err != nil {
@@ -94,23 +94,23 @@ func (s *Service) settleNotified(ctx context.Context, method string, n payment.N
 }
 
 // recordAndSettle records one delivery and settles it. The record and a
-// read of the order are one statement (db.Store.RecordNotification), and
+// read of the order are one statement (recordNotification), and
 // Settle starts from that read: a repeated notification of an order
 // already paid needs nothing more. paidBefore is set when it read paid.
-func (s *Service) recordAndSettle(ctx context.Context, ev db.PaymentEvent, res payment.Result, paidBefore *bool) error {
-	var read *db.Order
-	o, err := s.store.RecordNotification(ctx, ev)
+func (s *Service) recordAndSettle(ctx context.Context, ev PaymentEvent, res payment.Result, paidBefore *bool) error {
+	var read *Order
+	o, err := s.recordNotification(ctx, ev)
 	switch {
 	case err == nil:
 		read = &o
-		*paidBefore = o.State == db.OrderPaid
+		*paidBefore = o.State == OrderPaid
 	case errors.Is(err, db.ErrNotFound):
 		return ErrUnknownOrder // recorded by the same statement
 	default:
 		// Neither recorded nor read. The event log is forensics, not a
 		// precondition: try once more to record it, and settle as if
 		// nothing had been read.
-		_ = s.store.RecordEvent(ctx, ev)
+		_ = s.recordEvent(ctx, ev)
 	}
 	if _, err := s.Settle(ctx, payment.Method(ev.Method), res, read); err != nil {
 		return fmt.Errorf("%s notification for %s: %w", ev.Method, res.OutTradeNo, err)
@@ -123,7 +123,7 @@ func (s *Service) recordAndSettle(ctx context.Context, ev db.PaymentEvent, res p
 // seconds (and once for all unknown orders together), so that anonymous
 // posts cannot make us flood the provider's API.
 func (s *Service) rationVerification(ctx context.Context, method string, rv payment.RemoteVerifier, body []byte) error {
-	turn, err := s.store.ClaimNotifyCall(ctx, method, rv.NamedOrder(body), s.now(), checkEvery)
+	turn, err := s.claimNotifyCall(ctx, method, rv.NamedOrder(body), s.now(), checkEvery)
 	if err != nil {
 		return fmt.Errorf("%s notification: %w", method, err)
 	}
@@ -137,5 +137,5 @@ func (s *Service) rationVerification(ctx context.Context, method string, rv paym
 // refused counts a callback request that did not verify.
 func (s *Service) refused(ctx context.Context, method, kind string, why error, body string) {
 	// Forensics, not a precondition, as the event log.
-	_ = s.store.CountRefusal(ctx, db.Refusal{Method: method, Kind: kind, At: s.now(), Detail: errText(why), Body: body})
+	_ = s.countRefusal(ctx, Refusal{Method: method, Kind: kind, At: s.now(), Detail: errText(why), Body: body})
 }

@@ -1,4 +1,4 @@
-package db
+package recharge
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"im2pay/db"
 )
 
 // Order is a recharge order.
@@ -46,7 +48,7 @@ type Order struct {
 }
 
 // Order states, as in the order_state enum. Which moves are allowed is the
-// wallet's state machine (wallet/orderstate.go); the database refuses the
+// state machine in orderstate.go; the database refuses the
 // others (migration 0011's trigger).
 const (
 	OrderAwaiting   = "awaiting"   // 待支付: created, not paid
@@ -66,24 +68,24 @@ const orderColumns = `id, out_trade_no, user_id, request_key, method, device, am
 	created_at, expires_at, paid_at, checked_at, updated_at,
 	pay_currency, pay_amount, pay_rate`
 
-// LockUserOrders makes one person's orders be created one at a time inside
+// lockUserOrders makes one person's orders be created one at a time inside
 // tx, so two tabs cannot both fit under a daily limit. Its own lock class
 // keeps it apart from the throttles' locks.
-func LockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, lockClassOrders, userID); err != nil {
+func lockUserOrders(ctx context.Context, tx *sqlx.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, db.LockClassOrders, userID); err != nil {
 		return fmt.Errorf("lock the orders of user %d: %w", userID, err)
 	}
 	return nil
 }
 
-// CreateOrder inserts o inside tx, or returns the order the same user
+// InsertOrder inserts o inside tx, or returns the order the same user
 // already created with the same request key (created is then false). An
 // order with no price of its own is paid in its own currency at rate 1.
 // CreatedAt and ExpiresAt are the caller's clock, the one that decides the
 // daily limit's day and the order's expiry: stamped by the database's
 // now(), an order would fall outside the day its app counts whenever the
 // two clocks disagree.
-func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
+func InsertOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error) {
 	if o.PayCurrency == "" {
 		o.PayCurrency, o.PayAmount, o.PayRate = o.Currency, o.Amount, "1"
 	}
@@ -100,22 +102,24 @@ func CreateOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)
-		return out, false, NotFound(err, "order by request key")
+		return out, false, db.NotFound(err, "order by request key")
 	}
 	if err != nil {
-		return Order{}, false, MapError(fmt.Errorf("create order: %w", err))
+		return Order{}, false, db.MapError(fmt.Errorf("create order: %w", err))
 	}
 	return out, true, nil
 }
 
-// OrderByNo loads an order by our order number.
-func (s *Store) OrderByNo(ctx context.Context, outTradeNo string) (Order, error) {
+// OrderByNo loads an order by our order number, for the provider return
+// path, which must work before we know who the person is; it reveals
+// nothing itself.
+func (s *Service) OrderByNo(ctx context.Context, outTradeNo string) (Order, error) {
 	var o Order
 	if !validTradeNo(outTradeNo) {
-		return o, NotFound(sql.ErrNoRows, "order %q", outTradeNo)
+		return o, db.NotFound(sql.ErrNoRows, "order %q", outTradeNo)
 	}
-	err := s.db.GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1`, outTradeNo)
-	return o, NotFound(err, "order %q", outTradeNo)
+	err := s.store.DB().GetContext(ctx, &o, `SELECT `+orderColumns+` FROM recharge_orders WHERE out_trade_no = $1`, outTradeNo)
+	return o, db.NotFound(err, "order %q", outTradeNo)
 }
 
 // validTradeNo is the out_trade_no CHECK: anything else names no order. It
@@ -134,19 +138,19 @@ func validTradeNo(s string) bool {
 	return true
 }
 
-// OrdersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
-func (s *Store) OrdersOfUser(ctx context.Context, userID, beforeID int64, limit int) ([]Order, error) {
+// ordersOfUser lists a user's orders, newest first, before a cursor id (0 = newest).
+func (s *Service) ordersOfUser(ctx context.Context, userID, beforeID int64, limit int) ([]Order, error) {
 	const q = `SELECT ` + orderColumns + ` FROM recharge_orders
 		WHERE user_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3`
 	var out []Order
-	if err := s.SelectCustom(ctx, s.db, &out, q, userID, beforeID, limit); err != nil {
+	if err := s.store.SelectCustom(ctx, s.store.DB(), &out, q, userID, beforeID, limit); err != nil {
 		return nil, fmt.Errorf("orders of user %d: %w", userID, err)
 	}
 	return out, nil
 }
 
 // SetOrderNext remembers where the person was sent for an order.
-func (s *Store) SetOrderNext(ctx context.Context, id int64, url, qr string, form []byte, ref string) error {
+func (s *Service) SetOrderNext(ctx context.Context, id int64, url, qr string, form []byte, ref string) error {
 	const q = `UPDATE recharge_orders SET next_url = $2, next_qr = $3, next_form = $4, provider_ref = $5, updated_at = now()
 		WHERE id = $1`
 	// jsonb goes as text: with binary_parameters a []byte would be sent
@@ -155,7 +159,7 @@ func (s *Store) SetOrderNext(ctx context.Context, id int64, url, qr string, form
 	if form != nil {
 		formText = string(form)
 	}
-	if _, err := s.db.ExecContext(ctx, q, id, url, qr, formText, ref); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, id, url, qr, formText, ref); err != nil {
 		return fmt.Errorf("set next step of order %d: %w", id, err)
 	}
 	return nil
@@ -170,13 +174,13 @@ type Payment struct {
 	PaidAt                                time.Time
 }
 
-// markPaidSQL is MarkPaid's conditional update.
+// markPaidSQL is markPaid's conditional update.
 const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_no = $5, paid_at = $6, fail_reason = '',
 	updated_at = now()
 	WHERE out_trade_no = $1 AND state <> 'paid' AND method = $2 AND pay_amount = $3 AND pay_currency = $4
 	RETURNING ` + orderColumns
 
-// MarkPaid moves an order to paid inside tx when it is not paid yet and the
+// markPaid moves an order to paid inside tx when it is not paid yet and the
 // payment matches its method and stored price, in one conditional
 // update, and returns the order as updated. It holds the order's row lock
 // until tx ends, so the crediting that follows happens once: a concurrent
@@ -184,79 +188,79 @@ const markPaidSQL = `UPDATE recharge_orders SET state = 'paid', provider_trade_n
 // false, and the twin wrote nothing, so its commit costs no flush). The
 // unique ledger key and the unique provider trade number keep that true
 // whatever a caller does.
-func (s *Store) MarkPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order, moved bool, err error) {
+func (s *Service) markPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order, moved bool, err error) {
 	if !validTradeNo(p.OutTradeNo) {
 		return o, false, nil
 	}
-	err = s.TxGet(ctx, tx, &o, markPaidSQL, p.OutTradeNo, p.Method, p.Amount, p.Currency, p.TradeNo, p.PaidAt)
+	err = s.store.TxGet(ctx, tx, &o, markPaidSQL, p.OutTradeNo, p.Method, p.Amount, p.Currency, p.TradeNo, p.PaidAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, false, nil
 	}
 	if err != nil {
-		return o, false, MapError(fmt.Errorf("mark order %s paid: %w", p.OutTradeNo, err))
+		return o, false, db.MapError(fmt.Errorf("mark order %s paid: %w", p.OutTradeNo, err))
 	}
 	return o, true, nil
 }
 
-// RecordNotification stores a provider's notification and reads the order
+// recordNotification stores a provider's notification and reads the order
 // it names, in one statement: each delivery of a notification is recorded,
 // and a repeated one of an order already paid needs nothing more. The
 // record is committed asynchronously (see asyncCommit); the order it reads
 // was committed durably (credits are), so a copy acknowledged because the
 // order reads paid rests on a credit that survives a crash.
-func (s *Store) RecordNotification(ctx context.Context, e PaymentEvent) (Order, error) {
+func (s *Service) recordNotification(ctx context.Context, e PaymentEvent) (Order, error) {
 	var o Order
 	if !validTradeNo(e.OutTradeNo) {
-		return o, errors.Join(s.RecordEvent(ctx, e), NotFound(sql.ErrNoRows, "order %q", e.OutTradeNo))
+		return o, errors.Join(s.recordEvent(ctx, e), db.NotFound(sql.ErrNoRows, "order %q", e.OutTradeNo))
 	}
 	const q = `
 		WITH ev AS (
 			INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
 			SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text FROM ` + asyncCommit + `)
 		SELECT ` + orderColumns + ` FROM recharge_orders WHERE out_trade_no = $3`
-	st, err := s.Prepared(ctx, q)
+	st, err := s.store.Prepared(ctx, q)
 	if err != nil {
 		return o, fmt.Errorf("record notification: %w", err)
 	}
 	err = st.GetContext(ctx, &o, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body)
-	return o, NotFound(err, "order %q", e.OutTradeNo)
+	return o, db.NotFound(err, "order %q", e.OutTradeNo)
 }
 
-// DropFirstBonus zeroes an order's first-recharge bonus when another order
+// dropFirstBonus zeroes an order's first-recharge bonus when another order
 // was paid first, so the order shows the bonus actually credited.
-func DropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
+func dropFirstBonus(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE recharge_orders SET first_bonus = 0 WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("drop first bonus of order %d: %w", id, err)
 	}
 	return nil
 }
 
-// MoveOrder moves an order that is in one of the states from to state to
+// moveOrder moves an order that is in one of the states from to state to
 // (with a failure reason for failed), in one conditional update: of two
 // concurrent moves only one finds the order where it expects it. It
 // reports whether the order moved.
-func (s *Store) MoveOrder(ctx context.Context, id int64, from []string, to, reason string) (bool, error) {
+func (s *Service) moveOrder(ctx context.Context, id int64, from []string, to, reason string) (bool, error) {
 	const q = `UPDATE recharge_orders SET state = $3, fail_reason = $4, updated_at = now()
 		WHERE id = $1 AND state::text = ANY($2)`
-	res, err := s.db.ExecContext(ctx, q, id, pq.Array(from), to, reason)
+	res, err := s.store.DB().ExecContext(ctx, q, id, pq.Array(from), to, reason)
 	if err != nil {
-		return false, MapError(fmt.Errorf("move order %d to %s: %w", id, to, err))
+		return false, db.MapError(fmt.Errorf("move order %d to %s: %w", id, to, err))
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
 
-// MarkOrderChecked records that we just asked the provider about an order.
-func (s *Store) MarkOrderChecked(ctx context.Context, id int64, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE recharge_orders SET checked_at = $2 WHERE id = $1`, id, at); err != nil {
+// markOrderChecked records that we just asked the provider about an order.
+func (s *Service) markOrderChecked(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.store.DB().ExecContext(ctx, `UPDATE recharge_orders SET checked_at = $2 WHERE id = $1`, id, at); err != nil {
 		return fmt.Errorf("mark order %d checked: %w", id, err)
 	}
 	return nil
 }
 
-// RechargedSince sums a user's paid orders and live pending ones since a
+// rechargedSince sums a user's paid orders and live pending ones since a
 // moment: what counts against the daily limit.
-func RechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {
+func rechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, since, now time.Time) (int64, error) {
 	const sum = `SELECT coalesce(sum(amount), 0) FROM recharge_orders
 		WHERE user_id = $1 AND created_at >= $2 AND (state = 'paid' OR (state IN ('awaiting', 'processing') AND expires_at > $3))`
 	var total int64
@@ -266,9 +270,9 @@ func RechargedSince(ctx context.Context, q sqlx.QueryerContext, userID int64, si
 	return total, nil
 }
 
-// HasPaidOrder reports whether a user has a paid order other than exceptID
+// hasPaidOrder reports whether a user has a paid order other than exceptID
 // (for the first-recharge bonus).
-func HasPaidOrder(ctx context.Context, q sqlx.QueryerContext, userID, exceptID int64) (bool, error) {
+func hasPaidOrder(ctx context.Context, q sqlx.QueryerContext, userID, exceptID int64) (bool, error) {
 	var exists bool
 	err := sqlx.GetContext(ctx, q, &exists,
 		`SELECT EXISTS (SELECT 1 FROM recharge_orders WHERE user_id = $1 AND state = 'paid' AND id <> $2)`, userID, exceptID)
@@ -300,12 +304,12 @@ type PaymentEvent struct {
 // of forged ones must not cost a disk flush each.
 const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) async_commit`
 
-// RecordEvent stores what a provider said (or what we failed to verify),
+// recordEvent stores what a provider said (or what we failed to verify),
 // committed asynchronously (see asyncCommit).
-func (s *Store) RecordEvent(ctx context.Context, e PaymentEvent) error {
+func (s *Service) recordEvent(ctx context.Context, e PaymentEvent) error {
 	const q = `INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
 		SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text FROM ` + asyncCommit
-	if _, err := s.db.ExecContext(ctx, q, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body); err != nil {
 		return fmt.Errorf("record payment event: %w", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"errors"
@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"im2pay/payment"
+	"im2pay/problem"
+	"im2pay/wallet"
 )
 
-// problemOn fails t unless err is a *Problem on field with a code.
+// problemOn fails t unless err is a *problem.Problem on field with a code.
 func problemOn(t *testing.T, err error, field string) {
 	t.Helper()
-	var p *Problem
+	var p *problem.Problem
 	if !errors.As(err, &p) || p.Code == "" || p.Field != field {
 		t.Fatalf("error %#v is not a *Problem on %q", err, field)
 	}
@@ -28,7 +30,7 @@ func FuzzRechargeForm(f *testing.F) {
 	f.Add("ALIPAY", "0.01")
 	f.Add("bitcoin", "1")
 	f.Add("", "0")
-	s := &Service{rules: DefaultRechargeRules()}
+	s := &Service{rules: DefaultRules()}
 	f.Fuzz(func(t *testing.T, method, amount string) {
 		m, err := ParseMethod(method)
 		if err != nil {
@@ -38,7 +40,7 @@ func FuzzRechargeForm(f *testing.F) {
 		if string(m) != method || !slices.Contains(payment.Methods, m) {
 			t.Fatalf("ParseMethod(%q) = %q", method, m)
 		}
-		amt, err := ParseMoney(amount)
+		amt, err := wallet.ParseMoney(amount)
 		if err != nil {
 			return // FuzzParseMoney covers amounts
 		}
@@ -47,7 +49,7 @@ func FuzzRechargeForm(f *testing.F) {
 			if q.Method != m || q.Amount != amt || q.TierBonus < 0 || q.TierBonus > amt || q.FirstBonus < 0 {
 				t.Fatalf("price(%q, %d, %v) = %+v", m, amt, first, q)
 			}
-			if q.Total() < q.Amount || q.Total() > MaxMoney+MaxMoney {
+			if q.Total() < q.Amount || q.Total() > wallet.MaxMoney+wallet.MaxMoney {
 				t.Fatalf("price(%q, %d, %v) totals %d", m, amt, first, q.Total())
 			}
 		}

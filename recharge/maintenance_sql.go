@@ -1,4 +1,4 @@
-package db
+package recharge
 
 import (
 	"context"
@@ -17,27 +17,27 @@ type Maintenance struct {
 
 // Maintenances lists the switches that are on. It is read on every recharge
 // page view and order, so a switch takes effect without a restart.
-func (s *Store) Maintenances(ctx context.Context) ([]Maintenance, error) {
+func (s *Service) Maintenances(ctx context.Context) ([]Maintenance, error) {
 	var out []Maintenance
-	if err := s.db.SelectContext(ctx, &out, `SELECT method, message, until, updated_at FROM maintenance ORDER BY method`); err != nil {
+	if err := s.store.DB().SelectContext(ctx, &out, `SELECT method, message, until, updated_at FROM maintenance ORDER BY method`); err != nil {
 		return nil, fmt.Errorf("maintenance: %w", err)
 	}
 	return out, nil
 }
 
-// SetMaintenance turns a switch on (or updates its message).
-func (s *Store) SetMaintenance(ctx context.Context, m Maintenance) error {
+// setMaintenance turns a switch on (or updates its message).
+func (s *Service) setMaintenance(ctx context.Context, m Maintenance) error {
 	const q = `INSERT INTO maintenance (method, message, until) VALUES ($1, $2, $3)
 		ON CONFLICT (method) DO UPDATE SET message = EXCLUDED.message, until = EXCLUDED.until, updated_at = now()`
-	if _, err := s.db.ExecContext(ctx, q, m.Method, m.Message, m.Until); err != nil {
+	if _, err := s.store.DB().ExecContext(ctx, q, m.Method, m.Message, m.Until); err != nil {
 		return fmt.Errorf("set maintenance %q: %w", m.Method, err)
 	}
 	return nil
 }
 
-// ClearMaintenance turns a switch off.
-func (s *Store) ClearMaintenance(ctx context.Context, method string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM maintenance WHERE method = $1`, method); err != nil {
+// clearMaintenance turns a switch off.
+func (s *Service) clearMaintenance(ctx context.Context, method string) error {
+	if _, err := s.store.DB().ExecContext(ctx, `DELETE FROM maintenance WHERE method = $1`, method); err != nil {
 		return fmt.Errorf("clear maintenance %q: %w", method, err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package db_test
+package recharge
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"im2pay/db"
 )
 
 // An order keeps the price it was quoted; the schema holds the rounding
@@ -16,11 +14,11 @@ import (
 func TestAnOrderKeepsItsPriceAndIsPaidOnlyAtThatPrice(t *testing.T) {
 	f := newFixture(t)
 	u := f.user("priced")
-	create := func(no string, amount int64, cur string, pay int64, rate string) (db.Order, error) {
-		var o db.Order
+	create := func(no string, amount int64, cur string, pay int64, rate string) (Order, error) {
+		var o Order
 		err := f.store.InTx(f.ctx, func(tx *sqlx.Tx) error {
 			var err error
-			o, _, err = db.CreateOrder(f.ctx, tx, db.Order{OutTradeNo: no, UserID: u.ID, RequestKey: no + "-key",
+			o, _, err = InsertOrder(f.ctx, tx, Order{OutTradeNo: no, UserID: u.ID, RequestKey: no + "-key",
 				Method: "paypal", Device: "desktop", Amount: amount, Currency: "CNY", ExpiresAt: time.Now().Add(time.Hour),
 				PayCurrency: cur, PayAmount: pay, PayRate: rate})
 			return err
@@ -63,12 +61,12 @@ func TestAnOrderKeepsItsPriceAndIsPaidOnlyAtThatPrice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, wrong := range []db.Payment{
+	for _, wrong := range []Payment{
 		{Amount: 68_00, Currency: "CNY"}, {Amount: 9_44, Currency: "USD"}, {Amount: 9_45, Currency: "EUR"},
 	} {
 		wrong.OutTradeNo, wrong.Method, wrong.TradeNo, wrong.PaidAt = o.OutTradeNo, "paypal", "CAPTURE"+wrong.Currency, time.Now()
 		err := f.store.InTx(f.ctx, func(tx *sqlx.Tx) error {
-			_, moved, err := f.store.MarkPaid(f.ctx, tx, wrong)
+			_, moved, err := f.service.markPaid(f.ctx, tx, wrong)
 			if moved {
 				return fmt.Errorf("%d %s moved the order", wrong.Amount, wrong.Currency)
 			}
@@ -79,9 +77,9 @@ func TestAnOrderKeepsItsPriceAndIsPaidOnlyAtThatPrice(t *testing.T) {
 		}
 	}
 	err = f.store.InTx(f.ctx, func(tx *sqlx.Tx) error {
-		paid, moved, err := f.store.MarkPaid(f.ctx, tx, db.Payment{OutTradeNo: o.OutTradeNo, Method: "paypal",
+		paid, moved, err := f.service.markPaid(f.ctx, tx, Payment{OutTradeNo: o.OutTradeNo, Method: "paypal",
 			Amount: 9_45, Currency: "USD", TradeNo: "CAPTUREUSD", PaidAt: time.Now()})
-		if err == nil && (!moved || paid.State != db.OrderPaid || paid.Amount != 68_00) {
+		if err == nil && (!moved || paid.State != OrderPaid || paid.Amount != 68_00) {
 			return fmt.Errorf("US$9.45 did not pay the order: %+v moved %v", paid, moved)
 		}
 		return err

@@ -1,12 +1,10 @@
-package wallet
+package recharge
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"time"
-
-	"im2pay/db"
 )
 
 // The order state machine. An order is created 待支付 (awaiting). While it
@@ -18,12 +16,12 @@ import (
 // refuses every other move (migration 0011); each move is one conditional
 // update, so two racing moves cannot both apply.
 var transitions = map[string][]string{
-	db.OrderAwaiting:   {db.OrderProcessing, db.OrderPaid, db.OrderFailed, db.OrderCancelled, db.OrderClosed},
-	db.OrderProcessing: {db.OrderAwaiting, db.OrderPaid, db.OrderFailed, db.OrderCancelled, db.OrderClosed},
-	db.OrderFailed:     {db.OrderPaid},
-	db.OrderCancelled:  {db.OrderPaid},
-	db.OrderClosed:     {db.OrderPaid},
-	db.OrderPaid:       nil,
+	OrderAwaiting:   {OrderProcessing, OrderPaid, OrderFailed, OrderCancelled, OrderClosed},
+	OrderProcessing: {OrderAwaiting, OrderPaid, OrderFailed, OrderCancelled, OrderClosed},
+	OrderFailed:     {OrderPaid},
+	OrderCancelled:  {OrderPaid},
+	OrderClosed:     {OrderPaid},
+	OrderPaid:       nil,
 }
 
 // CanMove reports whether an order may go from one state to another.
@@ -31,7 +29,7 @@ func CanMove(from, to string) bool { return slices.Contains(transitions[from], t
 
 // IsOpen reports whether an order in state can still be paid, cancelled or
 // checked with its provider.
-func IsOpen(state string) bool { return slices.Contains(db.OpenStates, state) }
+func IsOpen(state string) bool { return slices.Contains(OpenStates, state) }
 
 // sourcesOf lists the states that may move to to.
 func sourcesOf(to string) []string {
@@ -48,15 +46,15 @@ func sourcesOf(to string) []string {
 // move moves an order to state to (reason for failed) if the state machine
 // allows it from where the order is now, and reports whether it moved. To
 // paid an order moves only through Settle, with its credit.
-func (s *Service) move(ctx context.Context, o db.Order, to, reason string) (bool, error) {
-	if to == db.OrderPaid {
+func (s *Service) move(ctx context.Context, o Order, to, reason string) (bool, error) {
+	if to == OrderPaid {
 		return false, fmt.Errorf("order %s: only Settle marks an order paid", o.OutTradeNo)
 	}
-	if to != db.OrderFailed {
+	if to != OrderFailed {
 		reason = ""
 	}
-	moved, err := s.store.MoveOrder(ctx, o.ID, sourcesOf(to), to, reason)
-	if moved && to != db.OrderAwaiting && to != db.OrderProcessing {
+	moved, err := s.moveOrder(ctx, o.ID, sourcesOf(to), to, reason)
+	if moved && to != OrderAwaiting && to != OrderProcessing {
 		s.metrics.TopUp(o.Method, to) // failed, cancelled or closed
 	}
 	return moved, err

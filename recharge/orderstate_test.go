@@ -1,28 +1,24 @@
-package wallet
+package recharge
 
-import (
-	"testing"
-
-	"im2pay/db"
-)
+import "testing"
 
 func TestTheOrderStateMachine(t *testing.T) {
-	all := []string{db.OrderAwaiting, db.OrderProcessing, db.OrderPaid, db.OrderFailed, db.OrderCancelled, db.OrderClosed}
+	all := []string{OrderAwaiting, OrderProcessing, OrderPaid, OrderFailed, OrderCancelled, OrderClosed}
 	for _, from := range all {
 		for _, to := range all {
 			if from == to {
 				continue
 			}
-			want := IsOpen(from) || to == db.OrderPaid && from != db.OrderPaid
+			want := IsOpen(from) || to == OrderPaid && from != OrderPaid
 			if got := CanMove(from, to); got != want {
 				t.Errorf("CanMove(%s, %s) = %v, want %v", from, to, got, want)
 			}
 		}
 	}
-	if IsOpen(db.OrderCancelled) || !IsOpen(db.OrderProcessing) {
+	if IsOpen(OrderCancelled) || !IsOpen(OrderProcessing) {
 		t.Error("open states are awaiting and processing only")
 	}
-	if got := sourcesOf(db.OrderCancelled); len(got) != 2 {
+	if got := sourcesOf(OrderCancelled); len(got) != 2 {
 		t.Errorf("an order is cancelled from %v, want the two open states", got)
 	}
 }

@@ -1,4 +1,4 @@
-package wallet
+package recharge
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
 )
 
@@ -45,23 +44,23 @@ type Pass struct {
 func (s *Service) ReconcilePass(ctx context.Context) (Pass, error) {
 	var pass Pass
 	now := s.now()
-	oldest, err := s.store.OldestDue(ctx, now, s.rules.Lifetime, s.reconcileAfter)
+	oldest, err := s.oldestDue(ctx, now, s.rules.Lifetime, s.reconcileAfter)
 	if err != nil {
 		return pass, err
 	}
 	if oldest.Valid {
 		pass.Lag = now.Sub(oldest.Time)
 	}
-	closed, err := s.store.CloseNeverStarted(ctx, now)
+	closed, err := s.closeNeverStarted(ctx, now)
 	if err != nil {
 		return pass, err
 	}
 	for _, m := range closed {
-		s.metrics.TopUp(m, db.OrderClosed)
+		s.metrics.TopUp(m, OrderClosed)
 	}
 	pass.Closed = len(closed)
 	pass.Changed = pass.Closed
-	due, err := s.store.ClaimDueOrders(ctx, now, s.rules.Lifetime, s.reconcileAfter, now.Add(s.reconcileAfter), reconcileBatch)
+	due, err := s.claimDueOrders(ctx, now, s.rules.Lifetime, s.reconcileAfter, now.Add(s.reconcileAfter), reconcileBatch)
 	if err != nil {
 		return pass, err
 	}
@@ -88,7 +87,7 @@ func (s *Service) ReconcilePass(ctx context.Context) (Pass, error) {
 // reconcileOne asks about one claimed order. A pending order before its
 // expiry is scheduled again (later after each failure); after its expiry it
 // is closed, at the provider where that works, and here in any case.
-func (s *Service) reconcileOne(ctx context.Context, d db.DueOrder) (db.Order, error) {
+func (s *Service) reconcileOne(ctx context.Context, d DueOrder) (Order, error) {
 	o := d.Order
 	after, err := s.ask(ctx, o)
 	if err == nil && !IsOpen(after.State) {
@@ -100,7 +99,7 @@ func (s *Service) reconcileOne(ctx context.Context, d db.DueOrder) (db.Order, er
 		if err != nil {
 			failures = d.CheckFailures + 1
 		}
-		if serr := s.store.ScheduleCheck(ctx, o.ID, s.nextCheck(o, now, failures), failures); serr != nil {
+		if serr := s.scheduleCheck(ctx, o.ID, s.nextCheck(o, now, failures), failures); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return after, err
@@ -111,7 +110,7 @@ func (s *Service) reconcileOne(ctx context.Context, d db.DueOrder) (db.Order, er
 // nextCheck is when to ask about a pending order again: reconcileAfter
 // later, doubled for each failure in a row up to maxCheckBackoff, and never
 // after its expiry, when it is due to be closed.
-func (s *Service) nextCheck(o db.Order, now time.Time, failures int) time.Time {
+func (s *Service) nextCheck(o Order, now time.Time, failures int) time.Time {
 	d := s.reconcileAfter
 	for i := 0; i < failures && d < maxCheckBackoff; i++ {
 		d *= 2
@@ -129,7 +128,7 @@ func (s *Service) nextCheck(o db.Order, now time.Time, failures int) time.Time {
 // failed, so an order the provider cannot answer about does not stay
 // pending forever. A payment that still arrives is credited by Settle: a
 // closed order may still become paid.
-func (s *Service) closeExpired(ctx context.Context, o db.Order, checkErr error) (db.Order, error) {
+func (s *Service) closeExpired(ctx context.Context, o Order, checkErr error) (Order, error) {
 	if checkErr != nil {
 		checkErr = fmt.Errorf("order %s expired, closed after a failed check: %w", o.OutTradeNo, checkErr)
 	}
@@ -141,9 +140,9 @@ func (s *Service) closeExpired(ctx context.Context, o db.Order, checkErr error) 
 			return after, errors.Join(checkErr, err)
 		}
 	}
-	if _, err := s.move(ctx, o, db.OrderClosed, ""); err != nil {
+	if _, err := s.move(ctx, o, OrderClosed, ""); err != nil {
 		return o, errors.Join(checkErr, err)
 	}
-	after, err := s.store.OrderByNo(ctx, o.OutTradeNo)
+	after, err := s.OrderByNo(ctx, o.OutTradeNo)
 	return after, errors.Join(checkErr, err)
 }

@@ -1,12 +1,12 @@
-package wallet
+package recharge
 
 import (
 	"context"
 	"database/sql"
 	"time"
 
-	"im2pay/db"
 	"im2pay/payment"
+	"im2pay/problem"
 )
 
 // MethodStatus is one method as the recharge page shows it.
@@ -22,11 +22,11 @@ type MethodStatus struct {
 // switches live in the database, so `im2pay maintenance` takes effect on
 // the next request without a restart.
 func (s *Service) Methods(ctx context.Context) ([]MethodStatus, error) {
-	ms, err := s.store.Maintenances(ctx)
+	ms, err := s.Maintenances(ctx)
 	if err != nil {
 		return nil, err
 	}
-	closed := map[string]db.Maintenance{}
+	closed := map[string]Maintenance{}
 	for _, m := range ms {
 		closed[m.Method] = m
 	}
@@ -54,27 +54,27 @@ func (s *Service) checkMaintenance(ctx context.Context, m payment.Method) error 
 	for _, st := range all {
 		if st.Method == m {
 			if !st.Open {
-				return NewProblem("method", "recharge.maintenance", st.Message)
+				return problem.New("method", "recharge.maintenance", st.Message)
 			}
 			return nil
 		}
 	}
-	return NewProblem("method", "recharge.method_err")
+	return problem.New("method", "recharge.method_err")
 }
 
 // SetMaintenance turns maintenance on for a method or "all".
 func (s *Service) SetMaintenance(ctx context.Context, method, message string, until time.Time) error {
-	m := db.Maintenance{Method: method, Message: message}
+	m := Maintenance{Method: method, Message: message}
 	if !until.IsZero() {
 		m.Until = sql.NullTime{Time: until, Valid: true}
 	}
-	return s.store.SetMaintenance(ctx, m)
+	return s.setMaintenance(ctx, m)
 }
 
 // ClearMaintenance turns maintenance off for a method or "all".
 func (s *Service) ClearMaintenance(ctx context.Context, method string) error {
-	return s.store.ClearMaintenance(ctx, method)
+	return s.clearMaintenance(ctx, method)
 }
 
 // Rules exposes the recharge rules for the page.
-func (s *Service) Rules() RechargeRules { return s.rules }
+func (s *Service) Rules() Rules { return s.rules }

@@ -1,0 +1,84 @@
+// Package recharge is topping a wallet up: the rules and quotes, the orders
+// and their states, the provider flows (pay, check, return, cancel), the
+// one crediting function (Settle) that every notification, return, check
+// and reconciler pass goes through, the reconciler itself and the
+// maintenance switches. It keeps its own SQL (recharge_orders,
+// payment_events, callback_refusals, maintenance) over the db package's
+// store, and moves money only through the ledger.
+package recharge
+
+import (
+	"log/slog"
+	"time"
+
+	"im2pay/db"
+	"im2pay/ledger"
+	"im2pay/metrics"
+	"im2pay/payment"
+)
+
+// Service quotes, creates, follows and credits top-ups.
+type Service struct {
+	store  *db.Store
+	ledger *ledger.Ledger
+	now    func() time.Time
+
+	rules     Rules
+	loc       *time.Location
+	providers map[payment.Method]payment.Provider
+	baseURL   string // our public origin, for return and notify URLs
+	// reconcileAfter is the age at which Reconcile asks about a pending order.
+	reconcileAfter time.Duration
+	// notifying runs identical notifications arriving together once.
+	notifying inflight
+	log       *slog.Logger
+	metrics   *metrics.Metrics // nil: nothing counted
+}
+
+// Options configures a Service; zero fields take the defaults.
+type Options struct {
+	Now       func() time.Time
+	Rules     *Rules         // nil: DefaultRules
+	Location  *time.Location // the zone a "day" of the daily limit is in
+	Providers map[payment.Method]payment.Provider
+	BaseURL   string
+	// ReconcileAfter is how old a pending order must be before Reconcile
+	// asks its provider (0: DefaultReconcileAfter).
+	ReconcileAfter time.Duration
+	// Logger receives the reconciler's passes and warnings about
+	// notifications (nil: slog.Default()).
+	Logger *slog.Logger
+	// Metrics counts top-ups and notifications by outcome (nil: none).
+	Metrics *metrics.Metrics
+	// Ledger posts every top-up (nil: ledger.New(store)).
+	Ledger *ledger.Ledger
+}
+
+// NewService builds a Service over a store. The order's paid gate is one
+// of the store's hot statements in transactions, prepared once per
+// connection before the first transaction runs.
+func NewService(store *db.Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Ledger == nil {
+		o.Ledger = ledger.New(store)
+	}
+	rules := DefaultRules()
+	if o.Rules != nil {
+		rules = *o.Rules
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.ReconcileAfter <= 0 {
+		o.ReconcileAfter = DefaultReconcileAfter
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	store.PrepareForTx(markPaidSQL)
+	return &Service{store: store, ledger: o.Ledger, now: o.Now,
+		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
+		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics}
+}
