@@ -151,7 +151,7 @@ func (s *Service) EndSession(ctx context.Context, userID, publicID int64) error 
 }
 
 // endOthersSQL bumps the user's session generation and ends every session
-// but keep, which moves to the new generation: one statement, so no
+// but keep, which moves to the new generation: one query, so no
 // session can slip in between under the old generation and survive.
 const endOthersSQL = `
 	WITH u AS (
@@ -173,7 +173,7 @@ func (s *Service) EndOtherSessions(ctx context.Context, userID int64, keep []byt
 	return gen, db.NotFound(err, "end sessions of user %d", userID)
 }
 
-// setPasswordSQL replaces the password and, in the same statement, ends
+// setPasswordSQL replaces the password and, in the same query, ends
 // every session of the user under a new generation.
 const setPasswordSQL = `
 	WITH u AS (

@@ -1,6 +1,6 @@
 // Package center is the account center (个人中心): one person's balance,
 // membership, low-balance threshold, running events with their progress,
-// newest ledger lines and latest top-ups, read in as few statements as the
+// newest ledger lines and latest top-ups, read in as few queries as the
 // page allows. It keeps the page's SQL; crediting a spend bonus that is
 // due is the spend service's.
 package center
@@ -67,7 +67,7 @@ type Overview struct {
 
 // AccountCenter loads the account center of a user the session has already
 // loaded, in one read: the page's balance, membership, threshold, running
-// events and newest lines come from one statement. Viewing credits a
+// events and newest lines come from one query. Viewing credits a
 // spend bonus whose threshold was crossed; only then (rarely) does it
 // award and read again, so the page shows the new balance. The latest
 // top-ups are a second read.

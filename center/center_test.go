@@ -126,7 +126,7 @@ func TestViewingTheCenterCreditsASpendBonusThatIsDue(t *testing.T) {
 	}
 }
 
-// BenchmarkAccountViewQuery is the account center's statement alone, one at a time.
+// BenchmarkAccountViewQuery is the account center's query alone, one at a time.
 func BenchmarkAccountViewQuery(b *testing.B) {
 	f := newFixture(b)
 	f.grant("grant:a", 1_000_000_00)

@@ -14,7 +14,7 @@ import (
 )
 
 // view is what the account center shows of one person, read in one
-// statement: the balance, the membership, the low-balance threshold, the
+// query: the balance, the membership, the low-balance threshold, the
 // events running at the time asked, and the newest ledger lines.
 type view struct {
 	Balance         int64
@@ -81,7 +81,7 @@ const accountViewSQL = `
 		                       le.amount, le.balance_after
 		                  FROM ledger_entries le JOIN ledger_transactions t ON t.id = le.transaction_id
 		                 WHERE le.account_id = $2
-		                 -- An equality, not History's range of one: this statement
+		                 -- An equality, not History's range of one: this query
 		                 -- is planned once per connection, and with a generic plan
 		                 -- the range halved figure 4 (BENCHMARKS.md, run 4).
 		                 ORDER BY le.id DESC

@@ -27,7 +27,7 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{t: t, ctx: context.Background(), conn: conn, store: db.New(conn)}
 }
 
-// The app's connections plan prepared statements once (WithAppSettings);
+// The app's connections plan prepared queries once (WithAppSettings);
 // the queries that must see their parameters plan them per run.
 func TestConnectionsPlanPreparedStatementsOnce(t *testing.T) {
 	f := newFixture(t)

@@ -8,12 +8,12 @@ import (
 )
 
 // Prepared returns q prepared on the pool, preparing it on first use. The
-// hot statements of every page view and charge go this way: a prepared
-// statement costs one exchange instead of two, and PostgreSQL keeps its
-// plan, which for the account center's statement costs more than running
+// hot queries of every page view and charge go this way: a prepared
+// query costs one exchange instead of two, and PostgreSQL keeps its
+// plan, which for the account center's query costs more than running
 // it. The pool prepares it again on each connection as needed, after a
 // reconnect too. It takes a pool connection the first time: inside a
-// transaction, use TxStmt on a statement prepared before it began.
+// transaction, use TxStmt on a query prepared before it began.
 func (s *Store) Prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	if st, ok := s.stmts.Load(q); ok {
 		return st.(*sqlx.Stmt), nil

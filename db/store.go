@@ -1,7 +1,9 @@
-// Package db is the store: typed methods over sqlx for the double-entry
-// ledger, plus the embedded migrations and what a domain package needs to
-// keep its own SQL (see account).
-// It knows nothing about HTTP.
+// Package db is the plumbing every domain package's SQL runs on: the pool
+// and its settings, the embedded migrations, transactions (Store.InTx, the
+// one way to open one), prepared queries, the advisory lock classes and the
+// mapping of constraint violations to typed errors. The SQL itself lives
+// with the domain that runs it (account, ledger, recharge, spend,
+// statement, center). It knows nothing about HTTP.
 package db
 
 import (
@@ -11,7 +13,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,19 +40,19 @@ const maxTxAttempts = 5
 type Store struct {
 	db *sqlx.DB
 	// Several instances run over one database, each with its own Store;
-	// the store caches nothing but prepared statements. Sessions,
+	// the store caches nothing but prepared queries. Sessions,
 	// throttles, maintenance and balances are read from PostgreSQL on
 	// every request, so instances cannot disagree.
 	//
 	// replica serves the history, the statement export and the monthly
 	// summary when set; nil: everything reads from db.
 	replica *sqlx.DB
-	// txPrepared is set once txStatements and txExtra are prepared (see
-	// InTx); txMu guards txExtra, added by PrepareForTx.
+	// txPrepared is set once txQueries are prepared (see InTx); txMu
+	// guards txQueries, named by PrepareForTx.
 	txPrepared atomic.Bool
 	txMu       sync.Mutex
-	txExtra    []string
-	// stmts holds the statements prepared on first use (see prepared.go).
+	txQueries  []string
+	// stmts holds the queries prepared on first use (see prepared.go).
 	stmts sync.Map
 }
 
@@ -75,12 +76,12 @@ func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
 //     two. Its price is that every []byte parameter goes in binary format,
 //     which only bytea reads as intended: JSON and text must be passed as
 //     strings.
-//   - plan_cache_mode=force_generic_plan (PostgreSQL): a prepared statement
+//   - plan_cache_mode=force_generic_plan (PostgreSQL): a prepared query
 //     is planned once per connection. Left to itself, PostgreSQL kept
-//     planning the hot statements afresh on every run, because their
+//     planning the hot queries afresh on every run, because their
 //     generic plans' estimates (parameters unknown) look far worse than
 //     the custom ones, and the planning cost more than running them: the
-//     account center's statement ran 6,700 times a second on the bench
+//     account center's query ran 6,700 times a second on the bench
 //     cluster that way, 38,000 with the generic plan. The few queries whose
 //     plan must see their parameters run through Store.SelectCustom.
 //
@@ -151,7 +152,7 @@ func (s *Store) ReplicaReady(ctx context.Context) error {
 
 // InTx runs fn in a transaction and commits it. A serialization failure or a
 // deadlock aborts the whole transaction, so the retry has to wrap all of fn,
-// not a single statement; fn must therefore be safe to run again.
+// not a single query; fn must therefore be safe to run again.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
@@ -166,10 +167,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return err
 }
 
-// RetryStatement runs fn, one statement outside any transaction, again
+// RetryQuery runs fn, one query outside any transaction, again
 // after a serialization failure or a deadlock (two payments crossing each
 // other), as InTx does for a whole transaction.
-func RetryStatement(ctx context.Context, fn func() error) error {
+func RetryQuery(ctx context.Context, fn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn()
 		if !Retryable(err) || attempt == maxTxAttempts {
@@ -194,7 +195,7 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	s.prepareTxStatements(ctx)
+	s.prepareTxQueries(ctx)
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -209,34 +210,30 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error 
 	return nil
 }
 
-// txStatements are the hot statements run inside transactions (here the
-// order marked paid), prepared before the first transaction begins:
-// preparing takes a pool connection, and a transaction waiting for a
-// second one could wait for ever once every connection is held by a
-// transaction doing the same. Each connection then prepares them once,
-// on its own, the first time a transaction on it runs one. A domain
-// package names its own with PrepareForTx.
-var txStatements []string
-
-// PrepareForTx adds queries to those prepared before the first
-// transaction begins (see txStatements), so that TxStmt finds them. Call it
-// while wiring the service, before any transaction.
+// PrepareForTx names hot queries run inside transactions (postings, the
+// order marked paid, the gift recorded), to be prepared before the first
+// transaction begins: preparing takes a pool connection, and a transaction
+// waiting for a second one could wait for ever once every connection is
+// held by a transaction doing the same. Each connection then prepares them
+// once, on its own, the first time a transaction on it runs one, and
+// TxStmt finds them. Each domain package names its own while it is wired,
+// before any transaction.
 func (s *Store) PrepareForTx(queries ...string) {
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
-	s.txExtra = append(s.txExtra, queries...)
+	s.txQueries = append(s.txQueries, queries...)
 	s.txPrepared.Store(false)
 }
 
-// prepareTxStatements prepares txStatements until it once succeeds; a
-// failure (the database away) leaves the statements to run unprepared.
-func (s *Store) prepareTxStatements(ctx context.Context) {
+// prepareTxQueries prepares the txQueries until it once succeeds; a
+// failure (the database away) leaves them to run unprepared.
+func (s *Store) prepareTxQueries(ctx context.Context) {
 	if s.txPrepared.Load() {
 		return
 	}
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
-	for _, q := range append(slices.Clone(txStatements), s.txExtra...) {
+	for _, q := range s.txQueries {
 		if _, err := s.Prepared(ctx, q); err != nil {
 			return
 		}
@@ -244,9 +241,9 @@ func (s *Store) prepareTxStatements(ctx context.Context) {
 	s.txPrepared.Store(true)
 }
 
-// TxStmt is q's prepared statement bound to tx, or nil when q was not
+// TxStmt is q's prepared query bound to tx, or nil when q was not
 // prepared yet (then the caller runs it unprepared). It never prepares:
-// see txStatements.
+// see PrepareForTx.
 func (s *Store) TxStmt(ctx context.Context, tx *sqlx.Tx, q string) *sqlx.Stmt {
 	st, ok := s.stmts.Load(q)
 	if !ok {

@@ -360,7 +360,7 @@ func TestAScriptInAGiftMessageIsShownAsText(t *testing.T) {
 }
 
 // The server remembers the catalog; a gift retired or repriced since it was
-// remembered is refused in the statement that would pay for it, nothing
+// remembered is refused in the query that would pay for it, nothing
 // moves, and the next send reads the catalog afresh.
 func TestAGiftRepricedSinceItWasRememberedIsRefusedThenSoldAtItsNewPrice(t *testing.T) {
 	s := newSite(t)

@@ -30,12 +30,12 @@ import (
 
 // These benchmarks are figures 3 and 4 of make bench in-process, so that
 // `go test -bench . -cpuprofile` shows where the server's time goes, and
-// they report the database statements each request sends (stmts/op).
+// they report the database queries each request sends (stmts/op).
 
-// statements counts what the counting driver sent to the database.
-var statements atomic.Int64
+// queries counts what the counting driver sent to the database.
+var queries atomic.Int64
 
-// countingDriver is lib/pq with a count of every statement run (BEGIN
+// countingDriver is lib/pq with a count of every query run (BEGIN
 // included; COMMIT and ROLLBACK not).
 type countingDriver struct{}
 
@@ -49,7 +49,7 @@ func (countingDriver) Open(name string) (driver.Conn, error) {
 
 type countingConn struct{ driver.Conn }
 
-// Prepare counts nothing itself: a prepared statement counts each time it runs.
+// Prepare counts nothing itself: a prepared query counts each time it runs.
 func (c countingConn) Prepare(q string) (driver.Stmt, error) {
 	st, err := c.Conn.Prepare(q)
 	if err != nil {
@@ -61,27 +61,27 @@ func (c countingConn) Prepare(q string) (driver.Stmt, error) {
 type countingStmt struct{ driver.Stmt }
 
 func (s countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	statements.Add(1)
+	queries.Add(1)
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (s countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	statements.Add(1)
+	queries.Add(1)
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (c countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	statements.Add(1)
+	queries.Add(1)
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
 func (c countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	statements.Add(1)
+	queries.Add(1)
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 }
 
 func (c countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	statements.Add(1)
+	queries.Add(1)
 	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }
 
@@ -144,14 +144,14 @@ func BenchmarkAccountCenter(b *testing.B) {
 	res.Body.Close()
 	mustGet(b, client, srv.URL+"/account")
 	b.SetParallelism(16)
-	statements.Store(0)
+	queries.Store(0)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			mustGet(b, client, srv.URL+"/account")
 		}
 	})
-	b.ReportMetric(float64(statements.Load())/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(queries.Load())/float64(b.N), "queries/op")
 }
 
 func BenchmarkCharges(b *testing.B) {
@@ -162,7 +162,7 @@ func BenchmarkCharges(b *testing.B) {
 	}
 	var next atomic.Int64
 	b.SetParallelism(16)
-	statements.Store(0)
+	queries.Store(0)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		n := next.Add(1)
@@ -187,7 +187,7 @@ func BenchmarkCharges(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(statements.Load())/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(queries.Load())/float64(b.N), "queries/op")
 }
 
 func mustGet(b *testing.B, client *http.Client, u string) string {

@@ -15,7 +15,7 @@ import (
 // caller's transaction, so it never needs a second pool connection) only
 // the first time: a user's wallet is created with the user and never
 // changes, so a remembered id cannot go stale. Every spend needs it before
-// its statement, to fingerprint the request.
+// its query, to fingerprint the request.
 func (l *Ledger) WalletOf(ctx context.Context, q sqlx.QueryerContext, userID int64) (int64, error) {
 	if id, ok := l.wallets.Get(userID); ok {
 		return id, nil
@@ -48,8 +48,8 @@ func (l *Ledger) SystemAccountID(ctx context.Context, code string) (int64, error
 
 // EnsureSystemAccount returns the system account with code, creating it
 // if needed; concurrent callers get the same account. It takes two
-// statements on purpose: an INSERT that meets a concurrent twin waits for
-// it to commit, and only a new statement's snapshot can then see its row.
+// queries on purpose: an INSERT that meets a concurrent twin waits for
+// it to commit, and only a new query's snapshot can then see its row.
 func (l *Ledger) EnsureSystemAccount(ctx context.Context, code string) (int64, error) {
 	// Nearly always the account exists: a remembered id or a read finds
 	// it, without a write.

@@ -10,7 +10,7 @@ import (
 	"im2pay/ledger"
 )
 
-// debitNow is a covered payment in a statement of its own, as every
+// debitNow is a covered payment in a query of its own, as every
 // purchase, gift and charge makes one.
 func (f *fixture) debitNow(key string, from, to, amount int64) (ledger.Posted, int64, error) {
 	posted, err := f.ledger.Post(f.ctx, ledger.Posting{Key: key, Kind: ledger.Transfer, Reference: "test", Description: "test",
@@ -49,7 +49,7 @@ func TestDebitNowMovesMoneyOnceAndWritesNothingWhenShort(t *testing.T) {
 }
 
 // Payments crossing each other lock their payers first and can deadlock;
-// a statement of its own is retried, and the many racing for too little money never
+// a query of its own is retried, and the many racing for too little money never
 // overdraw.
 func TestDebitNowUnderContention(t *testing.T) {
 	f := newFixture(t)

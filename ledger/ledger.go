@@ -123,7 +123,7 @@ func (p Posting) requestHash() []byte {
 	return h.Sum(nil)
 }
 
-// columns splits the entries into the two arrays the statement takes.
+// columns splits the entries into the two arrays the query takes.
 func (p Posting) columns() (ids, amounts []int64) {
 	ids = make([]int64, 0, len(p.Entries))
 	amounts = make([]int64, 0, len(p.Entries))

@@ -14,7 +14,7 @@ import (
 	"im2pay/internal/cache"
 )
 
-// postSQL writes a posting in one statement: one exchange with the server
+// postSQL writes a posting in one query: one exchange with the server
 // and, outside a transaction, one commit. %[1]s is the movement's gate,
 // %[2]s how the key's insert meets a key posted before, %[3]s the row the
 // movement writes beside its posting and %[4]s/%[5]s its columns (see Row;
@@ -73,7 +73,7 @@ const postSQL = `
 // before (the common case: a retry then replays the first result).
 const replayKey = `ON CONFLICT (idempotency_key) DO NOTHING`
 
-// Row is what a movement writes beside its posting, in the same statement.
+// Row is what a movement writes beside its posting, in the same query.
 // Its SQL refers to the posting's parameters ($1-$9) and to its own Args
 // from $10 on.
 type Row struct {
@@ -91,7 +91,7 @@ type Row struct {
 	Columns string
 	Dest    []any
 	Args    []any
-	// NewKey makes a key posted before fail the whole statement
+	// NewKey makes a key posted before fail the whole query
 	// (ErrDuplicate) instead of replaying: for a gate that writes, which
 	// must never stand without its posting.
 	NewKey bool
@@ -100,8 +100,8 @@ type Row struct {
 // ErrGateClosed means a Row's gate yielded nothing: nothing was written.
 var ErrGateClosed = errors.New("ledger: the movement's condition did not hold")
 
-// statement is postSQL with r spliced in.
-func (r *Row) statement() string {
+// query is postSQL with r spliced in.
+func (r *Row) query() string {
 	if r == nil {
 		return fmt.Sprintf(postSQL, "SELECT true", replayKey, "", "", "")
 	}
@@ -128,7 +128,7 @@ type Ledger struct {
 	wallets *cache.Bounded[int64, int64]
 	system  *cache.Bounded[string, int64]
 	// observe hears of each posting that moved money (not a replay, not a
-	// refusal): its kind and how long its statement took. nil: nobody.
+	// refusal): its kind and how long its query took. nil: nobody.
 	observe func(Kind, time.Duration)
 }
 
@@ -142,7 +142,7 @@ const (
 // New returns the ledger over store. The plain posting is prepared before
 // the first transaction (see db.Store.PrepareForTx).
 func New(store *db.Store) *Ledger {
-	l := &Ledger{store: store, plain: (*Row)(nil).statement(),
+	l := &Ledger{store: store, plain: (*Row)(nil).query(),
 		wallets: cache.New[int64, int64](maxCachedWallets), system: cache.New[string, int64](maxCachedSystemAccounts)}
 	store.PrepareForTx(l.plain)
 	return l
@@ -163,7 +163,7 @@ type options struct {
 
 // InTx posts inside the caller's transaction, which also writes whatever
 // caused the posting (the caller retries the whole transaction: see
-// db.Store.InTx). Without it, the posting is a statement of its own,
+// db.Store.InTx). Without it, the posting is a query of its own,
 // retried after a deadlock.
 func InTx(tx *sqlx.Tx) Option { return func(o *options) { o.tx = tx } }
 
@@ -176,7 +176,7 @@ func Covered(payer, amount int64) Option {
 	return func(o *options) { o.payer, o.covers = payer, amount }
 }
 
-// With writes r beside the posting, in the same statement.
+// With writes r beside the posting, in the same query.
 func With(r *Row) Option { return func(o *options) { o.row = r } }
 
 // Post records p, the only way money moves. Wallets are locked in id
@@ -207,14 +207,14 @@ func (l *Ledger) Post(ctx context.Context, p Posting, opts ...Option) (posted Po
 	q := l.plain
 	var dest []any
 	if o.row != nil {
-		q, dest = o.row.statement(), o.row.Dest
+		q, dest = o.row.query(), o.row.Dest
 		args = append(args, o.row.Args...)
 	}
 	var res result
 	if o.tx != nil {
 		res, err = l.run(ctx, o.tx, q, args, dest)
 	} else {
-		err = db.RetryStatement(ctx, func() error {
+		err = db.RetryQuery(ctx, func() error {
 			var err error
 			res, err = l.run(ctx, nil, q, args, dest)
 			return err

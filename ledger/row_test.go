@@ -10,7 +10,7 @@ import (
 	"im2pay/ledger"
 )
 
-// A movement's row is written by its posting's statement or not at all: a
+// A movement's row is written by its posting's query or not at all: a
 // closed gate writes nothing, a gate that wrote is undone with a key posted
 // before, and a posting in the caller's transaction goes with it.
 func TestARowIsWrittenWithItsPostingOrNotAtAll(t *testing.T) {
@@ -54,7 +54,7 @@ func TestARowIsWrittenWithItsPostingOrNotAtAll(t *testing.T) {
 		t.Fatalf("closed gate: %v, %d notes, balance %d; want ErrGateClosed and nothing written", err, notes(), f.balance(u.WalletID))
 	}
 
-	// A gate that writes, under a key posted before: the whole statement
+	// A gate that writes, under a key posted before: the whole query
 	// fails, the gate's write with it.
 	if _, err := f.conn.Exec(`INSERT INTO notes (open) VALUES (true)`); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func New(conn *sql.DB) *Metrics {
 			Name: "im2pay_ledger_postings_total", Help: "Ledger transactions posted (money moved), by kind.",
 		}, []string{"kind"}),
 		postingTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "im2pay_ledger_posting_duration_seconds", Help: "Time of a posting's statement, by kind.",
+			Name: "im2pay_ledger_posting_duration_seconds", Help: "Time of a posting's query, by kind.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"kind"}),
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -110,7 +110,7 @@ var currencySigns = map[string]string{"USD": "US$", "EUR": "€", "GBP": "£", "
 
 // Converter is a provider that collects in a configured currency of its
 // own rather than CNY (PayPal outside China). It prices an amount of fen
-// at its configured rate; the order stores the price, and every statement
+// at its configured rate; the order stores the price, and every query
 // the provider makes about the order is checked against the stored price.
 type Converter interface {
 	Convert(fen int64) (Price, error)

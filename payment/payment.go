@@ -100,7 +100,7 @@ const (
 	ReasonProviderError Reason = "provider_error"     // the provider failed or is unreachable
 )
 
-// Result is a verified statement from the provider about one payment.
+// Result is a verified answer from the provider about one payment.
 type Result struct {
 	OutTradeNo string
 	TradeNo    string // the provider's transaction id (for paid payments)
@@ -109,7 +109,7 @@ type Result struct {
 	Currency   string // as the provider reports it
 	Reason     Reason // for StatusFailed
 	PaidAt     time.Time
-	// Final is false for statements that may still change (a TRADE_SUCCESS
+	// Final is false for answers that may still change (a TRADE_SUCCESS
 	// that a TRADE_FINISHED will follow, a PENDING capture).
 	Final bool
 }

@@ -17,10 +17,10 @@ import (
 // function: a notification, the return page's query, Check and Recheck,
 // the reconciler (and a staff re-query) all end here, and nothing else
 // marks an order paid. read is the order as the caller already read it,
-// nil when it did not: an order read paid answers a repeated statement
+// nil when it did not: an order read paid answers a repeated answer
 // with no write at all. Whether the order is credited is decided by the
 // database under the order's row lock, never by read, so however often
-// and in whatever order statements arrive, the wallet is credited once.
+// and in whatever order answers arrive, the wallet is credited once.
 func (s *Service) Settle(ctx context.Context, method payment.Method, res payment.Result, read *Order) (Order, error) {
 	switch res.Status {
 	case payment.StatusPaid:
@@ -44,7 +44,7 @@ func (s *Service) Settle(ctx context.Context, method payment.Method, res payment
 	return s.OrderByNo(ctx, res.OutTradeNo)
 }
 
-// stateFor is the order state a provider's unpaid statement leads to: a
+// stateFor is the order state a provider's unpaid answer leads to: a
 // refusal with its reason, a cancellation the provider itself reports
 // (UnionPay's respCode 69), a close, or a payment taken but not confirmed.
 func stateFor(res payment.Result) string {
@@ -59,8 +59,8 @@ func stateFor(res payment.Result) string {
 	return OrderFailed
 }
 
-// credit is Settle for a paid statement. It writes in one of two ways: one
-// statement of its own when the order has no bonus (creditAlone), else,
+// credit is Settle for a paid answer. It writes in one of two ways: one
+// query of its own when the order has no bonus (creditAlone), else,
 // or when that moved nothing, one transaction (creditInTx). When neither
 // moved anything, creditedBefore says why.
 func (s *Service) credit(ctx context.Context, method payment.Method, res payment.Result, read *Order) (Order, error) {
@@ -94,7 +94,7 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 	return o, nil
 }
 
-// paymentOf is a provider's paid statement as the order records it. A
+// paymentOf is a provider's paid answer as the order records it. A
 // provider that names no time or no trade number of its own gets ours.
 func paymentOf(method payment.Method, res payment.Result, now time.Time) Payment {
 	pay := Payment{OutTradeNo: res.OutTradeNo, Method: string(method), Currency: res.Currency,
@@ -108,7 +108,7 @@ func paymentOf(method payment.Method, res payment.Result, now time.Time) Payment
 	return pay
 }
 
-// creditAlone credits an order without a bonus in one statement of its own,
+// creditAlone credits an order without a bonus in one query of its own,
 // the common case of a notification: the top-up's posting, gated by
 // paidGateSQL. It reports whether the order moved; when it did not, for
 // whatever reason (paid by a twin meanwhile, a key taken, an error worth a
@@ -135,14 +135,14 @@ func (s *Service) creditAlone(ctx context.Context, pay Payment, read Order, clea
 }
 
 // paidGateSQL marks an order paid as the gate of its top-up's posting
-// (see ledger.Row), so the order and its entries are one statement: one
+// (see ledger.Row), so the order and its entries are one query: one
 // exchange and one commit per credit. It applies only to an order with no
 // bonus to post, still unpaid, that the payment matches (method, and the
 // amount and currency of its stored price), and whose top-up key is new;
 // otherwise nothing moves and the caller takes the transaction path. The
 // order's row lock is taken first, as on that path, so a concurrent twin
 // waits on it and then finds the order paid. With ledger.Row's NewKey a
-// key taken after all fails the statement whole, never an order paid
+// key taken after all fails the query whole, never an order paid
 // without its entries. $10 the order number, $11 method, $12 amount and
 // $13 currency as paid, $14 the provider's trade number, $15 the payment
 // time.
@@ -174,7 +174,7 @@ func (s *Service) creditInTx(ctx context.Context, pay Payment, clearing int64) (
 	return o, moved, err
 }
 
-// creditedBefore is the order as it stands after a paid statement that
+// creditedBefore is the order as it stands after a paid answer that
 // moved nothing: credited already (a repeated notification, a twin, a
 // poll, the reconciler), or refused as not this payment's order. The
 // conditional updates return no row when they move nothing, so this is

@@ -94,7 +94,7 @@ func (s *Service) settleNotified(ctx context.Context, method string, n payment.N
 }
 
 // recordAndSettle records one delivery and settles it. The record and a
-// read of the order are one statement (recordNotification), and
+// read of the order are one query (recordNotification), and
 // Settle starts from that read: a repeated notification of an order
 // already paid needs nothing more. paidBefore is set when it read paid.
 func (s *Service) recordAndSettle(ctx context.Context, ev PaymentEvent, res payment.Result, paidBefore *bool) error {
@@ -105,7 +105,7 @@ func (s *Service) recordAndSettle(ctx context.Context, ev PaymentEvent, res paym
 		read = &o
 		*paidBefore = o.State == OrderPaid
 	case errors.Is(err, db.ErrNotFound):
-		return ErrUnknownOrder // recorded by the same statement
+		return ErrUnknownOrder // recorded by the same query
 	default:
 		// Neither recorded nor read. The event log is forensics, not a
 		// precondition: try once more to record it, and settle as if

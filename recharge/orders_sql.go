@@ -203,7 +203,7 @@ func (s *Service) markPaid(ctx context.Context, tx *sqlx.Tx, p Payment) (o Order
 }
 
 // recordNotification stores a provider's notification and reads the order
-// it names, in one statement: each delivery of a notification is recorded,
+// it names, in one query: each delivery of a notification is recorded,
 // and a repeated one of an order already paid needs nothing more. The
 // record is committed asynchronously (see asyncCommit); the order it reads
 // was committed durably (credits are), so a copy acknowledged because the
@@ -295,8 +295,8 @@ type PaymentEvent struct {
 	CreatedAt  time.Time `db:"created_at"`
 }
 
-// asyncCommit, joined into a statement run on its own, commits that
-// statement's transaction without waiting for its WAL to reach the disk.
+// asyncCommit, joined into a query run on its own, commits that
+// query's transaction without waiting for its WAL to reach the disk.
 // It is for the payment event log only: forensics, whose last fraction of
 // a second a crash may lose without losing money or an acknowledgement
 // (the credits, and everything an acknowledgement rests on, commit

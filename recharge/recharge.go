@@ -226,7 +226,7 @@ func newOutTradeNo(now time.Time) (string, error) {
 	return now.UTC().Format("20060102150405") + string(suffix), nil
 }
 
-// ErrMismatch means a provider's paid statement disagrees with our order
+// ErrMismatch means a provider's paid answer disagrees with our order
 // (amount, currency or method): it is stored and nothing is credited.
 var ErrMismatch = errors.New("recharge: payment does not match the order")
 

@@ -47,7 +47,7 @@ func (s *Service) oldestDue(ctx context.Context, now time.Time, lifetime, firstD
 
 // closeNeverStartedSQL closes, at expiry, the pending orders that never
 // reached their provider, and records each close in the order's timeline,
-// in one statement: no provider call can tell us more about them.
+// in one query: no provider call can tell us more about them.
 const closeNeverStartedSQL = `
 	WITH closed AS (
 		UPDATE recharge_orders SET state = 'closed', updated_at = now()
@@ -70,7 +70,7 @@ func (s *Service) closeNeverStarted(ctx context.Context, now time.Time) ([]strin
 
 // claimDueSQL takes up to $4 due orders, least recently checked first, and
 // leases each until $3 by moving its next check there, all in one
-// statement. SKIP LOCKED and the lease make two reconcilers on one
+// query. SKIP LOCKED and the lease make two reconcilers on one
 // database take disjoint orders: an order one claimed is neither locked
 // nor due for the other, and comes back by itself if its claimer dies.
 // The claim is a MATERIALIZED CTE, run once: as "id IN (subquery)" the

@@ -25,7 +25,7 @@ const (
 
 // countRefusalSQL counts a refusal under its method, kind and day, and
 // keeps it as a sample when it is among the day's first SampleSlots, in one
-// statement committed asynchronously (see asyncCommit): a flood of forged
+// query committed asynchronously (see asyncCommit): a flood of forged
 // requests costs an update of one counter row each, and no disk flush. The
 // samples overwrite the same slots every day, so they never grow.
 const countRefusalSQL = `

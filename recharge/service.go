@@ -55,7 +55,7 @@ type Options struct {
 }
 
 // NewService builds a Service over a store. The order's paid gate is one
-// of the store's hot statements in transactions, prepared once per
+// of the store's hot queries in transactions, prepared once per
 // connection before the first transaction runs.
 func NewService(store *db.Store, o Options) *Service {
 	if o.Now == nil {

@@ -113,11 +113,11 @@ func (r ChargeRequest) hash() []byte {
 // the recorded answer are one transaction. Refusals: *wallet.Problem for a bad
 // field, ErrUnknownUser.
 //
-// A new key, the common case, costs one statement (chargeNow, one ledger.Post):
+// A new key, the common case, costs one query (chargeNow, one ledger.Post):
 // the posting and its answer. Nothing is read first. The unique keys decide
 // every repeat instead: a key that moved money makes the posting replay,
 // and a key answered "insufficient funds" makes the answer's insert fail
-// the statement; either way nothing is written and the first answer is
+// the query; either way nothing is written and the first answer is
 // given, so money moves at most once.
 func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, error) {
 	if err := r.Validate(); err != nil {
@@ -158,11 +158,11 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	return toCharge(row, false), nil
 }
 
-// chargeAnswerSQL records a charge's answer in its posting's statement
+// chargeAnswerSQL records a charge's answer in its posting's query
 // (see ledger.Row), from the posting's transaction: no posting (a short
 // balance, a key posted before), no answer. An answer already recorded
 // under the key (an earlier "insufficient funds") fails the whole
-// statement on api_charges' unique key, the posting with it. $8 is the
+// query on api_charges' unique key, the posting with it. $8 is the
 // wallet and $9 the amount it must hold (the posting's); $10 the API key,
 // $11 the request hash, $12 the user, $13 the reason.
 const chargeAnswerSQL = `written AS (
@@ -174,7 +174,7 @@ const chargeAnswerSQL = `written AS (
 		RETURNING id, created_at)`
 
 // chargeNow debits row's amount from wallet and records row as the key's
-// answer, in one statement of its own: one exchange and one commit. It
+// answer, in one query of its own: one exchange and one commit. It
 // fills row's ID, CreatedAt, Outcome, TransactionID and Balance. A short
 // balance is ErrInsufficientFunds with nothing written (the caller records
 // the refusal); a key answered before, or posted before, is errChargeRaced.

@@ -36,7 +36,7 @@ type Debit struct {
 	Description string // a locale catalog code ("desc.<code>")
 }
 
-// DebitTx posts d inside tx, in one statement that locks the wallet and
+// DebitTx posts d inside tx, in one query that locks the wallet and
 // posts only when the balance covers d (ledger.Covered). An overdraft
 // is refused as a *Shortfall with nothing written, so the transaction
 // stays usable; the database's CHECK remains the backstop. Everything here
@@ -47,7 +47,7 @@ func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (ledger.Pos
 }
 
 // Debit is DebitTx for a payment with nothing else to write beside it: one
-// statement of its own, so one exchange with the database instead of
+// query of its own, so one exchange with the database instead of
 // three.
 func (s *Service) Debit(ctx context.Context, d Debit) (ledger.Posted, error) {
 	return s.debit(ctx, s.store.DB(), d)

@@ -160,7 +160,7 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 		return SentGift{}, err
 	}
 	amount := o.item.Price * wallet.Money(o.quantity)
-	// The common case, a new gift its sender can afford, is one statement;
+	// The common case, a new gift its sender can afford, is one query;
 	// anything else (a short balance, a retry, a catalog change) writes
 	// nothing there and takes the transaction, which tells them apart. A
 	// gift sent from a session takes the transaction too: it must hold
@@ -185,14 +185,14 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	return out, nil
 }
 
-// giftOnOfferSQL is the gate of a gift's payment sent in one statement
+// giftOnOfferSQL is the gate of a gift's payment sent in one query
 // (see ledger.Row): the item is still on offer at the unit price the
 // sender saw. $11 the item, $12 the unit price.
 const giftOnOfferSQL = `SELECT 1 FROM gift_items i WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint`
 
 // giftRowSQL records the gift from its payment's transaction, in the same
-// statement. A gift already recorded under the sender's key fails the
-// whole statement on the gifts' unique key, the payment with it, so money
+// query. A gift already recorded under the sender's key fails the
+// whole query on the gifts' unique key, the payment with it, so money
 // never moves without its gift. $9 is the amount paid, $10 the recipient,
 // $13 the quantity, $14 the message, $15 the sender's request key, $16 the
 // sender.
@@ -203,7 +203,7 @@ const giftRowSQL = `written AS (
 		  FROM txn
 		RETURNING id, created_at)`
 
-// sendGiftNow sends a gift in one statement of its own: its payment, gated
+// sendGiftNow sends a gift in one query of its own: its payment, gated
 // by giftOnOfferSQL, and its row. ok is false when that wrote nothing (a
 // short balance, a key used before, an item retired or repriced): the
 // caller then takes the transaction path, which tells these apart.

@@ -62,7 +62,7 @@ func (s *Service) giftItemRows(ctx context.Context) ([]GiftItem, error) {
 // giftItemByCode finds a gift on offer by its code; a retired gift is
 // ErrNotFound. A gift found is remembered (the catalog is a handful of
 // rows and every gift sent needs its price), so the answer may be stale:
-// insertGift checks the item against the catalog again in the statement
+// insertGift checks the item against the catalog again in the query
 // that records the gift, and refuses a retired or repriced one, so a
 // crafted form cannot buy it either way. ForgetGiftItem drops the entry.
 func (s *Service) giftItemByCode(ctx context.Context, code string) (GiftItem, error) {
@@ -106,7 +106,7 @@ const insertGiftSQL = `
 // insertGift records g inside tx, or returns the gift the same sender
 // already recorded under the same request key (created is then false). The
 // item must still be on offer at g.UnitPrice, checked in the same
-// statement (ErrGiftItemChanged otherwise).
+// query (ErrGiftItemChanged otherwise).
 func (s *Service) insertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bool, error) {
 	var out struct {
 		Created bool `db:"created"`
@@ -115,7 +115,7 @@ func (s *Service) insertGift(ctx context.Context, tx *sqlx.Tx, g Gift) (Gift, bo
 	err := s.store.TxGet(ctx, tx, &out, insertGiftSQL, g.SenderID, g.RecipientID, g.ItemID, g.Quantity,
 		g.UnitPrice, g.Amount, g.Message, g.RequestKey, g.TransactionID)
 	if errors.Is(err, sql.ErrNoRows) {
-		// A twin that committed after this statement's snapshot is
+		// A twin that committed after this query's snapshot is
 		// visible to a new one (the wallet lock every gift takes first
 		// makes that rare); found nowhere, the catalog refused the item.
 		if prev, err := giftByKey(ctx, tx, g.SenderID, g.RequestKey); !errors.Is(err, db.ErrNotFound) {

@@ -47,7 +47,7 @@ type Options struct {
 	Logger   *slog.Logger // nil: slog.Default()
 }
 
-// NewService builds a Service over a store and names the statements its
+// NewService builds a Service over a store and names the queries its
 // transactions run to the store, to be prepared before the first one.
 func NewService(store *db.Store, o Options) *Service {
 	if o.Now == nil {

@@ -1,8 +1,8 @@
-// Package wallet is what a wallet holds and how money comes into it: Money,
-// the refusals a person can correct, recharge rules, orders, the providers'
-// flows, crediting, reconciliation and grants. Where money goes is package
-// spend's. Handlers call it; it calls the store, the ledger, and the
-// account package for the people whose wallets they are.
+// Package wallet is what every domain package shares about a wallet's
+// money: Money (fen, parsed from forms and shown as yuan), the Problem a
+// form can have, a history Record, and Grant, the credit seeding and tests
+// give a person. How money comes in is package recharge's, where it goes
+// package spend's, and its lines package statement's.
 package wallet
 
 import (
@@ -98,4 +98,3 @@ func (s *Service) Grant(ctx context.Context, userID int64, amount Money, key, de
 	}
 	return Money(posted.Balances[u.WalletID]), nil
 }
-

@@ -138,7 +138,7 @@ type benchUser struct {
 	WalletID int64  `db:"wallet_id"`
 }
 
-// createUsers makes n users with wallets in two set-based statements; names
+// createUsers makes n users with wallets in two set-based queries; names
 // are prefix + run id + number, so every run has its own.
 func (b *bench) createUsers(ctx context.Context, prefix string, n int) ([]benchUser, error) {
 	const q = `

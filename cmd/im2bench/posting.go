@@ -69,7 +69,7 @@ func (b *bench) runPgbench(ctx context.Context) (float64, error) {
 
 // figurePosting is figure 1: spends between distinct wallets through the
 // spending's debit (spend.Service.Debit: the payer's lock, the balance
-// check, the key and the entries in one statement of its own, the debit
+// check, the key and the entries in one query of its own, the debit
 // purchases, gifts and charges make inside their transactions), 8 workers,
 // alternating with pgbench so both see the same machine.
 func (b *bench) figurePosting(ctx context.Context) ([]result, error) {

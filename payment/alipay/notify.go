@@ -140,7 +140,7 @@ func decodeTrade(outTradeNo, tradeNo string, st sdk.TradeStatus, total, paidAt s
 	switch st {
 	case sdk.TradeStatusSuccess:
 		// Paid, still refundable: a TRADE_FINISHED follows when the refund
-		// window ends, so this statement is not final.
+		// window ends, so this answer is not final.
 		r.Status = payment.StatusPaid
 	case sdk.TradeStatusFinished:
 		r.Status, r.Final = payment.StatusPaid, true

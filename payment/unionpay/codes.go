@@ -37,7 +37,7 @@ const (
 )
 
 // StatusFor maps a consumption's response code to our status and reason,
-// and says whether the statement is final.
+// and says whether the answer is final.
 func StatusFor(code string) (payment.Status, payment.Reason, bool) {
 	switch code {
 	case "00", "A6": // A6: 有缺陷的成功, success with a defect: money moved
