@@ -344,7 +344,7 @@ func TestTheSummaryCutsMonthsWhereTheReadersCalendarDoes(t *testing.T) {
 
 // stmtRaw posts n transactions of amount (signed, as u's wallet sees it)
 // against the grants account, dated at, in one SQL statement: the triggers
-// keep balances as db.Post would, posted entries cannot be moved in time
+// keep balances as ledger.Post would, posted entries cannot be moved in time
 // afterwards, and a thousand separate postings would only slow the suite.
 func stmtRaw(t *testing.T, s *site, u account.User, n int, amount wallet.Money, kind ledger.Kind, key string, at time.Time) {
 	t.Helper()

@@ -34,7 +34,7 @@ var giftTexts = map[string]texts{
 
 	"desc.gift_sent": {"送出礼物", "Gift sent"},
 
-	// Refusals (wallet/gifts.go lists them with their fields and args).
+	// Refusals (spend/gifts.go lists them with their fields and args).
 	"gift.form_expired":     {"表单已失效，请重新提交。", "This form has expired. Please submit it again."},
 	"gift.key_reused":       {"这份礼物已经送出过了。如需再送一份，请重新提交。", "This gift was already sent. Submit again to send another one."},
 	"gift.to_empty":         {"请输入收礼人的用户名。", "Please enter the recipient's username."},
