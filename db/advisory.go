@@ -18,6 +18,10 @@ const (
 	LockClassSignup  = 4 // sign-ups per client address
 	// LockClassOrders serialises one person's order creation (recharge).
 	LockClassOrders = 5
+	// Staff login guesses (package staff), per name and per client
+	// address; the name lock is taken first, as the account lock is.
+	LockClassStaffName   = 20
+	LockClassStaffClient = 21
 )
 
 // AdvisoryLock takes the transaction-scoped lock of key in class. The key

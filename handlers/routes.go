@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"im2pay/handlers/ops"
 	"im2pay/static"
 )
 
@@ -77,16 +78,24 @@ func (s *Server) routes() *echo.Echo {
 	s.giftRoutes(e)
 	s.statementRoutes(e)
 	s.apiRoutes(e)
+	if s.ops != nil {
+		ops.Mount(e, *s.ops) // the operations console, its own sessions and CSRF
+	}
 	return e
 }
 
 // skipsSession lists paths that need neither a session nor a CSRF cookie:
-// health, static files, provider callbacks, and the service API (bearer
-// token, no cookies, so nothing for a cross-site request to ride on).
+// health, static files, provider callbacks, the service API (bearer
+// token, no cookies, so nothing for a cross-site request to ride on), and
+// the operations console, which has its own staff session and CSRF: a
+// user's session must never be read there.
 func skipsSession(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p) || isServiceAPI(p)
+	return p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/static/") || isProviderCallback(p) || isServiceAPI(p) || isOps(p)
 }
+
+// isOps matches the operations console under /ops (package ops).
+func isOps(path string) bool { return path == "/ops" || strings.HasPrefix(path, "/ops/") }
 
 // isServiceAPI matches the IM backend's API under /api/v1/.
 func isServiceAPI(path string) bool { return strings.HasPrefix(path, "/api/") }

@@ -14,6 +14,7 @@ import (
 
 	"im2pay/account"
 	"im2pay/center"
+	"im2pay/handlers/ops"
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
 	"im2pay/recharge"
@@ -76,6 +77,8 @@ type Server struct {
 	csp       string
 	// proxyWarning logs the missing TRUSTED_PROXIES once per process.
 	proxyWarning sync.Once
+	// ops is the console's dependencies (nil: no /ops).
+	ops *ops.Deps
 }
 
 // Services are the domain services the handlers call, one per thing the
@@ -87,6 +90,8 @@ type Services struct {
 	Statement *statement.Service // history, export, summary
 	Spend     *spend.Service     // shop, gifts, events, per-use charges
 	Center    *center.Service    // the account center
+	// Ops, when not nil, mounts the operations console under /ops.
+	Ops *ops.Deps
 }
 
 // New builds the router with every route and middleware over the
@@ -111,6 +116,17 @@ func New(svc Services, cfg Config) *echo.Echo {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),
+	}
+	if svc.Ops != nil {
+		d := *svc.Ops
+		d.Secure = cfg.Secure
+		if d.Now == nil {
+			d.Now = cfg.Now
+		}
+		if d.Logger == nil {
+			d.Logger = cfg.Logger
+		}
+		s.ops = &d
 	}
 	s.sessions = NewSessionStore(svc.Accounts, cfg.Secure, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now, s.ipExtractor())
 	return s.routes()

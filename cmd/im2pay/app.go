@@ -19,6 +19,7 @@ import (
 	"im2pay/metrics"
 	"im2pay/recharge"
 	"im2pay/spend"
+	"im2pay/staff"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -35,6 +36,7 @@ type app struct {
 	statement *statement.Service
 	spend     *spend.Service
 	center    *center.Service
+	staff     *staff.Service
 	cluster   *pgcluster.Cluster // nil when DATABASE_URL names a server
 	loc       *time.Location
 	// formOrigins are the providers' origins, for CSP form-action.
@@ -110,6 +112,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	})
 	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
 	a.center = center.NewService(a.store, center.Options{Spend: a.spend, Recharge: a.recharge})
+	a.staff = staff.NewService(a.store, staff.Options{Logger: logger})
 	return fn(a)
 }
 

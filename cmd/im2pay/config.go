@@ -57,6 +57,9 @@ type config struct {
 	MetricsAddr string
 	// LogFormat is "text" (for a person) or "json" (for a log collector).
 	LogFormat string
+	// OpsAllowCIDRs, when not empty, are the only networks the operations
+	// console answers to.
+	OpsAllowCIDRs []*net.IPNet
 }
 
 // settings documents each variable and its default; the README's table is
@@ -87,6 +90,7 @@ var settings = []struct{ name, def, help string }{
 	{"WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs each webhook delivery (32+ visible ASCII characters); required with WEBHOOK_URL"},
 	{"METRICS_ADDR", "", "serve Prometheus metrics at http://METRICS_ADDR/metrics, apart from the site (e.g. 127.0.0.1:9464); empty: off"},
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
+	{"OPS_ALLOW_CIDRS", "", "comma-separated CIDRs the operations console (/ops) answers to; others get 404; empty: every address"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
 }
 
@@ -148,6 +152,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		if c.Production && u.Scheme != "https" {
 			bad("BASE_URL", errors.New("must use https in production"))
+		}
+	}
+	for _, cidr := range strings.Split(get("OPS_ALLOW_CIDRS"), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		if _, n, err := net.ParseCIDR(cidr); err != nil {
+			bad("OPS_ALLOW_CIDRS", err)
+		} else {
+			c.OpsAllowCIDRs = append(c.OpsAllowCIDRs, n)
 		}
 	}
 	for _, cidr := range strings.Split(get("TRUSTED_PROXIES"), ",") {
