@@ -48,10 +48,16 @@ func Append(ctx context.Context, q sqlx.ExecerContext, e Entry) error {
 	return nil
 }
 
-// encode is v as JSON for a jsonb column, or NULL for nil.
-func encode(v any) ([]byte, error) {
+// encode is v as JSON text for a jsonb column, or NULL for nil. Text, not
+// []byte: lib/pq sends a []byte parameter in binary, which jsonb reads as
+// its binary format (a version byte first) and refuses.
+func encode(v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }

@@ -1,5 +1,5 @@
 // Command im2pay is IM2.0 Pay: `serve` (the web server), `migrate`, `seed`,
-// `sandbox`, `maintenance`, `check` (the go-live checklist) and `env`.
+// `sandbox`, `maintenance`, `staff`, `check` (the go-live checklist) and `env`.
 package main
 
 import (
@@ -35,6 +35,9 @@ commands:
   webhooks list [--pending] | resend EVENT_ID | off
             see the balance-change deliveries to WEBHOOK_URL, send one again,
             or stop recording them
+  staff add NAME --role viewer|operator|finance|admin | staff disable NAME
+            add a staff account of the operations console (/ops; prints its
+            one-time password) or disable one, ending its sessions
   check     the go-live checklist: everything a real provider would refuse in the
             payment configuration and the environment; exits non-zero if it finds any
   env       list the environment variables and their defaults
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return maintenance(ctx, a, args[1:], stdout) })
 	case "webhooks":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return webhooks(ctx, a, args[1:], stdout) })
+	case "staff":
+		return withDatabase(ctx, cfg, stdout, func(a *app) error { return staffCommand(ctx, a, args[1:], stdout) })
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }

@@ -72,6 +72,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 		}
 		go sweepSessions(ctx, a.accounts, cfg, log)
+		go sweepStaff(ctx, a.staff, log)
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
 		if cfg.WebhookURL != "" {
 			if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {

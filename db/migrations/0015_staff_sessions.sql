@@ -34,3 +34,7 @@ CREATE TABLE staff_login_failures (
 );
 CREATE INDEX staff_login_failures_name ON staff_login_failures (lower(name), created_at);
 CREATE INDEX staff_login_failures_client ON staff_login_failures (client_ip, created_at);
+
+-- The audit page filters by the name a line was written under (failed
+-- logins by unknown names have no staff_id).
+CREATE INDEX audit_log_staff_name ON audit_log (staff_name, id DESC);
