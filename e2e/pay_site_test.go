@@ -94,15 +94,17 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	})
 	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
+	st := newStaff(store, clk.now)
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
-		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now})}, handlers.Config{
+		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now}),
+		Ops: consoleDeps(store, st, clk.now, sl)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &paySite{
-		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, log: sl},
+		site:      &site{url: appURL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, staff: st, log: sl},
 		gw:        gw,
 		gwOrigin:  strings.TrimSuffix(gw.URL, "/"),
 		webOrigin: strings.TrimSuffix(gw.WebURL, "/"),

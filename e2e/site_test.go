@@ -23,6 +23,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/recharge"
 	"im2pay/spend"
+	"im2pay/staff"
 	"im2pay/statement"
 	"im2pay/wallet"
 )
@@ -84,7 +85,10 @@ type site struct {
 	wallet   *wallet.Service
 	spend    *spend.Service
 	recharge *recharge.Service
-	log      *serverLog
+	// staff runs the operations console's accounts (/ops is mounted on
+	// every site, as the server mounts it).
+	staff *staff.Service
+	log   *serverLog
 	// primary and replica are set when the site reads history, export and
 	// summary from a streaming standby (newReplicaSite).
 	primary, replica *sqlx.DB
@@ -142,13 +146,15 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 		loc = time.FixedZone("CST", 8*3600)
 	}
 	sl := &serverLog{}
+	st := newStaff(store, nil)
 	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil),
-		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs})}, handlers.Config{
+		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs}),
+		Ops: consoleDeps(store, st, nil, sl)}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, log: sl}
+	return &site{url: srv.URL, store: store, accounts: accounts, wallet: svc, spend: sp, recharge: rs, staff: st, log: sl}
 }
 
 func (s *site) register(t *testing.T, name string) {
