@@ -48,10 +48,16 @@ func Append(ctx context.Context, q sqlx.ExecerContext, e Entry) error {
 	return nil
 }
 
-// encode is v as JSON for a jsonb column, or NULL for nil.
-func encode(v any) ([]byte, error) {
+// encode is v as JSON for a jsonb column, or NULL for nil. It is sent as
+// text: the store's binary_parameters would send a []byte as binary jsonb,
+// which PostgreSQL refuses ("unsupported jsonb version number").
+func encode(v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }
