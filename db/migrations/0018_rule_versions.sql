@@ -43,3 +43,19 @@ ALTER TABLE events
     ADD COLUMN desc_zh     text NOT NULL DEFAULT '' CHECK (length(desc_zh) <= 500),
     ADD COLUMN desc_en     text NOT NULL DEFAULT '' CHECK (length(desc_en) <= 500),
     ADD COLUMN created_by  bigint REFERENCES staff (id);
+
+-- The terms of an event are fixed once written; only its window may move
+-- (the console ends an event by moving ends_at earlier).
+CREATE FUNCTION events_terms_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.code, NEW.kind, NEW.price, NEW.list_price, NEW.membership_days, NEW.sticker_product_id,
+        NEW.threshold, NEW.bonus)
+       IS DISTINCT FROM
+       (OLD.code, OLD.kind, OLD.price, OLD.list_price, OLD.membership_days, OLD.sticker_product_id,
+        OLD.threshold, OLD.bonus) THEN
+        RAISE EXCEPTION 'the terms of event % cannot change: end it and add another', OLD.code
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER events_terms_fixed BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION events_terms_fixed();
