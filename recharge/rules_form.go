@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"im2pay/payment"
 	"im2pay/problem"
@@ -144,3 +145,20 @@ func percentOf(bp int64) string {
 
 // PercentOf is a tier's rate as the console shows it ("5%").
 func PercentOf(bp int64) string { return percentOf(bp) + "%" }
+
+// ValidFromLayout is the layout of the form's valid_from (an HTML
+// datetime-local input).
+const ValidFromLayout = "2006-01-02T15:04"
+
+// ParseValidFrom reads the form's valid_from in loc (the staff member's
+// zone); empty means now (the zero time, which PublishRules takes as now).
+func ParseValidFrom(s string, loc *time.Location) (time.Time, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(ValidFromLayout, s, loc)
+	if err != nil {
+		return time.Time{}, problem.New("valid_from", "rules.time_syntax")
+	}
+	return t, nil
+}

@@ -173,7 +173,7 @@ func validateDraft(d EventDraft, now time.Time) error {
 	}
 	for field, v := range map[string]string{"title_zh": d.TitleZH, "title_en": d.TitleEN} {
 		if t := strings.TrimSpace(v); t == "" || len(t) > 100 {
-			add(field, "events.title")
+			add(field, "events.title_missing")
 		}
 	}
 	if len(d.DescZH) > 500 || len(d.DescEN) > 500 {

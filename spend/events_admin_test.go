@@ -85,7 +85,7 @@ func TestAddEventRefusesADraftThatDoesNotHoldTogether(t *testing.T) {
 		{"a code with spaces", func(d *EventDraft) { d.Code = "spring bonus" }, "code", "events.code_syntax"},
 		{"an end before the start", func(d *EventDraft) { d.EndsAt = d.StartsAt.Add(-time.Hour) }, "ends_at", "events.window"},
 		{"a bonus above its threshold", func(d *EventDraft) { d.Bonus = 200_00 }, "bonus", "events.bonus"},
-		{"no English title", func(d *EventDraft) { d.TitleEN = " " }, "title_en", "events.title"},
+		{"no English title", func(d *EventDraft) { d.TitleEN = " " }, "title_en", "events.title_missing"},
 		{"an unknown kind", func(d *EventDraft) { d.Kind = "lottery" }, "kind", "events.kind"},
 		{"a bundle dearer than its list price", func(d *EventDraft) {
 			d.Kind, d.Price, d.ListPrice, d.MembershipDays = "bundle", 20_00, 10_00, 30
