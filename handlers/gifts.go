@@ -37,7 +37,7 @@ func (s *Server) sendGift(c echo.Context) error {
 	switch {
 	case errors.As(err, &short):
 		missing := short.Missing()
-		f.Shortfall = &pages.GiftShortfall{Missing: missing, Preset: s.recharges.RoundUpToPreset(missing), ReturnTo: giftReturnTo(f)}
+		f.Shortfall = &pages.GiftShortfall{Missing: missing, Preset: s.recharges.RoundUpToPreset(c.Request().Context(), missing), ReturnTo: giftReturnTo(f)}
 		return s.renderGifts(c, http.StatusUnprocessableEntity, f, false)
 	case err != nil:
 		problems, ok := components.ProblemsOf(err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +26,11 @@ func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.Rech
 	if err != nil {
 		return pages.RechargeView{}, err
 	}
-	rules := s.recharges.Rules()
+	rv, err := s.recharges.CurrentRules(c.Request().Context())
+	if err != nil {
+		return pages.RechargeView{}, err
+	}
+	rules := rv.Rules
 	v := pages.RechargeView{Methods: methods, Presets: rules.Presets, DailyMax: rules.DailyMax,
 		Method: method, Amount: amount, ReturnTo: safeNext(c.QueryParam("return_to")), Key: c.QueryParam("key")}
 	if v.Method == "" {
@@ -98,18 +103,25 @@ func (s *Server) rechargeConfirm(c echo.Context) error {
 // createOrder turns a confirmed top-up into an order (once per request key)
 // and sends the person on to pay.
 func (s *Server) createOrder(c echo.Context) error {
-	if err := strictForm(c, "method", "amount", "key", "return_to", "device"); err != nil {
+	if err := strictForm(c, "method", "amount", "key", "return_to", "device", "rules_version"); err != nil {
 		return err
 	}
 	u, _ := currentUser(c)
+	// The version the confirmed quote was priced under; absent or garbled
+	// means the rules in force now.
+	version, _ := strconv.ParseInt(c.FormValue("rules_version"), 10, 64)
 	o, err := s.recharges.CreateOrder(c.Request().Context(), recharge.NewOrder{
 		UserID: u.ID, Method: c.FormValue("method"), Amount: c.FormValue("amount"),
 		Device: device(c), RequestKey: c.FormValue("key"), ReturnTo: safeNext(c.FormValue("return_to")),
+		RulesVersion: version,
 	})
 	if problems, ok := components.ProblemsOf(err); ok {
 		v, verr := s.rechargeView(c, c.FormValue("method"), c.FormValue("amount"))
 		if verr != nil {
 			return verr
+		}
+		if errors.Is(err, recharge.ErrTermsChanged) {
+			s.quote(c, &v) // the new terms, next to the notice that they changed
 		}
 		v.Problems = problems
 		return render(c, http.StatusUnprocessableEntity, pages.Recharge(s.shell(c, "recharge.title", "recharge"), v), nil)

@@ -151,7 +151,7 @@ func (s *Server) pending(c echo.Context, p spend.Purchase, err error) *pages.Pen
 	case errors.As(err, &need):
 		v.Price, v.BalanceAfter, v.Repriced = need.Price, need.BalanceAfter, need.Repriced
 	case errors.As(err, &short):
-		v.Price, v.Shortfall, v.Preset = short.Price, short, s.recharges.RoundUpToPreset(short.Missing())
+		v.Price, v.Shortfall, v.Preset = short.Price, short, s.recharges.RoundUpToPreset(c.Request().Context(), short.Missing())
 	default:
 		problems, ok := components.ProblemsOf(err)
 		if !ok {

@@ -30,7 +30,7 @@ func FuzzRechargeForm(f *testing.F) {
 	f.Add("ALIPAY", "0.01")
 	f.Add("bitcoin", "1")
 	f.Add("", "0")
-	s := &Service{rules: DefaultRules()}
+	rules := DefaultRules()
 	f.Fuzz(func(t *testing.T, method, amount string) {
 		m, err := ParseMethod(method)
 		if err != nil {
@@ -45,7 +45,7 @@ func FuzzRechargeForm(f *testing.F) {
 			return // FuzzParseMoney covers amounts
 		}
 		for _, first := range []bool{false, true} {
-			q := s.price(m, amt, first)
+			q := Preview(rules, amt, m, first)
 			if q.Method != m || q.Amount != amt || q.TierBonus < 0 || q.TierBonus > amt || q.FirstBonus < 0 {
 				t.Fatalf("price(%q, %d, %v) = %+v", m, amt, first, q)
 			}

@@ -30,12 +30,16 @@ func (s *Service) Methods(ctx context.Context) ([]MethodStatus, error) {
 	for _, m := range ms {
 		closed[m.Method] = m
 	}
+	rv, err := s.CurrentRules(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []MethodStatus
 	for _, m := range payment.Methods {
 		if _, ok := s.providers[m]; !ok {
 			continue
 		}
-		st := MethodStatus{Method: m, Limit: s.rules.Limits[m], Open: true}
+		st := MethodStatus{Method: m, Limit: rv.Rules.Limits[m], Open: true}
 		for _, key := range []string{"all", string(m)} {
 			if mt, ok := closed[key]; ok {
 				st.Open, st.Message, st.Until = false, mt.Message, mt.Until.Time
@@ -75,6 +79,3 @@ func (s *Service) SetMaintenance(ctx context.Context, method, message string, un
 func (s *Service) ClearMaintenance(ctx context.Context, method string) error {
 	return s.clearMaintenance(ctx, method)
 }
-
-// Rules exposes the recharge rules for the page.
-func (s *Service) Rules() Rules { return s.rules }

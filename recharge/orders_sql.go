@@ -45,6 +45,9 @@ type Order struct {
 	PayCurrency string `db:"pay_currency"`
 	PayAmount   int64  `db:"pay_amount"`
 	PayRate     string `db:"pay_rate"`
+	// RulesVersion is the rule version the order was quoted under (null
+	// for orders from before versions existed).
+	RulesVersion sql.NullInt64 `db:"rules_version"`
 }
 
 // Order states, as in the order_state enum. Which moves are allowed is the
@@ -66,7 +69,7 @@ var OpenStates = []string{OrderAwaiting, OrderProcessing}
 const orderColumns = `id, out_trade_no, user_id, request_key, method, device, amount, tier_bonus, first_bonus,
 	currency, state, fail_reason, provider_trade_no, provider_ref, next_url, next_qr, next_form, return_to,
 	created_at, expires_at, paid_at, checked_at, updated_at,
-	pay_currency, pay_amount, pay_rate`
+	pay_currency, pay_amount, pay_rate, rules_version`
 
 // lockUserOrders makes one person's orders be created one at a time inside
 // tx, so two tabs cannot both fit under a daily limit. Its own lock class
@@ -92,13 +95,13 @@ func InsertOrder(ctx context.Context, tx *sqlx.Tx, o Order) (Order, bool, error)
 	const q = `
 		INSERT INTO recharge_orders (out_trade_no, user_id, request_key, method, device, amount, tier_bonus,
 		                             first_bonus, currency, return_to, expires_at, pay_currency, pay_amount, pay_rate,
-		                             created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		                             created_at, rules_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (user_id, request_key) DO NOTHING
 		RETURNING ` + orderColumns
 	var out Order
 	err := tx.GetContext(ctx, &out, q, o.OutTradeNo, o.UserID, o.RequestKey, o.Method, o.Device, o.Amount,
-		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate, o.CreatedAt)
+		o.TierBonus, o.FirstBonus, o.Currency, o.ReturnTo, o.ExpiresAt, o.PayCurrency, o.PayAmount, o.PayRate, o.CreatedAt, o.RulesVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		const existing = `SELECT ` + orderColumns + ` FROM recharge_orders WHERE user_id = $1 AND request_key = $2`
 		err = tx.GetContext(ctx, &out, existing, o.UserID, o.RequestKey)

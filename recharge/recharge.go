@@ -3,6 +3,7 @@ package recharge
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,22 +17,27 @@ import (
 )
 
 // Limit is the per-order range one method accepts.
-type Limit struct{ Min, Max wallet.Money }
+type Limit struct {
+	Min wallet.Money `json:"min"`
+	Max wallet.Money `json:"max"`
+}
 
 // BonusTier pays BasisPoints/10000 of the amount as bonus from Min upwards.
 type BonusTier struct {
-	Min         wallet.Money
-	BasisPoints int64
+	Min         wallet.Money `json:"min"`
+	BasisPoints int64        `json:"basis_points"`
 }
 
-// Rules are the configurable limits and promotions.
+// Rules are the configurable limits and promotions. All but Lifetime are
+// versioned in the database (rules.go); Lifetime, how long an order can
+// be paid, is the service's own and not a promotion.
 type Rules struct {
-	Presets    []wallet.Money
-	Limits     map[payment.Method]Limit
-	DailyMax   wallet.Money
-	Tiers      []BonusTier  // ascending by Min; the highest reached applies
-	FirstBonus wallet.Money // added to a person's first paid top-up
-	Lifetime   time.Duration
+	Presets    []wallet.Money           `json:"presets"`
+	Limits     map[payment.Method]Limit `json:"limits"`
+	DailyMax   wallet.Money             `json:"daily_max"`
+	Tiers      []BonusTier              `json:"tiers"`       // ascending by Min; the highest reached applies
+	FirstBonus wallet.Money             `json:"first_bonus"` // added to a person's first paid top-up
+	Lifetime   time.Duration            `json:"-"`
 }
 
 // DefaultRules are the launch settings.
@@ -58,6 +64,9 @@ type Quote struct {
 	// Pay is what the person pays the provider when it collects in another
 	// currency (PayPal outside China), nil when they pay Amount in CNY.
 	Pay *payment.Price
+	// RulesVersion is the rule version the quote was priced under; the
+	// confirm form carries it so the order keeps these terms.
+	RulesVersion int64
 }
 
 // Bonus is the whole bonus.
@@ -74,10 +83,19 @@ func ParseMethod(s string) (payment.Method, error) {
 	return "", problem.New("method", "recharge.method_err")
 }
 
-// Quote checks a top-up against the rules and prices its bonus: method,
-// maintenance, the method's per-order limits and the daily limit. The
-// recharge page previews it; CreateOrder enforces it again.
+// Quote checks a top-up against the rules in force and prices its bonus:
+// method, maintenance, the method's per-order limits and the daily limit.
+// The recharge page previews it; CreateOrder enforces it again.
 func (s *Service) Quote(ctx context.Context, userID int64, method, amount string) (Quote, error) {
+	rv, err := s.CurrentRules(ctx)
+	if err != nil {
+		return Quote{}, err
+	}
+	return s.quoteUnder(ctx, rv, userID, method, amount)
+}
+
+// quoteUnder is Quote under one rule version.
+func (s *Service) quoteUnder(ctx context.Context, rv RuleVersion, userID int64, method, amount string) (Quote, error) {
 	m, err := ParseMethod(method)
 	if err != nil {
 		return Quote{}, err
@@ -89,14 +107,15 @@ func (s *Service) Quote(ctx context.Context, userID int64, method, amount string
 	if err := s.checkMaintenance(ctx, m); err != nil {
 		return Quote{Method: m, Amount: amt}, err
 	}
-	if err := s.checkLimits(ctx, s.store.DB(), userID, m, amt); err != nil {
+	if err := s.checkLimits(ctx, s.store.DB(), rv.Rules, userID, m, amt); err != nil {
 		return Quote{Method: m, Amount: amt}, err
 	}
 	first, err := hasPaidOrder(ctx, s.store.DB(), userID, 0)
 	if err != nil {
 		return Quote{}, err
 	}
-	q := s.price(m, amt, !first)
+	q := Preview(rv.Rules, amt, m, !first)
+	q.RulesVersion = rv.ID
 	if q.Pay, err = s.foreignPrice(m, amt); err != nil {
 		return Quote{}, err
 	}
@@ -120,21 +139,24 @@ func (s *Service) foreignPrice(m payment.Method, amt wallet.Money) (*payment.Pri
 	return &p, nil
 }
 
-func (s *Service) price(m payment.Method, amt wallet.Money, first bool) Quote {
+// Preview is what a person would be shown for a top-up of amt by m under
+// r (first: they have no paid top-up yet), without the limits, maintenance
+// or a foreign price: the console's preview, and the pricing of Quote.
+func Preview(r Rules, amt wallet.Money, m payment.Method, first bool) Quote {
 	q := Quote{Method: m, Amount: amt}
-	for _, t := range s.rules.Tiers {
+	for _, t := range r.Tiers {
 		if amt >= t.Min {
 			q.TierBonus = wallet.Money(int64(amt) * t.BasisPoints / 10_000)
 		}
 	}
 	if first {
-		q.FirstBonus = s.rules.FirstBonus
+		q.FirstBonus = r.FirstBonus
 	}
 	return q
 }
 
-func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, userID int64, m payment.Method, amt wallet.Money) error {
-	lim := s.rules.Limits[m]
+func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, r Rules, userID int64, m payment.Method, amt wallet.Money) error {
+	lim := r.Limits[m]
 	switch {
 	case amt < lim.Min:
 		return problem.New("amount", "recharge.too_low", lim.Min.String(), (lim.Min - amt).String())
@@ -148,8 +170,8 @@ func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, userID
 	if err != nil {
 		return err
 	}
-	if left := s.rules.DailyMax - wallet.Money(used); amt > left {
-		return problem.New("amount", "recharge.daily", s.rules.DailyMax.String(), max(left, 0).String())
+	if left := r.DailyMax - wallet.Money(used); amt > left {
+		return problem.New("amount", "recharge.daily", r.DailyMax.String(), max(left, 0).String())
 	}
 	return nil
 }
@@ -162,15 +184,32 @@ type NewOrder struct {
 	Device     payment.Device
 	RequestKey string // from the form: a double click or a refresh finds the same order
 	ReturnTo   string // a local path to offer after success
+	// RulesVersion is the version the confirmed quote was priced under
+	// (0: the rules in force now). See rulesFor for when it is honoured.
+	RulesVersion int64
 }
 
-// CreateOrder checks the rules again and creates a pending order. The same
-// request key returns the order it created first, whatever was sent.
+// CreateOrder checks the rules again, under the version the person was
+// quoted (while rulesFor honours it), and creates a pending order that
+// records that version. The same request key returns the order it created
+// first, whatever was sent. A quote whose terms are no longer honoured is
+// refused with recharge.terms_changed (ErrTermsChanged), so the person
+// sees the new terms before paying.
 func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (Order, error) {
 	if len(n.RequestKey) < 16 || len(n.RequestKey) > 64 {
 		return Order{}, problem.New("", "recharge.stale_form")
 	}
-	q, err := s.Quote(ctx, n.UserID, n.Method, n.Amount)
+	rv, err := s.rulesFor(ctx, n.RulesVersion)
+	if errors.Is(err, ErrTermsChanged) {
+		// A double click after the terms changed still finds its order.
+		if o, found, ferr := s.orderByRequestKey(ctx, n.UserID, n.RequestKey); ferr != nil || found {
+			return o, ferr
+		}
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	q, err := s.quoteUnder(ctx, rv, n.UserID, n.Method, n.Amount)
 	if err != nil {
 		return Order{}, err
 	}
@@ -180,7 +219,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (Order, error) {
 		if err := lockUserOrders(ctx, tx, n.UserID); err != nil {
 			return err
 		}
-		if err := s.checkLimits(ctx, tx, n.UserID, q.Method, q.Amount); err != nil {
+		if err := s.checkLimits(ctx, tx, rv.Rules, n.UserID, q.Method, q.Amount); err != nil {
 			return err
 		}
 		now := s.now()
@@ -193,6 +232,7 @@ func (s *Service) CreateOrder(ctx context.Context, n NewOrder) (Order, error) {
 			Device: string(n.Device), Amount: int64(q.Amount), TierBonus: int64(q.TierBonus),
 			FirstBonus: int64(q.FirstBonus), Currency: "CNY", ReturnTo: n.ReturnTo,
 			CreatedAt: now, ExpiresAt: now.Add(s.rules.Lifetime),
+			RulesVersion: sql.NullInt64{Int64: rv.ID, Valid: true},
 		}
 		if q.Pay != nil {
 			// The price shown is the price stored: PayPal is asked for it,
@@ -230,10 +270,16 @@ func newOutTradeNo(now time.Time) (string, error) {
 // (amount, currency or method): it is stored and nothing is credited.
 var ErrMismatch = errors.New("recharge: payment does not match the order")
 
-// RoundUpToPreset is the smallest preset tier that covers m (m itself when
-// no preset does): the "top up the shortfall" button offers both.
-func (s *Service) RoundUpToPreset(m wallet.Money) wallet.Money {
-	for _, p := range s.rules.Presets {
+// RoundUpToPreset is the smallest preset tier in force that covers m (m
+// itself when no preset does, or when the rules cannot be read: the
+// "top up the shortfall" button offers both).
+func (s *Service) RoundUpToPreset(ctx context.Context, m wallet.Money) wallet.Money {
+	rv, err := s.CurrentRules(ctx)
+	if err != nil {
+		s.log.Warn("round up to a preset", "err", err)
+		return m
+	}
+	for _, p := range rv.Rules.Presets {
 		if p >= m {
 			return p
 		}

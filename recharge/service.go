@@ -23,7 +23,8 @@ type Service struct {
 	ledger *ledger.Ledger
 	now    func() time.Time
 
-	rules     Rules
+	rules     Rules      // Lifetime only: the rest is versioned (rules.go)
+	ruleCache rulesCache // the version in force, briefly
 	loc       *time.Location
 	providers map[payment.Method]payment.Provider
 	baseURL   string // our public origin, for return and notify URLs
@@ -38,7 +39,7 @@ type Service struct {
 // Options configures a Service; zero fields take the defaults.
 type Options struct {
 	Now       func() time.Time
-	Rules     *Rules         // nil: DefaultRules
+	Rules     *Rules         // its Lifetime (nil: DefaultRules'); the rest comes from the versions in the database
 	Location  *time.Location // the zone a "day" of the daily limit is in
 	Providers map[payment.Method]payment.Provider
 	BaseURL   string
