@@ -48,10 +48,17 @@ func Append(ctx context.Context, q sqlx.ExecerContext, e Entry) error {
 	return nil
 }
 
-// encode is v as JSON for a jsonb column, or NULL for nil.
-func encode(v any) ([]byte, error) {
+// encode is v as JSON for a jsonb column, or NULL for nil. It is sent as
+// text: lib/pq sends a []byte in binary format, which jsonb reads as its
+// own binary encoding and refuses ("unsupported jsonb version number").
+func encode(v any) (*string, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
 }
