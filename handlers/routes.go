@@ -77,6 +77,7 @@ func (s *Server) routes() *echo.Echo {
 	s.giftRoutes(e)
 	s.statementRoutes(e)
 	s.apiRoutes(e)
+	s.redeemRoutes(e)
 	return e
 }
 

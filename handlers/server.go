@@ -17,6 +17,7 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -70,6 +71,7 @@ type Server struct {
 	statement *statement.Service
 	spend     *spend.Service
 	center    *center.Service
+	redeem    *redeem.Service
 	sessions  *SessionStore
 	cfg       Config
 	log       *slog.Logger
@@ -87,6 +89,7 @@ type Services struct {
 	Statement *statement.Service // history, export, summary
 	Spend     *spend.Service     // shop, gifts, events, per-use charges
 	Center    *center.Service    // the account center
+	Redeem    *redeem.Service    // redemption codes
 }
 
 // New builds the router with every route and middleware over the
@@ -108,6 +111,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 		statement: svc.Statement,
 		spend:     svc.Spend,
 		center:    svc.Center,
+		redeem:    svc.Redeem,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),
