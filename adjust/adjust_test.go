@@ -100,6 +100,10 @@ func TestASmallAdjustmentIsPostedAtOnceWithItsReasonInThePersonsLanguage(t *test
 	f := newFixture(t)
 	u := f.user("alice", 10_00)
 	asker := f.staff("asker")
+	// The IM backend hears of it as of any balance change.
+	if _, err := f.store.DB().ExecContext(f.ctx, `UPDATE webhook_settings SET enabled = true`); err != nil {
+		t.Fatal(err)
+	}
 	a, err := f.svc.Request(f.ctx, adjust.Request{Username: "alice", Direction: "credit", Amount: "12.50",
 		Reason: "退还重复扣费 100%", Ticket: "T-1", StaffID: asker}, entry(asker))
 	if err != nil {
@@ -119,6 +123,10 @@ func TestASmallAdjustmentIsPostedAtOnceWithItsReasonInThePersonsLanguage(t *test
 	en := i18n.Describe(i18n.WithLocale(f.ctx, i18n.EN, time.UTC), desc)
 	if zh != "客服调整：退还重复扣费 100%" || en != "Adjustment by support: 退还重复扣费 100%" {
 		t.Fatalf("described as %q / %q", zh, en)
+	}
+	var event string
+	if err := f.store.DB().GetContext(f.ctx, &event, `SELECT type FROM webhook_events WHERE user_id = $1 AND amount = 1250`, u.ID); err != nil || event != "adjustment" {
+		t.Fatalf("webhook event %q, %v; want adjustment", event, err)
 	}
 	if n := f.auditCount("adjustment.post"); n != 1 {
 		t.Fatalf("%d audit lines for the posting, want 1", n)

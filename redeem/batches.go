@@ -20,14 +20,16 @@ import (
 	"im2pay/wallet"
 )
 
+// MaxAmount is the most a code may be worth (the table's CHECK): ¥1,000,000.00.
+const MaxAmount wallet.Money = 1_000_000_00
+
 // Bounds of a batch, as the table's CHECKs have them.
 const (
-	MaxAmount    wallet.Money = 1_000_000_00 // ¥1,000,000.00 a code
-	MinCount                  = 1
-	MaxCount                  = 10_000
-	MinPerPerson              = 1
-	MaxPerPerson              = 10_000
-	MaxNote                   = 200
+	MinCount     = 1
+	MaxCount     = 10_000
+	MinPerPerson = 1
+	MaxPerPerson = 10_000
+	MaxNote      = 200
 )
 
 // BatchRequest is a batch as the console's form sends it, unparsed.

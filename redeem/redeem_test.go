@@ -192,6 +192,9 @@ func TestThePerPersonLimitHoldsAcrossTheCodesOfABatch(t *testing.T) {
 
 func TestEachRefusalSaysWhyAndTypingIsForgiven(t *testing.T) {
 	f := newFixture(t, unlimited)
+	if _, err := f.store.DB().ExecContext(f.ctx, `UPDATE webhook_settings SET enabled = true`); err != nil {
+		t.Fatal(err)
+	}
 	u := f.user("dave")
 	c := f.batch("5", 3, 3)
 	// Lower case, no dashes, O for 0 and l for 1.
@@ -229,6 +232,10 @@ func TestEachRefusalSaysWhyAndTypingIsForgiven(t *testing.T) {
 	}
 	if got := f.balance(u); got != 5_00 {
 		t.Fatalf("balance %s, want ¥5.00 from the one code redeemed", got)
+	}
+	var event string
+	if err := f.store.DB().GetContext(f.ctx, &event, `SELECT string_agg(type, ',') FROM webhook_events WHERE user_id = $1`, u.ID); err != nil || event != "redeem.credited" {
+		t.Fatalf("webhook events %q, %v; want one redeem.credited", event, err)
 	}
 	var audits int
 	_ = f.store.DB().GetContext(f.ctx, &audits, `SELECT count(*) FROM audit_log WHERE action LIKE 'redeem.batch_%'`)

@@ -4,11 +4,11 @@ package i18n
 // redemption codes (兑换码): the person's redeem page and statement lines,
 // and the console's pages for both.
 var moneyTexts = map[string]texts{
-	"kind.adjustment": {"客服调整", "Adjustment"},
+	"kind.adjustment": {"调整", "Adjustment"},
 	"kind.redeem":     {"兑换码", "Redemption code"},
 	// The reason is the staff member's text, shown as typed.
 	"desc.adjustment":  {"客服调整：%s", "Adjustment by support: %s"},
-	"desc.redeem_code": {"兑换码", "Redemption code"},
+	"desc.redeem_code": {"兑换码兑换", "Code redeemed"},
 
 	// The person's redeem page.
 	"redeem.title":        {"兑换码", "Redeem a code"},
