@@ -21,6 +21,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/ledger"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -41,7 +42,8 @@ func services(store *db.Store, o recharge.Options) (handlers.Services, *ledger.L
 	sp := spend.NewService(store, spend.Options{Ledger: o.Ledger, Accounts: a, Now: o.Now, Logger: o.Logger})
 	w := wallet.NewService(store, wallet.Options{Accounts: a, Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
 	return handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp,
-		Center: center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: o.Now})}, o.Ledger
+		Center: center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: o.Now}),
+		Redeem: redeem.NewService(store, redeem.Options{Ledger: o.Ledger, Now: o.Now})}, o.Ledger
 }
 
 // withStatement is svc with its statement service.

@@ -81,6 +81,7 @@ func (s *Server) routes() *echo.Echo {
 	if s.ops != nil {
 		ops.Mount(e, *s.ops) // the operations console, its own sessions and CSRF
 	}
+	s.redeemRoutes(e)
 	return e
 }
 

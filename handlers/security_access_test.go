@@ -270,7 +270,7 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	}
 	var out []reach
 	for _, route := range []string{"/", "/healthz", "/livez", "/readyz", "/api/v1/openapi.json", "/login", "/register", "/account", "/account/password", "/account/settings",
-		"/history", "/history/summary", "/history/export.csv", "/gifts", "/shop", "/events", "/recharge", "/recharge/orders",
+		"/account/redeem", "/history", "/history/summary", "/history/export.csv", "/gifts", "/shop", "/events", "/recharge", "/recharge/orders",
 		"/recharge/preview", "/recharge/confirm"} {
 		out = append(out, reach{route: "GET " + route, method: http.MethodGet, path: route})
 	}
@@ -297,6 +297,7 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	post("/account/settings", url.Values{"confirm_above": {"1"}, "low_balance": {"1"}})
 	post("/account/password", url.Values{"current_password": {goodPassword}, "password": {"mallory-new-secret-9"}})
 	post("/account/sessions/end-others", url.Values{})
+	post("/account/redeem", url.Values{"code": {"AAAA-AAAA-AAAA-AAAA"}})
 	post("/recharge/orders", url.Values{"method": {"alipay"}, "amount": {"30"}, "key": {"mallory-order-key-000001"}})
 	post("/lang", url.Values{"lang": {"zh-CN"}, "next": {"/account"}})
 	post("/login", url.Values{"username": {"mallory_m"}, "password": {"mallory-new-secret-9"}})

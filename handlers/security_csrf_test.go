@@ -45,6 +45,7 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/lang":                                 {"lang": {"en"}, "next": {"/account"}},
 		"/account/password":                     {"current_password": {goodPassword}, "password": {"planted-password-9"}},
 		"/account/settings":                     {"confirm_above": {"0"}, "low_balance": {"0"}},
+		"/account/redeem":                       {"code": {"AAAA-AAAA-AAAA-AAAA"}},
 		"/gifts":                                {"to": {v.carol}, "gift": {"rose"}, "quantity": {"1"}, "key": {"csrf-gift-key-00000001"}},
 		"/shop/buy":                             {"product": {"stickers_cat"}, "confirmed": {"1"}, "price": {"6.00"}, "key": {"csrf-buy-key-000000001"}},
 		"/events/buy":                           {"event": {"none"}, "confirmed": {"1"}, "key": {"csrf-event-key-0000001"}},

@@ -48,7 +48,8 @@ func expectEveryRoute(t *testing.T, what string, covered map[string]bool) {
 
 // fingerprint is everything of one user that an attack could change: the
 // ledger as a whole, their balance, password, settings, orders, gifts,
-// purchases, items and membership, and how many sessions they hold.
+// purchases, items and membership, how many sessions they hold and how
+// many redemption codes they tried.
 func fingerprint(t *testing.T, s *site, userID int64) string {
 	t.Helper()
 	const q = `SELECT concat_ws(' | ',
@@ -61,7 +62,8 @@ func fingerprint(t *testing.T, s *site, userID int64) string {
 		(SELECT string_agg(product_id || ':' || quantity, ',' ORDER BY product_id) FROM owned_items WHERE user_id = $1),
 		(SELECT expires_at::text FROM memberships WHERE user_id = $1),
 		(SELECT count(*) FROM purchases WHERE user_id = $1),
-		(SELECT count(*) FROM sessions WHERE user_id = $1))`
+		(SELECT count(*) FROM sessions WHERE user_id = $1),
+		(SELECT count(*) FROM redeem_attempts WHERE user_id = $1))`
 	var fp string
 	if err := s.store.DB().GetContext(context.Background(), &fp, q, userID); err != nil {
 		t.Fatalf("fingerprint of user %d: %v", userID, err)

@@ -18,6 +18,7 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -71,6 +72,7 @@ type Server struct {
 	statement *statement.Service
 	spend     *spend.Service
 	center    *center.Service
+	redeem    *redeem.Service
 	sessions  *SessionStore
 	cfg       Config
 	log       *slog.Logger
@@ -91,7 +93,8 @@ type Services struct {
 	Spend     *spend.Service     // shop, gifts, events, per-use charges
 	Center    *center.Service    // the account center
 	// Ops, when not nil, mounts the operations console under /ops.
-	Ops *ops.Deps
+	Ops    *ops.Deps
+	Redeem *redeem.Service // redemption codes
 }
 
 // New builds the router with every route and middleware over the
@@ -113,6 +116,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 		statement: svc.Statement,
 		spend:     svc.Spend,
 		center:    svc.Center,
+		redeem:    svc.Redeem,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),

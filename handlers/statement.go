@@ -125,14 +125,10 @@ func csvRow(ctx context.Context, l statement.StatementLine) []string {
 	}
 }
 
-// describe translates a description code; a code the catalog lacks is shown
-// as it is, which is more use in a spreadsheet than "desc.<code>".
-func describe(ctx context.Context, code string) string {
-	if key := "desc." + code; i18n.Has(key) {
-		return i18n.T(ctx, key)
-	}
-	return code
-}
+// describe translates a description (see i18n.Describe); a code the
+// catalog lacks is shown as it is, which is more use in a spreadsheet than
+// "desc.<code>".
+func describe(ctx context.Context, code string) string { return i18n.Describe(ctx, code) }
 
 // csvText keeps a text cell from running as a formula: a spreadsheet
 // evaluates a cell starting with = + - or @ (and some skip a leading tab or

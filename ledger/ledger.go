@@ -30,10 +30,14 @@ const (
 	Refund   Kind = "refund"
 	Transfer Kind = "transfer"
 	Reversal Kind = "reversal"
+	// Adjustment is a correction by support staff (package adjust).
+	Adjustment Kind = "adjustment"
+	// Redeem is a redemption code credited (package redeem).
+	Redeem Kind = "redeem"
 )
 
 // Kinds lists every kind, in the order filters show them.
-var Kinds = []Kind{Topup, Bonus, Grant, Purchase, Gift, Charge, Refund, Transfer, Reversal}
+var Kinds = []Kind{Topup, Bonus, Grant, Purchase, Gift, Charge, Refund, Transfer, Reversal, Adjustment, Redeem}
 
 // The ledger's refusals. They are the store's, so that a constraint the
 // database enforces (db.MapError) and a check made here read the same.

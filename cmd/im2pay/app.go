@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"im2pay/account"
+	"im2pay/adjust"
 	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/pgcluster"
@@ -18,6 +19,7 @@ import (
 	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/statement"
@@ -43,6 +45,10 @@ type app struct {
 	formOrigins []string
 	// metrics is nil unless METRICS_ADDR is set.
 	metrics *metrics.Metrics
+	// adjust and redeem are the console's wallet adjustments and
+	// redemption batches; redeem also serves the person's redeem page.
+	adjust *adjust.Service
+	redeem *redeem.Service
 }
 
 // withDatabase opens the database (starting the private cluster when no
@@ -113,6 +119,9 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
 	a.center = center.NewService(a.store, center.Options{Spend: a.spend, Recharge: a.recharge})
 	a.staff = staff.NewService(a.store, staff.Options{Logger: logger})
+	a.adjust = adjust.NewService(a.store, adjust.Options{Ledger: a.ledger, Accounts: a.accounts,
+		ApprovalAbove: cfg.OpsApprovalAbove})
+	a.redeem = redeem.NewService(a.store, redeem.Options{Ledger: a.ledger})
 	return fn(a)
 }
 

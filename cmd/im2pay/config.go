@@ -60,6 +60,9 @@ type config struct {
 	// OpsAllowCIDRs, when not empty, are the only networks the operations
 	// console answers to.
 	OpsAllowCIDRs []*net.IPNet
+	// OpsApprovalAbove: a console adjustment of more than this waits for a
+	// second staff member's approval (four eyes).
+	OpsApprovalAbove wallet.Money
 }
 
 // settings documents each variable and its default; the README's table is
@@ -92,6 +95,7 @@ var settings = []struct{ name, def, help string }{
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"OPS_ALLOW_CIDRS", "", "comma-separated CIDRs the operations console (/ops) answers to; others get 404; empty: every address"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
+	{"OPS_APPROVAL_ABOVE", "500.00", "a console adjustment of more than this (yuan) waits for a second staff member's approval"},
 }
 
 // loadConfig reads every variable and reports all bad ones together.
@@ -196,6 +200,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SignupGrant, err = wallet.ParseMoney(get("SIGNUP_GRANT")); err != nil {
 		bad("SIGNUP_GRANT", err)
+	}
+	if c.OpsApprovalAbove, err = wallet.ParseMoney(get("OPS_APPROVAL_ABOVE")); err != nil {
+		bad("OPS_APPROVAL_ABOVE", err)
+	} else if c.OpsApprovalAbove == 0 {
+		bad("OPS_APPROVAL_ABOVE", errors.New("must be more than zero"))
 	}
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))
