@@ -178,9 +178,14 @@ func (s *Service) SearchOrders(ctx context.Context, f OrderFilter) (OrderPage, e
 // export of any size streams. f.Before is where it starts (0: the newest).
 // A failure is yielded once, as the last pair.
 func (s *Service) AllOrders(ctx context.Context, f OrderFilter) iter.Seq2[FoundOrder, error] {
+	return s.allOrders(ctx, f, exportPageSize)
+}
+
+// allOrders is AllOrders reading pageSize orders per query.
+func (s *Service) allOrders(ctx context.Context, f OrderFilter, pageSize int) iter.Seq2[FoundOrder, error] {
 	return func(yield func(FoundOrder, error) bool) {
 		for {
-			rows, err := s.searchOrders(ctx, f, exportPageSize)
+			rows, err := s.searchOrders(ctx, f, pageSize)
 			if err != nil {
 				yield(FoundOrder{}, err)
 				return
@@ -190,7 +195,7 @@ func (s *Service) AllOrders(ctx context.Context, f OrderFilter) iter.Seq2[FoundO
 					return
 				}
 			}
-			if len(rows) < exportPageSize {
+			if len(rows) < pageSize {
 				return
 			}
 			f.Before = rows[len(rows)-1].ID
@@ -213,12 +218,17 @@ var OrderCSVColumns = []string{
 // written: the caller must then break the download rather than end it
 // cleanly, so a short file never passes for a whole one.
 func (s *Service) WriteOrdersCSV(ctx context.Context, w io.Writer, f OrderFilter, header []string) error {
+	return s.writeOrdersCSV(ctx, w, f, header, exportPageSize)
+}
+
+// writeOrdersCSV is WriteOrdersCSV reading pageSize orders per query.
+func (s *Service) writeOrdersCSV(ctx context.Context, w io.Writer, f OrderFilter, header []string, pageSize int) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("orders csv: %w", err)
 	}
 	n := 0
-	for o, err := range s.AllOrders(ctx, f) {
+	for o, err := range s.allOrders(ctx, f, pageSize) {
 		if err != nil {
 			cw.Flush()
 			return fmt.Errorf("orders csv after %d lines: %w", n, err)
@@ -226,7 +236,7 @@ func (s *Service) WriteOrdersCSV(ctx context.Context, w io.Writer, f OrderFilter
 		if err := cw.Write(s.csvLine(o)); err != nil {
 			return fmt.Errorf("orders csv: %w", err)
 		}
-		if n++; n%exportPageSize == 0 {
+		if n++; n%pageSize == 0 {
 			if cw.Flush(); cw.Error() != nil {
 				return fmt.Errorf("orders csv: %w", cw.Error())
 			}
