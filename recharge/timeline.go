@@ -105,3 +105,9 @@ func (s *Service) OrderTimeline(ctx context.Context, no string) (Timeline, error
 	}
 	return t, nil
 }
+
+// LatestOrders lists a person's latest n orders, newest first (n at most
+// 100), for the staff person page.
+func (s *Service) LatestOrders(ctx context.Context, userID int64, n int) ([]Order, error) {
+	return s.ordersOfUser(ctx, userID, 0, min(max(n, 1), 100))
+}
