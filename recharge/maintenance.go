@@ -111,11 +111,11 @@ func (s *Service) SetMaintenance(ctx context.Context, method, message string, un
 // after. A zero until is "end unknown".
 func (s *Service) SwitchMaintenanceOn(ctx context.Context, method string, n Notice, until time.Time) (MaintenanceChange, error) {
 	if !slices.Contains(MaintenanceKeys, method) {
-		return MaintenanceChange{}, problem.New("method", "ops.maint.err.method")
+		return MaintenanceChange{}, problem.New("method", "ops.maintenance.err.method")
 	}
 	for field, text := range map[string]string{"message": n.ZH, "message_en": n.EN} {
 		if !utf8.ValidString(text) || utf8.RuneCountInString(text) > maxNotice || containsControl(text) {
-			return MaintenanceChange{}, problem.New(field, "ops.maint.err.message", maxNotice)
+			return MaintenanceChange{}, problem.New(field, "ops.maintenance.err.message", maxNotice)
 		}
 	}
 	m := Maintenance{Method: method, Message: n.ZH, MessageEN: n.EN}
@@ -148,7 +148,7 @@ func (s *Service) ClearMaintenance(ctx context.Context, method string) error {
 // and after.
 func (s *Service) SwitchMaintenanceOff(ctx context.Context, method string) (MaintenanceChange, error) {
 	if !slices.Contains(MaintenanceKeys, method) {
-		return MaintenanceChange{}, problem.New("method", "ops.maint.err.method")
+		return MaintenanceChange{}, problem.New("method", "ops.maintenance.err.method")
 	}
 	return s.clearMaintenance(ctx, method)
 }

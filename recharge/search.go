@@ -206,9 +206,9 @@ func (s *Service) allOrders(ctx context.Context, f OrderFilter, pageSize int) it
 // OrderCSVColumns are the catalog keys of the export's header row, in
 // column order: the caller translates them for the reader.
 var OrderCSVColumns = []string{
-	"ops.csv.no", "ops.csv.created", "ops.csv.username", "ops.csv.method", "ops.csv.amount",
-	"ops.csv.tier_bonus", "ops.csv.first_bonus", "ops.csv.state", "ops.csv.fail_reason",
-	"ops.csv.provider_no", "ops.csv.paid",
+	"ops.orders.csv.no", "ops.orders.csv.created", "ops.orders.csv.username", "ops.orders.csv.method", "ops.orders.csv.amount",
+	"ops.orders.csv.tier_bonus", "ops.orders.csv.first_bonus", "ops.orders.csv.state", "ops.orders.csv.fail_reason",
+	"ops.orders.csv.provider_no", "ops.orders.csv.paid",
 }
 
 // WriteOrdersCSV writes header, then every order f selects as one CSV line,

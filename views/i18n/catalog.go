@@ -6,7 +6,7 @@ type texts struct{ zh, en string }
 // catalog is every area's strings in one map. Each area keeps its own file
 // (catalog_*.go) so areas grow without editing each other; a test keeps
 // keys unique across them.
-var catalog, duplicateKeys = merge(coreTexts, spendTexts, giftTexts, statementTexts, apiTexts, securityTexts)
+var catalog, duplicateKeys = merge(coreTexts, spendTexts, giftTexts, statementTexts, apiTexts, securityTexts, opsOrdersTexts)
 
 func merge(areas ...map[string]texts) (map[string]texts, []string) {
 	out := map[string]texts{}
