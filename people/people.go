@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"im2pay/account"
@@ -92,6 +94,22 @@ type Session struct {
 	LastSeenAt time.Time
 	UserAgent  string
 	ClientIP   string
+}
+
+// Find is the lookup form's one field: a username, or a user id when no
+// one has that name (a name may be all digits, so the name wins).
+func (s *Service) Find(ctx context.Context, who string) (Person, error) {
+	who = strings.TrimSpace(who)
+	p, err := s.ByName(ctx, who)
+	if err == nil || !errors.Is(err, db.ErrNotFound) && validName(who) {
+		return p, err
+	}
+	if id, perr := strconv.ParseInt(strings.TrimPrefix(who, "#"), 10, 64); perr == nil && id > 0 {
+		if p, err := s.ByID(ctx, id); !errors.Is(err, db.ErrNotFound) {
+			return p, err
+		}
+	}
+	return Person{}, problem.New("username", "ops.person.err.username")
 }
 
 // ByName loads the page of the user named name, in any letter case.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -152,3 +153,21 @@ func TestLookingUpSomeoneWhoDoesNotExistIsNotFound(t *testing.T) {
 }
 
 func sqlNullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: true} }
+
+func TestTheLookupFieldTakesANameOrAnID(t *testing.T) {
+	f := newFixture(t)
+	alice, digits := f.user("alice"), f.user("12345")
+	for who, want := range map[string]int64{"alice": alice.ID, " Alice ": alice.ID, "12345": digits.ID,
+		fmt.Sprint(alice.ID): alice.ID, "#" + fmt.Sprint(digits.ID): digits.ID} {
+		p, err := f.people.Find(f.ctx, who)
+		if err != nil || p.ID != want {
+			t.Errorf("%q: %d %v, want %d", who, p.ID, err, want)
+		}
+	}
+	for _, who := range []string{"", "nobody", "#0", "999999", "a\x00b"} {
+		var p *problem.Problem
+		if _, err := f.people.Find(f.ctx, who); !errors.As(err, &p) {
+			t.Errorf("%q: %v", who, err)
+		}
+	}
+}
