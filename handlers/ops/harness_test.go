@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"im2pay/account"
 	"im2pay/center"
 	"im2pay/db"
@@ -60,6 +62,8 @@ type console struct {
 	recharge *recharge.Service
 	spend    *spend.Service
 	clock    *clock
+	// echo is the router, whose Routes() the security tests walk.
+	echo *echo.Echo
 }
 
 // newConsole starts the app as the server wires it; options may change
@@ -87,10 +91,11 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	svc := handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp, Ops: &deps,
 		Statement: statement.New(store, cfg.Location, cfg.Now),
 		Center:    center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: clk.Now})}
-	srv := httptest.NewServer(handlers.New(svc, cfg))
+	e := handlers.New(svc, cfg)
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &console{t: t, srv: srv, store: store, staff: st, accounts: a, wallet: w, ledger: led, recharge: r,
-		spend: sp, clock: clk}
+		spend: sp, clock: clk, echo: e}
 }
 
 // agent is one browser: its own cookie jar, redirects not followed, so a
@@ -156,7 +161,9 @@ func (ag *agent) do(method, path string, form url.Values, extra ...string) answe
 	return answer{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 
-func (ag *agent) get(path string, extra ...string) answer { return ag.do(http.MethodGet, path, nil, extra...) }
+func (ag *agent) get(path string, extra ...string) answer {
+	return ag.do(http.MethodGet, path, nil, extra...)
+}
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 

@@ -39,9 +39,11 @@ func atStage(c echo.Context, stages ...staff.Stage) (staff.Session, bool) {
 	return sess, false
 }
 
+// loginPage shows the login form, unless the browser is logged in: a
+// half-done login may start again (the POST ends the session it had).
 func (s *Server) loginPage(c echo.Context) error {
-	if sess, ok := session(c); ok {
-		return c.Redirect(http.StatusSeeOther, stagePath(sess.Stage))
+	if sess, ok := session(c); ok && sess.Stage == staff.StageFull {
+		return c.Redirect(http.StatusSeeOther, "/ops")
 	}
 	return s.render(c, http.StatusOK, console.Login(csrfToken(c), console.LoginForm{}))
 }
