@@ -333,7 +333,7 @@ func TestADisabledMembersSessionDies(t *testing.T) {
 	victim := loginAs(t, con, staff.Viewer)
 	cli := loginAs(t, con, staff.Viewer)
 	expectStatus(t, victim.get("/ops"), http.StatusOK)
-	expectRedirect(t, admin.post("/ops", "/ops/staff/"+victim.member.Name+"/disable", url.Values{}), "/ops?done=ops.staff.disabled")
+	expectRedirect(t, admin.post("/ops", "/ops/staff/"+victim.member.Name+"/disable", url.Values{}), "/ops/staff?done=ops.staff.disabled")
 	if _, err := con.staff.Disable(context.Background(), cli.member.Name); err != nil {
 		t.Fatal(err)
 	}
