@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,12 +202,8 @@ var secretText = regexp.MustCompile(`data-testid="ops-totp-secret">([A-Z2-7]+)<`
 // the test computes is a new one.
 func loginAs(t *testing.T, con *console, role staff.Role) *agent {
 	t.Helper()
-	name := strings.ToLower(string(role)) + "." + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "."))
-	if len(name) > 32 {
-		name = name[:32]
-	}
-	name = strings.TrimRight(name, "._-")
-	m, pw, err := con.staff.Add(context.Background(), uniqueName(con, name), role)
+	name := uniqueName(con, string(role)+"."+nameChars.ReplaceAllString(strings.ToLower(t.Name()), "_"))
+	m, pw, err := con.staff.Add(context.Background(), name, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +223,23 @@ func loginAs(t *testing.T, con *console, role staff.Role) *agent {
 	return ag
 }
 
-// uniqueName appends a digit while name is taken (two members of one role
-// in a test).
+// nameChars are what a staff name may not hold (subtest names bring '/',
+// '#' and the like).
+var nameChars = regexp.MustCompile(`[^a-z0-9_.-]`)
+
+// uniqueName cuts name to the staff table's 32 characters and numbers it
+// while taken (two members of one role in a test).
 func uniqueName(con *console, name string) string {
-	for i := 2; ; i++ {
-		if _, err := con.staff.ByName(context.Background(), name); err != nil {
-			return name
+	for i := 1; ; i++ {
+		try := name
+		if i > 1 {
+			suffix := "." + strconv.Itoa(i)
+			try = name[:min(len(name), 32-len(suffix))] + suffix
 		}
-		name = strings.TrimRight(name[:min(len(name), 30)], "._-0123456789") + string(rune('0'+i%10))
+		try = try[:min(len(try), 32)]
+		if _, err := con.staff.ByName(context.Background(), try); err != nil {
+			return try
+		}
 	}
 }
 
