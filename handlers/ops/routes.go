@@ -45,6 +45,7 @@ type navEntry struct {
 var nav = []navEntry{
 	{"/ops", "ops.nav.dashboard", staff.View},
 	{"/ops/audit", "ops.nav.audit", staff.View},
+	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
