@@ -45,6 +45,7 @@ type navEntry struct {
 var nav = []navEntry{
 	{"/ops", "ops.nav.dashboard", staff.View},
 	{"/ops/audit", "ops.nav.audit", staff.View},
+	{"/ops/promotions", "ops.nav.promotions", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -67,4 +68,5 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/", s.dashboard, need(staff.View))
 	s.auditRoutes(g)
 	s.staffRoutes(g)
+	s.promotionRoutes(g)
 }
