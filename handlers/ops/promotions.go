@@ -137,11 +137,15 @@ func (s *Server) publishRules(c echo.Context) error {
 	r, perr := recharge.ParseRulesForm(f)
 	at, terr := recharge.ParseValidFrom(validFrom, i18n.Location(ctx(c)))
 	err := errors.Join(perr, terr)
-	if err == nil {
+	switch {
+	case err == nil:
 		_, err = s.d.Recharge.PublishRules(ctx(c), r, at, s.member(c).ID, s.Entry(c, audit.Entry{}))
 		if err == nil {
 			return redirect(c, promoPath+"?done=ops.promo.published")
 		}
+	case perr == nil:
+		// Only the start time was unreadable: say what else is wrong too.
+		err = errors.Join(recharge.ValidateRules(r), terr)
 	}
 	problems, ok := components.ProblemsOf(err)
 	if !ok {
