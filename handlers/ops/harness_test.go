@@ -156,7 +156,9 @@ func (ag *agent) do(method, path string, form url.Values, extra ...string) answe
 	return answer{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 
-func (ag *agent) get(path string, extra ...string) answer { return ag.do(http.MethodGet, path, nil, extra...) }
+func (ag *agent) get(path string, extra ...string) answer {
+	return ag.do(http.MethodGet, path, nil, extra...)
+}
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
