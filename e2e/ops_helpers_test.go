@@ -10,6 +10,8 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/handlers/ops"
+	"im2pay/recharge"
+	"im2pay/spend"
 	"im2pay/staff"
 )
 
@@ -23,8 +25,8 @@ func newStaff(store *db.Store, now func() time.Time) *staff.Service {
 }
 
 // consoleDeps mounts /ops on an e2e site as cmd/im2pay's serve does.
-func consoleDeps(store *db.Store, st *staff.Service, now func() time.Time, sl *serverLog) *ops.Deps {
-	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl)}
+func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *spend.Service, now func() time.Time, sl *serverLog) *ops.Deps {
+	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp}
 }
 
 // staffPassword is what a staff member's one-time password is changed to.

@@ -85,7 +85,7 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	st := staff.NewService(store, staff.Options{Hasher: fastHasher, Now: clk.Now, Logger: log})
 	cfg := handlers.Config{Location: time.UTC, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: log}
-	deps := ops.Deps{Staff: st, DB: conn, Logger: log}
+	deps := ops.Deps{Staff: st, DB: conn, Logger: log, Recharge: r, Spend: sp}
 	for _, o := range options {
 		o(&cfg, &deps)
 	}

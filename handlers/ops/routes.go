@@ -46,6 +46,7 @@ var nav = []navEntry{
 	{"/ops", "ops.nav.dashboard", staff.View},
 	{"/ops/audit", "ops.nav.audit", staff.View},
 	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
+	{"/ops/promotions", "ops.nav.promotions", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -68,4 +69,5 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/", s.dashboard, need(staff.View))
 	s.auditRoutes(g)
 	s.staffRoutes(g)
+	s.promotionRoutes(g)
 }
