@@ -162,4 +162,3 @@ func (s *Service) SwitchMaintenanceOff(ctx context.Context, method string) (Main
 func (s *Service) ClearAllMaintenance(ctx context.Context) ([]MaintenanceChange, error) {
 	return s.clearAllMaintenance(ctx)
 }
-

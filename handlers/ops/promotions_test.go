@@ -283,4 +283,3 @@ func TestPromotionChangesWithoutCSRFAreRefused(t *testing.T) {
 		}
 	}
 }
-
