@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/jmoiron/sqlx"
@@ -192,9 +193,15 @@ func redirect(c echo.Context, to string) error {
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
+// truncate cuts s to at most n bytes, never inside a character: half a
+// character is not UTF-8, which PostgreSQL refuses, so a typed name or a
+// search of the right length would turn its audit line into a 500.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
