@@ -66,7 +66,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, m Member, code, clientIP strin
 // the same refusal, and counts as a failed guess.
 func (s *Service) checkCode(ctx context.Context, m Member, secret, code, clientIP, spend string) error {
 	var step int64
-	ok, err := s.checkGuess(ctx, m.Name, clientIP, "ops.totp.throttled", func() (bool, error) {
+	ok, err := s.checkGuess(ctx, m.Name, clientIP, factorCode, "ops.totp.throttled", func() (bool, error) {
 		step = matchStep(secret, code, s.now())
 		if step == 0 {
 			return false, nil
@@ -129,7 +129,7 @@ func (s *Service) EnrollmentFor(m Member, secret string) (Enrollment, error) {
 // CheckPassword checks m's current password under the guess limits (a
 // change of password asks for it).
 func (s *Service) CheckPassword(ctx context.Context, m Member, password, clientIP string) error {
-	ok, err := s.checkGuess(ctx, m.Name, clientIP, "ops.login.throttled", func() (bool, error) {
+	ok, err := s.checkGuess(ctx, m.Name, clientIP, factorPassword, "ops.login.throttled", func() (bool, error) {
 		return s.hasher.Verify(m.PasswordHash, password)
 	})
 	if err != nil {
