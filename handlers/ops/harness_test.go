@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"im2pay/account"
+	"im2pay/adjust"
 	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
@@ -22,6 +23,7 @@ import (
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/statement"
@@ -81,10 +83,13 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	cfg := handlers.Config{Location: time.UTC, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: log}
 	deps := ops.Deps{Staff: st, DB: conn, Logger: log}
+	deps.Adjust = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: a, Now: clk.Now})
+	deps.Redeem = redeem.NewService(store, redeem.Options{Ledger: led, Now: clk.Now})
 	for _, o := range options {
 		o(&cfg, &deps)
 	}
 	svc := handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp, Ops: &deps,
+		Redeem: deps.Redeem, // the person's /account/redeem, on the service the console issues codes with
 		Statement: statement.New(store, cfg.Location, cfg.Now),
 		Center:    center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: clk.Now})}
 	srv := httptest.NewServer(handlers.New(svc, cfg))

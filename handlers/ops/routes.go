@@ -45,6 +45,8 @@ type navEntry struct {
 var nav = []navEntry{
 	{"/ops", "ops.nav.dashboard", staff.View},
 	{"/ops/audit", "ops.nav.audit", staff.View},
+	{"/ops/adjustments", "ops.nav.adjustments", staff.View},
+	{"/ops/redeem", "ops.nav.redeem", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -67,4 +69,6 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/", s.dashboard, need(staff.View))
 	s.auditRoutes(g)
 	s.staffRoutes(g)
+	s.adjustRoutes(g)
+	s.redeemRoutes(g)
 }
