@@ -23,6 +23,8 @@ func TestConsoleJourneys(t *testing.T) {
 		run  func(t *testing.T, s *paySite, p *page, v variant)
 	}{
 		{"staff-login", staffLoginJourney},
+		{"adjustment", adjustmentJourney},
+		{"redeem", redeemJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
