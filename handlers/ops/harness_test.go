@@ -89,7 +89,7 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 		o(&cfg, &deps)
 	}
 	svc := handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp, Ops: &deps,
-		Redeem: deps.Redeem, // the person's /account/redeem, on the service the console issues codes with
+		Redeem:    deps.Redeem, // the person's /account/redeem, on the service the console issues codes with
 		Statement: statement.New(store, cfg.Location, cfg.Now),
 		Center:    center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: clk.Now})}
 	srv := httptest.NewServer(handlers.New(svc, cfg))
@@ -161,7 +161,9 @@ func (ag *agent) do(method, path string, form url.Values, extra ...string) answe
 	return answer{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 
-func (ag *agent) get(path string, extra ...string) answer { return ag.do(http.MethodGet, path, nil, extra...) }
+func (ag *agent) get(path string, extra ...string) answer {
+	return ag.do(http.MethodGet, path, nil, extra...)
+}
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
