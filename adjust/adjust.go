@@ -159,6 +159,15 @@ func (s *Service) check(r Request, user func(string) (account.User, error)) (che
 	return c, errors.Join(problems...)
 }
 
+// hiddenLayout is a character that changes how the line around it is laid
+// out without being seen: the bidirectional controls (U+202E turns
+// "001 ¥" into what reads as another amount on the person's statement and
+// in the audit log) and the line and paragraph separators, which break the
+// one line unicode.IsControl alone lets through.
+func hiddenLayout(r rune) bool {
+	return unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+}
+
 // text is a required one-line text of at most maxLen characters, trimmed.
 // Control characters are refused: the reason is shown to the person on
 // one line, and PostgreSQL refuses NUL anyway.
@@ -167,7 +176,7 @@ func text(s, field string, maxLen int) (string, error) {
 	switch {
 	case s == "":
 		return "", wallet.NewProblem(field, "adjust."+field+"_empty")
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsFunc(s, hiddenLayout):
 		return "", wallet.NewProblem(field, "adjust."+field+"_invalid")
 	case utf8.RuneCountInString(s) > maxLen:
 		return "", wallet.NewProblem(field, "adjust."+field+"_too_long", maxLen)

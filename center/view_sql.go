@@ -46,6 +46,10 @@ type eventRow struct {
 	StickerProductID *int64    `json:"sticker_product_id"`
 	Threshold        int64     `json:"threshold"`
 	Bonus            int64     `json:"bonus"`
+	TitleZH          string    `json:"title_zh"`
+	TitleEN          string    `json:"title_en"`
+	DescZH           string    `json:"desc_zh"`
+	DescEN           string    `json:"desc_en"`
 	Awarded          bool      `json:"awarded"`
 	Spent            int64     `json:"spent"`
 }
@@ -66,7 +70,7 @@ const accountViewSQL = `
 		       (SELECT st.low_balance FROM user_settings st WHERE st.user_id = $1) AS low_balance,
 		       (SELECT coalesce(json_agg(ev ORDER BY ev.ends_at DESC), '[]')
 		          FROM (SELECT e.id, e.code, e.kind, e.starts_at, e.ends_at, e.price, e.list_price, e.membership_days,
-		                       e.sticker_product_id, e.threshold, e.bonus,
+		                       e.sticker_product_id, e.threshold, e.bonus, e.title_zh, e.title_en, e.desc_zh, e.desc_en,
 		                       EXISTS (SELECT 1 FROM event_bonuses b WHERE b.event_id = e.id AND b.user_id = $1) AS awarded,
 		                       CASE WHEN e.kind = 'spend_bonus' THEN (
 		                           SELECT coalesce(-sum(le.amount), 0)
@@ -131,7 +135,8 @@ func (s *Service) view(ctx context.Context, userID, walletID int64, now time.Tim
 	}
 	for _, e := range evs {
 		ev := spend.Event{ID: e.ID, Code: e.Code, Kind: e.Kind, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Price: e.Price,
-			ListPrice: e.ListPrice, MembershipDays: e.MembershipDays, Threshold: e.Threshold, Bonus: e.Bonus}
+			ListPrice: e.ListPrice, MembershipDays: e.MembershipDays, Threshold: e.Threshold, Bonus: e.Bonus,
+			TitleZH: e.TitleZH, TitleEN: e.TitleEN, DescZH: e.DescZH, DescEN: e.DescEN}
 		if e.StickerProductID != nil {
 			ev.StickerProductID = sql.NullInt64{Int64: *e.StickerProductID, Valid: true}
 		}

@@ -12,7 +12,9 @@ import (
 	"im2pay/db"
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
+	"im2pay/recharge"
 	"im2pay/redeem"
+	"im2pay/spend"
 	"im2pay/staff"
 )
 
@@ -29,10 +31,10 @@ func newStaff(store *db.Store, now func() time.Time) *staff.Service {
 // Its adjustments and redemption codes post through a ledger of their own
 // over the same database, as the server's services share one; the site
 // hands Redeem to the person's /account/redeem too.
-func consoleDeps(store *db.Store, st *staff.Service, now func() time.Time, sl *serverLog) *ops.Deps {
+func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *spend.Service, now func() time.Time, sl *serverLog) *ops.Deps {
 	led := ledger.New(store)
 	accounts := account.NewService(store, account.Options{Now: now, Ledger: led})
-	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl),
+	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp,
 		Adjust: adjust.NewService(store, adjust.Options{Ledger: led, Accounts: accounts, Now: now}),
 		Redeem: redeem.NewService(store, redeem.Options{Ledger: led, Now: now})}
 }

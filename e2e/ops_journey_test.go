@@ -23,6 +23,7 @@ func TestConsoleJourneys(t *testing.T) {
 		run  func(t *testing.T, s *paySite, p *page, v variant)
 	}{
 		{"staff-login", staffLoginJourney},
+		{"promotion", promotionJourney},
 		{"adjustment", adjustmentJourney},
 		{"redeem", redeemJourney},
 	}

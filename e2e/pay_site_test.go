@@ -95,7 +95,7 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
 	st := newStaff(store, clk.now)
-	console := consoleDeps(store, st, clk.now, sl)
+	console := consoleDeps(store, st, rs, sp, clk.now, sl)
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now}),
 		Ops: console, Redeem: console.Redeem}, handlers.Config{

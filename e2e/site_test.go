@@ -147,7 +147,7 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 	}
 	sl := &serverLog{}
 	st := newStaff(store, nil)
-	console := consoleDeps(store, st, nil, sl)
+	console := consoleDeps(store, st, rs, sp, nil, sl)
 	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs}),
 		Ops: console, Redeem: console.Redeem}, handlers.Config{

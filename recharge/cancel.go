@@ -72,6 +72,9 @@ type Answer struct {
 	// Err is why the provider could not be asked (Said "error"): for the
 	// log, never for the person.
 	Err error
+	// Provider is the provider's answer as it came (zero when it was not
+	// asked), for the staff order page.
+	Provider payment.Result
 }
 
 // Recheck is 再次查询: it always answers. It asks the provider now, past
@@ -87,11 +90,18 @@ func (s *Service) Recheck(ctx context.Context, o Order) (Order, Answer) {
 		a.Said = "not_started"
 		return o, a
 	}
+	return s.askAnswer(ctx, o, a)
+}
+
+// askAnswer asks the provider about a started order, settles what it
+// says (Settle, through askResult) and tells what it said.
+func (s *Service) askAnswer(ctx context.Context, o Order, a Answer) (Order, Answer) {
 	if err := s.markOrderChecked(ctx, o.ID, a.At); err != nil {
 		a.Said, a.Err = "error", err
 		return o, a
 	}
 	after, res, err := s.askResult(ctx, o)
+	a.Provider = res
 	switch {
 	case errors.Is(err, payment.ErrNotFound):
 		// Alipay creates a trade only once the person logs in at its

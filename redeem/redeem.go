@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -86,9 +88,10 @@ func (s *Service) Redeem(ctx context.Context, userID int64, clientIP, typed stri
 	}
 	var out Redeemed
 	var refusal error
+	client := clientKey(clientIP)
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		out, refusal = Redeemed{}, nil
-		wait, err := s.admit(ctx, tx, userID, walletID, clientIP)
+		wait, err := s.admit(ctx, tx, userID, walletID, client)
 		if err != nil {
 			return err
 		}
@@ -238,4 +241,26 @@ func (s *Service) redeemTx(ctx context.Context, tx *sqlx.Tx, userID, walletID in
 		return Redeemed{}, "", fmt.Errorf("code of batch %d refused for no reason found", b.ID)
 	}
 	return Redeemed{}, code, nil
+}
+
+// clientKey is the address the per-address limit counts under, the login
+// limits' rule (account, staff): an IPv4 address alone, an IPv6 address
+// with its /64. Counted by the full IPv6 address, one subscriber stepped
+// through the 2^64 addresses of its /64, one per guess, and the limit per
+// address held nothing. Anything else counts as itself, cut to the
+// column's 64 bytes.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		if len(ip) > 64 {
+			ip = strings.ToValidUTF8(ip[:64], "")
+		}
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }

@@ -25,14 +25,10 @@ import (
 // EventRecord is an event as the console lists it.
 type EventRecord struct {
 	Event
-	TitleZH   string        `db:"title_zh"`
-	TitleEN   string        `db:"title_en"`
-	DescZH    string        `db:"desc_zh"`
-	DescEN    string        `db:"desc_en"`
 	CreatedBy sql.NullInt64 `db:"created_by"`
 }
 
-const eventRecordColumns = eventColumns + `, title_zh, title_en, desc_zh, desc_en, created_by`
+const eventRecordColumns = eventColumns + `, created_by`
 
 // EventDraft is a new event as staff enter it. Titles are needed in both
 // languages (the launch events have theirs in the locale catalog).

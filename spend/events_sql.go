@@ -26,12 +26,19 @@ type Event struct {
 	StickerProductID sql.NullInt64 `db:"sticker_product_id"`
 	Threshold        int64         `db:"threshold"`
 	Bonus            int64         `db:"bonus"`
+	// Titles and descriptions staff gave the event in the console; empty
+	// for the launch events, whose texts are in the locale catalog
+	// (event.<code>, event.<code>.desc).
+	TitleZH string `db:"title_zh"`
+	TitleEN string `db:"title_en"`
+	DescZH  string `db:"desc_zh"`
+	DescEN  string `db:"desc_en"`
 }
 
 // Running reports whether the event accepts purchases at t.
 func (e Event) Running(t time.Time) bool { return !t.Before(e.StartsAt) && t.Before(e.EndsAt) }
 
-const eventColumns = `id, code, kind, starts_at, ends_at, price, list_price, membership_days, sticker_product_id, threshold, bonus`
+const eventColumns = `id, code, kind, starts_at, ends_at, price, list_price, membership_days, sticker_product_id, threshold, bonus, title_zh, title_en, desc_zh, desc_en`
 
 // eventRows lists every event, running ones first by end time.
 func (s *Service) eventRows(ctx context.Context) ([]Event, error) {

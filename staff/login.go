@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -37,7 +38,13 @@ func NormalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s
 func (s *Service) Login(ctx context.Context, name, password, clientIP string) (Member, error) {
 	name = NormalizeName(name)
 	if len(name) > 64 {
-		name = name[:64]
+		// Cut at a character's start: half a character is not UTF-8,
+		// which PostgreSQL refuses (a 500 instead of a refusal).
+		n := 64
+		for n > 0 && !utf8.RuneStart(name[n]) {
+			n--
+		}
+		name = name[:n]
 	}
 	m, err := s.ByName(ctx, name)
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -36,6 +36,7 @@ const (
 	Refund         Permission = "refund"          // refund a paid top-up
 	ManageStaff    Permission = "manage_staff"    // add, disable, reset staff
 	EditPromotions Permission = "edit_promotions" // recharge tiers, bonus rules, limits, events
+	EndSessions    Permission = "end_sessions"    // log a person out everywhere (a hijacked account)
 )
 
 // grants is what each role may do. The roles do not nest: an admin, who can
@@ -43,8 +44,8 @@ const (
 // a second account and approve their own adjustment.
 var grants = map[Role][]Permission{
 	Viewer:   {View},
-	Operator: {View, Requery, Maintain, IssueCodes},
-	Finance:  {View, Adjust, Approve, Refund},
+	Operator: {View, Requery, Maintain, IssueCodes, EndSessions},
+	Finance:  {View, Adjust, Approve, Refund, EndSessions},
 	Admin:    {View, ManageStaff, EditPromotions},
 }
 

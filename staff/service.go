@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -112,6 +113,13 @@ func (s *Service) ByID(ctx context.Context, id int64) (Member, error) {
 	return m, db.NotFound(err, "staff %d", id)
 }
 
+// ErrBadName is a name Add refuses: against the rule, or taken.
+var ErrBadName = errors.New("staff name not allowed or taken")
+
+// nameRule is the staff table's CHECK: lower case, so a name is one
+// spelling in the audit log.
+var nameRule = regexp.MustCompile(`^[a-z][a-z0-9_.-]{1,31}$`)
+
 // oneTimeAlphabet leaves out look-alikes (0/O, 1/l/I): the password is
 // read off a terminal and typed once.
 const oneTimeAlphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -135,6 +143,9 @@ func (s *Service) Add(ctx context.Context, name string, role Role) (Member, stri
 	if !role.Valid() {
 		return Member{}, "", fmt.Errorf("add staff %q: unknown role %q", name, role)
 	}
+	if !nameRule.MatchString(name) {
+		return Member{}, "", fmt.Errorf("add staff %q: %w: a-z first, then 1 to 31 of a-z 0-9 _ . -", name, ErrBadName)
+	}
 	pw, err := oneTimePassword()
 	if err != nil {
 		return Member{}, "", err
@@ -147,9 +158,9 @@ func (s *Service) Add(ctx context.Context, name string, role Role) (Member, stri
 	const q = `INSERT INTO staff (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING ` + memberColumns
 	err = s.store.DB().GetContext(ctx, &m, q, name, role, hash, s.now())
 	if err = db.MapError(err); errors.Is(err, db.ErrDuplicate) {
-		return Member{}, "", fmt.Errorf("add staff %q: the name is taken", name)
+		return Member{}, "", fmt.Errorf("add staff %q: %w: the name is taken", name, ErrBadName)
 	} else if err != nil {
-		return Member{}, "", fmt.Errorf("add staff %q (names: a-z first, then 2-32 of a-z 0-9 _ . -): %w", name, err)
+		return Member{}, "", fmt.Errorf("add staff %q: %w", name, err)
 	}
 	return m, pw, nil
 }
@@ -211,4 +222,13 @@ func (s *Service) SetPassword(ctx context.Context, id int64, next string) (int, 
 		return 0, fmt.Errorf("set password of staff %d: %w", id, err)
 	}
 	return gen, nil
+}
+
+// List is every staff member, by name.
+func (s *Service) List(ctx context.Context) ([]Member, error) {
+	var out []Member
+	if err := s.store.DB().SelectContext(ctx, &out, `SELECT `+memberColumns+` FROM staff ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("list staff: %w", err)
+	}
+	return out, nil
 }

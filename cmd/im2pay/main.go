@@ -30,7 +30,7 @@ commands:
   migrate   apply database migrations and exit
   seed      create the demo account and exit
   sandbox   run the sandbox payment gateway alone (SANDBOX_ADDR, default 127.0.0.1:8090)
-  maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--until YYYY-MM-DDTHH:MM]
+  maintenance on|off [all|alipay|wechat|card|paypal] [--message TEXT] [--message-en TEXT] [--until YYYY-MM-DDTHH:MM]
             close or reopen payment methods, without a restart
   webhooks list [--pending] | resend EVENT_ID | off
             see the balance-change deliveries to WEBHOOK_URL, send one again,

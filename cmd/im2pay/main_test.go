@@ -160,3 +160,30 @@ func TestAnOperatorListsAndResendsWebhookEvents(t *testing.T) {
 		t.Fatal("an unknown subcommand was accepted")
 	}
 }
+
+// `maintenance off all` used to lift the "all" switch only, leaving a
+// method switched off on its own closed.
+func TestMaintenanceOffAllLiftsEverySwitch(t *testing.T) {
+	env := envOf(map[string]string{"DATABASE_URL": dbtest.NewURL(t), "DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"maintenance", "on", "alipay", "--message", "升级", "--message-en", "Upgrading"},
+		{"maintenance", "on", "all", "--message", "全站维护"},
+		{"maintenance", "off", "all"},
+	} {
+		if err := run(ctx, args, env, &out); err != nil {
+			t.Fatal(args, err)
+		}
+	}
+	err := withDatabase(ctx, mustConfig(t, env), &out, func(a *app) error {
+		ms, err := a.recharge.Maintenances(ctx)
+		if err == nil && len(ms) != 0 {
+			t.Errorf("switches left on: %+v", ms)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -37,6 +37,10 @@ func (s *Server) auditPage(c echo.Context) error {
 		}
 		f.Before = id
 	}
+	// Reading the log is a search like any other, and recorded as one.
+	if err := s.record(c, nil, audit.Entry{Action: "audit.search", Detail: truncate(c.QueryString(), 2000)}); err != nil {
+		return err
+	}
 	lines, err := audit.List(ctx(c), s.d.DB, f)
 	if err != nil {
 		return err

@@ -9,10 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"im2pay/account"
 	"im2pay/adjust"
@@ -62,6 +65,8 @@ type console struct {
 	recharge *recharge.Service
 	spend    *spend.Service
 	clock    *clock
+	// echo is the router, whose Routes() the security tests walk.
+	echo *echo.Echo
 }
 
 // newConsole starts the app as the server wires it; options may change
@@ -82,7 +87,7 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	st := staff.NewService(store, staff.Options{Hasher: fastHasher, Now: clk.Now, Logger: log})
 	cfg := handlers.Config{Location: time.UTC, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: log}
-	deps := ops.Deps{Staff: st, DB: conn, Logger: log}
+	deps := ops.Deps{Staff: st, DB: conn, Logger: log, Recharge: r, Spend: sp}
 	deps.Adjust = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: a, Now: clk.Now})
 	deps.Redeem = redeem.NewService(store, redeem.Options{Ledger: led, Now: clk.Now})
 	for _, o := range options {
@@ -92,10 +97,11 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 		Redeem:    deps.Redeem, // the person's /account/redeem, on the service the console issues codes with
 		Statement: statement.New(store, cfg.Location, cfg.Now),
 		Center:    center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: clk.Now})}
-	srv := httptest.NewServer(handlers.New(svc, cfg))
+	e := handlers.New(svc, cfg)
+	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &console{t: t, srv: srv, store: store, staff: st, accounts: a, wallet: w, ledger: led, recharge: r,
-		spend: sp, clock: clk}
+		spend: sp, clock: clk, echo: e}
 }
 
 // agent is one browser: its own cookie jar, redirects not followed, so a
@@ -201,12 +207,8 @@ var secretText = regexp.MustCompile(`data-testid="ops-totp-secret">([A-Z2-7]+)<`
 // the test computes is a new one.
 func loginAs(t *testing.T, con *console, role staff.Role) *agent {
 	t.Helper()
-	name := strings.ToLower(string(role)) + "." + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "."))
-	if len(name) > 32 {
-		name = name[:32]
-	}
-	name = strings.TrimRight(name, "._-")
-	m, pw, err := con.staff.Add(context.Background(), uniqueName(con, name), role)
+	name := uniqueName(con, string(role)+"."+nameChars.ReplaceAllString(strings.ToLower(t.Name()), "_"))
+	m, pw, err := con.staff.Add(context.Background(), name, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +228,23 @@ func loginAs(t *testing.T, con *console, role staff.Role) *agent {
 	return ag
 }
 
-// uniqueName appends a digit while name is taken (two members of one role
-// in a test).
+// nameChars are what a staff name may not hold (subtest names bring '/',
+// '#' and the like).
+var nameChars = regexp.MustCompile(`[^a-z0-9_.-]`)
+
+// uniqueName cuts name to the staff table's 32 characters and numbers it
+// while taken (two members of one role in a test).
 func uniqueName(con *console, name string) string {
-	for i := 2; ; i++ {
-		if _, err := con.staff.ByName(context.Background(), name); err != nil {
-			return name
+	for i := 1; ; i++ {
+		try := name
+		if i > 1 {
+			suffix := "." + strconv.Itoa(i)
+			try = name[:min(len(name), 32-len(suffix))] + suffix
 		}
-		name = strings.TrimRight(name[:min(len(name), 30)], "._-0123456789") + string(rune('0'+i%10))
+		try = try[:min(len(try), 32)]
+		if _, err := con.staff.ByName(context.Background(), try); err != nil {
+			return try
+		}
 	}
 }
 

@@ -39,9 +39,11 @@ func atStage(c echo.Context, stages ...staff.Stage) (staff.Session, bool) {
 	return sess, false
 }
 
+// loginPage shows the login form, unless the browser is logged in: a
+// half-done login may start again (the POST ends the session it had).
 func (s *Server) loginPage(c echo.Context) error {
-	if sess, ok := session(c); ok {
-		return c.Redirect(http.StatusSeeOther, stagePath(sess.Stage))
+	if sess, ok := session(c); ok && sess.Stage == staff.StageFull {
+		return c.Redirect(http.StatusSeeOther, "/ops")
 	}
 	return s.render(c, http.StatusOK, console.Login(csrfToken(c), console.LoginForm{}))
 }
@@ -62,7 +64,7 @@ func (s *Server) login(c echo.Context) error {
 		if err := s.recordAttempt(c, name, "login.failed", problems[""].Code); err != nil {
 			return err
 		}
-		return s.render(c, http.StatusUnprocessableEntity, console.Login(csrfToken(c), console.LoginForm{Name: name, Problems: problems}))
+		return s.render(c, refusalStatus(problems), console.Login(csrfToken(c), console.LoginForm{Name: name, Problems: problems}))
 	}
 	if err != nil {
 		return err
@@ -235,7 +237,7 @@ func (s *Server) enroll(c echo.Context) error {
 			return ferr
 		}
 		f.Problems = problems
-		return s.render(c, http.StatusUnprocessableEntity, console.Enroll(csrfToken(c), f))
+		return s.render(c, refusalStatus(problems), console.Enroll(csrfToken(c), f))
 	}
 	if err != nil {
 		return err
@@ -268,7 +270,7 @@ func (s *Server) totp(c echo.Context) error {
 		if err := s.record(c, nil, audit.Entry{Action: "login.totp_failed", Detail: problemCode(problems)}); err != nil {
 			return err
 		}
-		return s.render(c, http.StatusUnprocessableEntity, console.TOTP(csrfToken(c), problems))
+		return s.render(c, refusalStatus(problems), console.TOTP(csrfToken(c), problems))
 	}
 	if err != nil {
 		return err
@@ -280,6 +282,15 @@ func (s *Server) totp(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/ops")
+}
+
+// refusalStatus is 429 for a refusal of the guess limits, as users' logins
+// answer, and 422 for a wrong answer.
+func refusalStatus(p components.Problems) int {
+	if strings.HasSuffix(problemCode(p), ".throttled") {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusUnprocessableEntity
 }
 
 func problemCode(p components.Problems) string {

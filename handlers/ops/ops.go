@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/jmoiron/sqlx"
@@ -21,7 +22,9 @@ import (
 
 	"im2pay/adjust"
 	"im2pay/audit"
+	"im2pay/recharge"
 	"im2pay/redeem"
+	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/views/console"
 	"im2pay/views/i18n"
@@ -31,6 +34,9 @@ import (
 // domain service it calls here.
 type Deps struct {
 	Staff *staff.Service
+	// Recharge and Spend are the promotions area's: rule versions, events.
+	Recharge *recharge.Service
+	Spend    *spend.Service
 	// DB is the primary database: audit lines outside an action's own
 	// transaction, and the audit page's reads.
 	DB *sqlx.DB
@@ -100,13 +106,20 @@ func (s *Server) record(c echo.Context, q sqlx.ExecerContext, e audit.Entry) err
 	if q == nil {
 		q = s.d.DB
 	}
+	return audit.Append(c.Request().Context(), q, s.Entry(c, e))
+}
+
+// Entry is e with who, when and from where filled in as record fills them:
+// for a domain call that appends the line inside its own transaction
+// (recharge.PublishRules, spend.AddEvent…), where record cannot reach.
+func (s *Server) Entry(c echo.Context, e audit.Entry) audit.Entry {
 	e.At = s.d.Now()
 	if m := s.member(c); m.ID != 0 && e.StaffID == 0 && e.StaffName == "" {
 		e.StaffID, e.StaffName = m.ID, m.Name
 	}
 	e.ClientIP = truncate(c.RealIP(), 64)
 	e.StaffName = truncate(e.StaffName, 64)
-	return audit.Append(c.Request().Context(), q, e)
+	return e
 }
 
 // need refuses, with a 403 page and an audit line "denied", a member
@@ -186,9 +199,15 @@ func redirect(c echo.Context, to string) error {
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
+// truncate cuts s to at most n bytes, never inside a character: half a
+// character is not UTF-8, which PostgreSQL refuses, so a typed name or a
+// search of the right length would turn its audit line into a 500.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -45,6 +45,8 @@ type navEntry struct {
 var nav = []navEntry{
 	{"/ops", "ops.nav.dashboard", staff.View},
 	{"/ops/audit", "ops.nav.audit", staff.View},
+	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
+	{"/ops/promotions", "ops.nav.promotions", staff.View},
 	{"/ops/adjustments", "ops.nav.adjustments", staff.View},
 	{"/ops/redeem", "ops.nav.redeem", staff.View},
 }
@@ -69,6 +71,7 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/", s.dashboard, need(staff.View))
 	s.auditRoutes(g)
 	s.staffRoutes(g)
+	s.promotionRoutes(g)
 	s.adjustRoutes(g)
 	s.redeemRoutes(g)
 }

@@ -33,8 +33,8 @@ func TestThePreviewShowsWhatAPersonWouldSeeUnderBothRuleSets(t *testing.T) {
 		Rules: RulesFormView{Action: "/ops/promotions/rules", PreviewAction: "/ops/promotions/preview",
 			Form: recharge.FormOfRules(next), Preview: Preview(cur.Rules, &next, payment.Alipay, false)},
 		Events: EventRows([]spend.EventRecord{{Event: spend.Event{Code: "spring_bonus", Kind: "spend_bonus",
-			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), Threshold: 100_00, Bonus: 10_00},
-			TitleZH: "春季奖励", TitleEN: "Spring bonus"}}, now),
+			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), Threshold: 100_00, Bonus: 10_00,
+			TitleZH: "春季奖励", TitleEN: "Spring bonus"}}}, now),
 		EventForm: EventFormView{Action: "/ops/promotions/events", EndAction: "/ops/promotions/events/end"}}
 	for _, lang := range i18n.Langs {
 		html := render(t, lang, v)

@@ -39,6 +39,10 @@ var promotionTexts = map[string]texts{
 	"events.amount_syntax":   {"请输入金额（元），最多两位小数。", "Enter an amount in yuan, with at most two decimals."},
 	"events.number_syntax":   {"请输入非负整数。", "Enter a whole number, zero or more."},
 
+	"ops.nav.promotions":        {"充值规则与活动", "Rules and events"},
+	"ops.promo.published":       {"新规则已发布。", "The new rules are published."},
+	"ops.events.added":          {"活动已添加。", "The event is added."},
+	"ops.events.ended":          {"活动已结束。", "The event is ended."},
 	"ops.promo.title":           {"充值规则与活动", "Top-up rules and events"},
 	"ops.promo.current":         {"当前生效规则（第 %d 版）", "Rules in force (version %d)"},
 	"ops.promo.valid_from":      {"生效时间", "In force from"},

@@ -103,9 +103,31 @@ func Lookup(lang Lang, key string, args ...any) string {
 		s = texts.en
 	}
 	if len(args) > 0 {
-		return fmt.Sprintf(s, args...)
+		return fmt.Sprintf(s, localized(lang, args)...)
 	}
 	return s
+}
+
+// Localizer is an argument that has a text of its own in each language (a
+// maintenance notice typed in Chinese and English): T fills it in the
+// reader's. The method takes a plain string so the domains need not
+// import this package.
+type Localizer interface{ Localize(lang string) string }
+
+func localized(lang Lang, args []any) []any {
+	var out []any
+	for i, a := range args {
+		if l, ok := a.(Localizer); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = l.Localize(string(lang))
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // Has reports whether key is in the catalog.
