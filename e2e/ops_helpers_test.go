@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"im2pay/account"
+	"im2pay/adjust"
 	"im2pay/db"
 	"im2pay/handlers/ops"
+	"im2pay/ledger"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
 )
@@ -25,8 +28,15 @@ func newStaff(store *db.Store, now func() time.Time) *staff.Service {
 }
 
 // consoleDeps mounts /ops on an e2e site as cmd/im2pay's serve does.
+// Its adjustments and redemption codes post through a ledger of their own
+// over the same database, as the server's services share one; the site
+// hands Redeem to the person's /account/redeem too.
 func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *spend.Service, now func() time.Time, sl *serverLog) *ops.Deps {
-	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp}
+	led := ledger.New(store)
+	accounts := account.NewService(store, account.Options{Now: now, Ledger: led})
+	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp,
+		Adjust: adjust.NewService(store, adjust.Options{Ledger: led, Accounts: accounts, Now: now}),
+		Redeem: redeem.NewService(store, redeem.Options{Ledger: led, Now: now})}
 }
 
 // staffPassword is what a staff member's one-time password is changed to.

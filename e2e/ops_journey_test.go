@@ -24,6 +24,8 @@ func TestConsoleJourneys(t *testing.T) {
 	}{
 		{"staff-login", staffLoginJourney},
 		{"promotion", promotionJourney},
+		{"adjustment", adjustmentJourney},
+		{"redeem", redeemJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {

@@ -95,9 +95,10 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
 	st := newStaff(store, clk.now)
+	console := consoleDeps(store, st, rs, sp, clk.now, sl)
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now}),
-		Ops: consoleDeps(store, st, rs, sp, clk.now, sl)}, handlers.Config{
+		Ops: console, Redeem: console.Redeem}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})

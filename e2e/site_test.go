@@ -147,9 +147,10 @@ func newSiteOver(t *testing.T, store *db.Store) *site {
 	}
 	sl := &serverLog{}
 	st := newStaff(store, nil)
+	console := consoleDeps(store, st, rs, sp, nil, sl)
 	h := handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, nil),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs}),
-		Ops: consoleDeps(store, st, rs, sp, nil, sl)}, handlers.Config{
+		Ops: console, Redeem: console.Redeem}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 	})
 	srv := httptest.NewServer(h)

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"im2pay/account"
+	"im2pay/adjust"
 	"im2pay/center"
 	"im2pay/db"
 	"im2pay/db/dbtest"
@@ -25,6 +26,7 @@ import (
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/statement"
@@ -86,10 +88,13 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	cfg := handlers.Config{Location: time.UTC, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: log}
 	deps := ops.Deps{Staff: st, DB: conn, Logger: log, Recharge: r, Spend: sp}
+	deps.Adjust = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: a, Now: clk.Now})
+	deps.Redeem = redeem.NewService(store, redeem.Options{Ledger: led, Now: clk.Now})
 	for _, o := range options {
 		o(&cfg, &deps)
 	}
 	svc := handlers.Services{Accounts: a, Wallet: w, Recharge: r, Spend: sp, Ops: &deps,
+		Redeem:    deps.Redeem, // the person's /account/redeem, on the service the console issues codes with
 		Statement: statement.New(store, cfg.Location, cfg.Now),
 		Center:    center.NewService(store, center.Options{Spend: sp, Recharge: r, Now: clk.Now})}
 	e := handlers.New(svc, cfg)

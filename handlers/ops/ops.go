@@ -20,8 +20,10 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"im2pay/adjust"
 	"im2pay/audit"
 	"im2pay/recharge"
+	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/views/console"
@@ -38,6 +40,10 @@ type Deps struct {
 	// DB is the primary database: audit lines outside an action's own
 	// transaction, and the audit page's reads.
 	DB *sqlx.DB
+	// Adjust is support's wallet adjustments (/ops/adjustments).
+	Adjust *adjust.Service
+	// Redeem is the redemption code batches (/ops/redeem).
+	Redeem *redeem.Service
 	// Secure marks the cookies Secure (the site is served over HTTPS).
 	Secure bool
 	// AllowCIDRs, when not empty, are the only networks /ops answers to;

@@ -47,6 +47,8 @@ var nav = []navEntry{
 	{"/ops/audit", "ops.nav.audit", staff.View},
 	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
 	{"/ops/promotions", "ops.nav.promotions", staff.View},
+	{"/ops/adjustments", "ops.nav.adjustments", staff.View},
+	{"/ops/redeem", "ops.nav.redeem", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -70,4 +72,6 @@ func (s *Server) routes(e *echo.Echo) {
 	s.auditRoutes(g)
 	s.staffRoutes(g)
 	s.promotionRoutes(g)
+	s.adjustRoutes(g)
+	s.redeemRoutes(g)
 }

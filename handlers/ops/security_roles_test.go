@@ -37,6 +37,7 @@ var routePermissions = map[string]staff.Permission{
 	"POST /ops/adjustments/:id/approve": staff.Approve,
 	"POST /ops/adjustments/:id/reject":  staff.Approve,
 	"GET /ops/redeem":                   staff.View,
+	"GET /ops/redeem/batches":           staff.View, // the codes page's address opened again: the list, no codes
 	"POST /ops/redeem/batches":          staff.IssueCodes,
 	"POST /ops/redeem/batches/:id/void": staff.IssueCodes,
 	"GET /ops/promotions":               staff.View,

@@ -28,6 +28,9 @@ var moneyTexts = map[string]texts{
 	"redeem.throttled":    {"尝试次数过多，请 %d 分钟后再试。", "Too many tries. Please try again in %d minutes."},
 
 	// Console: adjustments.
+	"ops.nav.adjustments": {"余额调整", "Adjustments"},
+	"ops.nav.redeem":      {"兑换码", "Redemption codes"},
+
 	"console.adjust.title":           {"余额调整", "Wallet adjustment"},
 	"console.adjust.user":            {"用户名", "Username"},
 	"console.adjust.direction":       {"方向", "Direction"},
