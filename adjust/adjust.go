@@ -24,6 +24,7 @@ package adjust
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -94,6 +95,9 @@ type Request struct {
 	Reason    string
 	Ticket    string
 	StaffID   int64
+	// RequestKey is the form's one-time key: a second post with it finds
+	// the first post's adjustment.
+	RequestKey string
 }
 
 // Adjustment is one adjustment as stored.
@@ -122,12 +126,18 @@ type checked struct {
 	reason    string
 	ticket    string
 	staffID   int64
+	key       string
 }
 
 // check validates every field, reporting every problem at once.
 func (s *Service) check(r Request, user func(string) (account.User, error)) (checked, error) {
 	c := checked{staffID: r.StaffID}
 	var problems []error
+	if requestKey.MatchString(r.RequestKey) {
+		c.key = r.RequestKey
+	} else {
+		problems = append(problems, wallet.NewProblem("", "adjust.form_expired"))
+	}
 	name := account.NormalizeUsername(r.Username)
 	if u, err := user(name); err == nil {
 		c.userID = u.ID
@@ -158,6 +168,9 @@ func (s *Service) check(r Request, user func(string) (account.User, error)) (che
 	}
 	return c, errors.Join(problems...)
 }
+
+// requestKey is a form's one-time key as the table's CHECK has it.
+var requestKey = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
 
 // hiddenLayout is a character that changes how the line around it is laid
 // out without being seen: the bidirectional controls (U+202E turns

@@ -3,7 +3,9 @@ package adjust_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,12 +37,14 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	store := db.New(dbtest.New(t))
 	led := ledger.New(store)
-	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	f := &fixture{t: t, ctx: context.Background(), store: store, ledger: led,
+		now: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+	// The app's clock is f.now, which a test may move.
+	clock := func() time.Time { return f.now }
 	acc := account.NewService(store, account.Options{Now: clock, Ledger: led})
-	return &fixture{t: t, ctx: context.Background(), store: store, ledger: led, now: now,
-		wallet: wallet.NewService(store, wallet.Options{Accounts: acc, Now: clock, Ledger: led}),
-		svc:    adjust.NewService(store, adjust.Options{Ledger: led, Accounts: acc, Now: clock})}
+	f.wallet = wallet.NewService(store, wallet.Options{Accounts: acc, Now: clock, Ledger: led})
+	f.svc = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: acc, Now: clock})
+	return f
 }
 
 // user creates a person holding balance fen.
@@ -104,7 +108,7 @@ func TestASmallAdjustmentIsPostedAtOnceWithItsReasonInThePersonsLanguage(t *test
 	if _, err := f.store.DB().ExecContext(f.ctx, `UPDATE webhook_settings SET enabled = true`); err != nil {
 		t.Fatal(err)
 	}
-	a, err := f.svc.Request(f.ctx, adjust.Request{Username: "alice", Direction: "credit", Amount: "12.50",
+	a, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "alice", Direction: "credit", Amount: "12.50",
 		Reason: "退还重复扣费 100%", Ticket: "T-1", StaffID: asker}, entry(asker))
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +143,7 @@ func TestASmallAdjustmentIsPostedAtOnceWithItsReasonInThePersonsLanguage(t *test
 func TestEveryFieldIsCheckedAndReportedAtOnce(t *testing.T) {
 	f := newFixture(t)
 	asker := f.staff("asker")
-	_, err := f.svc.Request(f.ctx, adjust.Request{Username: "nobody", Direction: "steal", Amount: "0",
+	_, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "nobody", Direction: "steal", Amount: "0",
 		Reason: " ", Ticket: "a\x00b", StaffID: asker}, entry(asker))
 	want := map[string]string{"user": "adjust.user_unknown", "direction": "adjust.direction",
 		"amount": "adjust.amount_zero", "reason": "adjust.reason_empty", "ticket": "adjust.ticket_invalid"}
@@ -161,7 +165,7 @@ func TestADebitNeverTakesAWalletBelowZero(t *testing.T) {
 	f := newFixture(t)
 	u := f.user("bob", 5_00)
 	asker := f.staff("asker")
-	_, err := f.svc.Request(f.ctx, adjust.Request{Username: "bob", Direction: "debit", Amount: "5.01",
+	_, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "bob", Direction: "debit", Amount: "5.01",
 		Reason: "wrong bonus", Ticket: "T-2", StaffID: asker}, entry(asker))
 	var short *adjust.Shortfall
 	if !errors.As(err, &short) || short.Missing() != 1 {
@@ -181,7 +185,7 @@ func TestALargeAdjustmentWaitsForASecondStaffMember(t *testing.T) {
 	f := newFixture(t)
 	u := f.user("carol", 0)
 	asker, second := f.staff("asker"), f.staff("second")
-	a, err := f.svc.Request(f.ctx, adjust.Request{Username: "carol", Direction: "credit", Amount: "500.01",
+	a, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "carol", Direction: "credit", Amount: "500.01",
 		Reason: "compensation", Ticket: "T-3", StaffID: asker}, entry(asker))
 	if err != nil || a.State != adjust.StateRequested {
 		t.Fatalf("request = %+v, %v; want it waiting", a, err)
@@ -237,13 +241,13 @@ func TestAnApprovedDebitTheWalletNoLongerCoversIsRefusedWithTheShortfall(t *test
 	f := newFixture(t)
 	u := f.user("dave", 600_00)
 	asker, second := f.staff("asker"), f.staff("second")
-	a, err := f.svc.Request(f.ctx, adjust.Request{Username: "dave", Direction: "debit", Amount: "600",
+	a, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "dave", Direction: "debit", Amount: "600",
 		Reason: "chargeback", Ticket: "T-4", StaffID: asker}, entry(asker))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Meanwhile the person spends ¥100 of it.
-	small, err := f.svc.Request(f.ctx, adjust.Request{Username: "dave", Direction: "debit", Amount: "100",
+	small, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "dave", Direction: "debit", Amount: "100",
 		Reason: "spent", Ticket: "T-5", StaffID: asker}, entry(asker))
 	if err != nil || small.State != adjust.StatePosted {
 		t.Fatal(small, err)
@@ -265,3 +269,9 @@ func TestAnApprovedDebitTheWalletNoLongerCoversIsRefusedWithTheShortfall(t *test
 		t.Fatalf("reject: %+v %v", r, err)
 	}
 }
+
+// keys counts the request keys the tests made, so each is new.
+var keys atomic.Int64
+
+// formKey is a new request key, as a rendered form would carry.
+func formKey() string { return fmt.Sprintf("test-form-key-%08d", keys.Add(1)) }

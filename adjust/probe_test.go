@@ -42,7 +42,7 @@ func TestProbeAmountsAndReasonsAStaffMemberShouldNotGetThrough(t *testing.T) {
 		"１０", "99999999999999999999", "10000000000.01", "5 5", "\u200b5", "5\x00", ""} {
 		for _, dir := range []string{"credit", "debit"} {
 			attempts++
-			_, err := f.svc.Request(f.ctx, adjust.Request{Username: "target", Direction: dir, Amount: amount,
+			_, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "target", Direction: dir, Amount: amount,
 				Reason: "probe", Ticket: "T-P", StaffID: asker}, entry(asker))
 			if !hasProblem(err, "amount") {
 				through++
@@ -53,7 +53,7 @@ func TestProbeAmountsAndReasonsAStaffMemberShouldNotGetThrough(t *testing.T) {
 	for _, reason := range []string{"ok\nsecond line", "ok\rline", "\x1b[31mred", "a\x00b", "退款\u202e001 ¥ 0001",
 		"refund \u2066hidden\u2069", "line\u2028break", "para\u2029break", "rtl\u200fmark", "\u061cx"} {
 		attempts++
-		_, err := f.svc.Request(f.ctx, adjust.Request{Username: "target", Direction: "credit", Amount: "1",
+		_, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "target", Direction: "credit", Amount: "1",
 			Reason: reason, Ticket: "T-P", StaffID: asker}, entry(asker))
 		if !hasProblem(err, "reason") {
 			through++
@@ -77,7 +77,7 @@ func TestProbeAStaleApprovalAfterARejectionMovesNothing(t *testing.T) {
 	asker, one, two := f.staff("asker"), f.staff("one"), f.staff("two")
 	attempts, through := 0, 0
 	for _, dir := range []string{"credit", "debit"} {
-		a, err := f.svc.Request(f.ctx, adjust.Request{Username: "stale", Direction: dir, Amount: "600",
+		a, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "stale", Direction: dir, Amount: "600",
 			Reason: "probe", Ticket: "T-S", StaffID: asker}, entry(asker))
 		if err != nil || a.State != adjust.StateRequested {
 			t.Fatalf("%s request: %+v %v", dir, a, err)
@@ -117,7 +117,7 @@ func TestProbeDebitsRacingEachOtherNeverGoBelowZero(t *testing.T) {
 	const debits = 20
 	for i := range debits {
 		wg.Go(func() {
-			_, err := f.svc.Request(f.ctx, adjust.Request{Username: "racer", Direction: "debit", Amount: "30",
+			_, err := f.svc.Request(f.ctx, adjust.Request{RequestKey: formKey(), Username: "racer", Direction: "debit", Amount: "30",
 				Reason: "race", Ticket: fmt.Sprintf("T-R%d", i), StaffID: asker}, entry(asker))
 			var s *adjust.Shortfall
 			mu.Lock()

@@ -2,6 +2,7 @@ package adjust
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,12 +64,30 @@ func (s *Service) Request(ctx context.Context, r Request, log audit.Entry) (Adju
 	}
 	var out Adjustment
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		const insert = `
-			INSERT INTO adjustments (user_id, direction, amount, reason, ticket, state, requested_by, requested_at)
-			VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7) RETURNING id`
+		if err := db.AdvisoryLock(ctx, tx, db.LockClassAdjustUser, strconv.FormatInt(c.userID, 10)); err != nil {
+			return err
+		}
 		var id int64
+		err := tx.GetContext(ctx, &id, `SELECT id FROM adjustments WHERE requested_by = $1 AND request_key = $2`, c.staffID, c.key)
+		if err == nil {
+			// The same form again: what the first post made, nothing new.
+			if out, err = load(ctx, tx, id, false); err != nil {
+				return err
+			}
+			return s.appendLog(ctx, tx, log, "adjustment.request_repeat", out, nil)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find adjustment by request key: %w", err)
+		}
+		alone, err := s.postedAlone(ctx, tx, c.userID)
+		if err != nil {
+			return err
+		}
+		const insert = `
+			INSERT INTO adjustments (user_id, direction, amount, reason, ticket, state, requested_by, requested_at, request_key)
+			VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8) RETURNING id`
 		if err := tx.GetContext(ctx, &id, insert, c.userID, c.direction, c.amount, c.reason, c.ticket,
-			c.staffID, s.now()); err != nil {
+			c.staffID, s.now(), c.key); err != nil {
 			return fmt.Errorf("insert adjustment for user %d: %w", c.userID, err)
 		}
 		a, err := load(ctx, tx, id, false)
@@ -76,7 +95,7 @@ func (s *Service) Request(ctx context.Context, r Request, log audit.Entry) (Adju
 			return err
 		}
 		action := "adjustment.request"
-		if a.Amount <= s.above {
+		if alone+a.Amount <= s.above {
 			// Small enough for one pair of eyes: posted now, decided by nobody.
 			if a, err = s.post(ctx, tx, a, 0); err != nil {
 				return err
@@ -87,6 +106,24 @@ func (s *Service) Request(ctx context.Context, r Request, log audit.Entry) (Adju
 		return s.appendLog(ctx, tx, log, action, a, nil)
 	})
 	return out, err
+}
+
+// SingleEyedWindow is how far back postedAlone looks.
+const SingleEyedWindow = 24 * time.Hour
+
+// postedAlone is what was adjusted in the person's wallet without a second
+// pair of eyes over the last SingleEyedWindow, credits and debits alike:
+// the threshold bounds that sum, so ten requests of ¥500 cannot do what
+// one of ¥5,000 may not. The caller holds the person's adjustment lock.
+func (s *Service) postedAlone(ctx context.Context, tx *sqlx.Tx, userID int64) (wallet.Money, error) {
+	const q = `
+		SELECT coalesce(sum(amount), 0) FROM adjustments
+		 WHERE user_id = $1 AND decided_by IS NULL AND state = 'posted' AND requested_at > $2`
+	var sum wallet.Money
+	if err := tx.GetContext(ctx, &sum, q, userID, s.now().Add(-SingleEyedWindow)); err != nil {
+		return 0, fmt.Errorf("adjustments of user %d posted alone: %w", userID, err)
+	}
+	return sum, nil
 }
 
 // Approve posts a requested adjustment as staffID's decision: exactly once,

@@ -22,6 +22,9 @@ const (
 	// address; the name lock is taken first, as the account lock is.
 	LockClassStaffName   = 20
 	LockClassStaffClient = 21
+	// LockClassAdjustUser serialises the adjustments of one person, so two
+	// requests at once cannot both fit under the single-eyed allowance.
+	LockClassAdjustUser = 22
 )
 
 // AdvisoryLock takes the transaction-scoped lock of key in class. The key

@@ -47,6 +47,9 @@ func (s *Server) adjustments(c echo.Context) error {
 // adjustPage renders v with the threshold and the waiting requests.
 func (s *Server) adjustPage(c echo.Context, status int, v console.AdjustPageView) error {
 	v.Form.Threshold = s.d.Adjust.ApprovalAbove()
+	if v.Form.RequestKey == "" {
+		v.Form.RequestKey = formKey()
+	}
 	pending, err := s.d.Adjust.Pending(ctx(c), pendingShown)
 	if err != nil {
 		return err
@@ -66,9 +69,10 @@ func (s *Server) adjustPage(c echo.Context, status int, v console.AdjustPageView
 // line of its own.
 func (s *Server) requestAdjustment(c echo.Context) error {
 	f := console.AdjustFormView{User: c.FormValue("user"), Direction: c.FormValue("direction"),
-		Amount: c.FormValue("amount"), Reason: c.FormValue("reason"), Ticket: c.FormValue("ticket")}
+		Amount: c.FormValue("amount"), Reason: c.FormValue("reason"), Ticket: c.FormValue("ticket"),
+		RequestKey: truncate(c.FormValue("request_key"), 64)}
 	a, err := s.d.Adjust.Request(ctx(c), adjust.Request{Username: f.User, Direction: f.Direction, Amount: f.Amount,
-		Reason: f.Reason, Ticket: f.Ticket, StaffID: s.member(c).ID}, s.entry(c))
+		Reason: f.Reason, Ticket: f.Ticket, StaffID: s.member(c).ID, RequestKey: f.RequestKey}, s.entry(c))
 	if err == nil {
 		return redirect(c, console.AdjustPath+"?done="+a.State)
 	}

@@ -171,7 +171,10 @@ func (ag *agent) get(path string, extra ...string) answer {
 	return ag.do(http.MethodGet, path, nil, extra...)
 }
 
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+var (
+	csrfField       = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+	requestKeyField = regexp.MustCompile(`name="request_key" value="([^"]+)"`)
+)
 
 // post submits a form as the page at pagePath would, with its CSRF token.
 func (ag *agent) post(pagePath, action string, form url.Values, extra ...string) answer {
@@ -182,6 +185,10 @@ func (ag *agent) post(pagePath, action string, form url.Values, extra ...string)
 		ag.con.t.Fatalf("no CSRF field on %s (status %d, to %q)", pagePath, page.status, page.location())
 	}
 	form.Set("_csrf", m[1])
+	// A browser sends the form's hidden one-time key too.
+	if k := requestKeyField.FindStringSubmatch(page.body); k != nil && !form.Has("request_key") {
+		form.Set("request_key", k[1])
+	}
 	return ag.do(http.MethodPost, action, form, extra...)
 }
 

@@ -55,6 +55,7 @@ var moneyTexts = map[string]texts{
 	"console.adjust.shortfall":       {"余额不足，无法扣减：还差 %s。", "The wallet cannot cover this debit: %s short."},
 	"console.adjust.approved":        {"已批准并入账。", "Approved and posted."},
 	"console.adjust.rejected":        {"已驳回。", "Rejected."},
+	"adjust.form_expired":            {"此表单已失效，请刷新页面后重试。", "This form has expired: reload the page and try again."},
 	"adjust.user_unknown":            {"没有这个用户。", "No such user."},
 	"adjust.direction":               {"请选择增加或扣减。", "Choose credit or debit."},
 	"adjust.amount_zero":             {"金额必须大于零。", "The amount must be more than zero."},
