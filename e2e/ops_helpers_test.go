@@ -10,6 +10,7 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/handlers/ops"
+	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/staff"
@@ -26,7 +27,9 @@ func newStaff(store *db.Store, now func() time.Time) *staff.Service {
 
 // consoleDeps mounts /ops on an e2e site as cmd/im2pay's serve does.
 func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *spend.Service, now func() time.Time, sl *serverLog) *ops.Deps {
-	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp}
+	d := &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp}
+	d.People = people.New(store, people.Options{Recharge: rs, Spend: sp, Now: now})
+	return d
 }
 
 // staffPassword is what a staff member's one-time password is changed to.

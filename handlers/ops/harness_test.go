@@ -24,6 +24,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
+	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/spend"
 	"im2pay/staff"
@@ -86,6 +87,7 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	cfg := handlers.Config{Location: time.UTC, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour,
 		Now: clk.Now, Logger: log}
 	deps := ops.Deps{Staff: st, DB: conn, Logger: log, Recharge: r, Spend: sp}
+	deps.People = people.New(store, people.Options{Accounts: a, Recharge: r, Spend: sp, Location: time.UTC, Now: clk.Now})
 	for _, o := range options {
 		o(&cfg, &deps)
 	}

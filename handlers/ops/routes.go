@@ -47,6 +47,9 @@ var nav = []navEntry{
 	{"/ops/audit", "ops.nav.audit", staff.View},
 	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
 	{"/ops/promotions", "ops.nav.promotions", staff.View},
+	{"/ops/orders", "ops.nav.orders", staff.View},
+	{"/ops/people", "ops.nav.people", staff.View},
+	{"/ops/maintenance", "ops.nav.maintenance", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -70,4 +73,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.auditRoutes(g)
 	s.staffRoutes(g)
 	s.promotionRoutes(g)
+	s.orderRoutes(g)
+	s.peopleRoutes(g)
+	s.maintenanceRoutes(g)
 }
