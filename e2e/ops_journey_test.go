@@ -24,6 +24,7 @@ func TestConsoleJourneys(t *testing.T) {
 	}{
 		{"staff-login", staffLoginJourney},
 		{"promotion", promotionJourney},
+		{"order-requery", orderRequeryJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
