@@ -12,6 +12,7 @@ import (
 	"im2pay/db"
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
+	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/redeem"
 	"im2pay/spend"
@@ -36,7 +37,8 @@ func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *s
 	accounts := account.NewService(store, account.Options{Now: now, Ledger: led})
 	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp,
 		Adjust: adjust.NewService(store, adjust.Options{Ledger: led, Accounts: accounts, Now: now}),
-		Redeem: redeem.NewService(store, redeem.Options{Ledger: led, Now: now})}
+		Redeem: redeem.NewService(store, redeem.Options{Ledger: led, Now: now}),
+		People: people.New(store, people.Options{Accounts: accounts, Recharge: rs, Spend: sp, Now: now})}
 }
 
 // staffPassword is what a staff member's one-time password is changed to.

@@ -26,6 +26,7 @@ func TestConsoleJourneys(t *testing.T) {
 		{"promotion", promotionJourney},
 		{"adjustment", adjustmentJourney},
 		{"redeem", redeemJourney},
+		{"order-requery", orderRequeryJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"im2pay/internal/reqlog"
 	"im2pay/metrics"
 	wechatsandbox "im2pay/payment/sandbox/wechat"
+	"im2pay/people"
 )
 
 // serve runs the web server until ctx ends, then drains it.
@@ -55,7 +56,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Recharge: a.recharge,
 			Statement: a.statement, Spend: a.spend, Center: a.center, Redeem: a.redeem,
 			Ops: &ops.Deps{Staff: a.staff, DB: a.conn, AllowCIDRs: cfg.OpsAllowCIDRs, Logger: log,
-				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem}}, handlers.Config{
+				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem,
+				People: people.New(a.store, people.Options{Accounts: a.accounts, Recharge: a.recharge, Spend: a.spend,
+					Statement: a.statement, Location: cfg.Location})}}, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,

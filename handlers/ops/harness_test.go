@@ -25,6 +25,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/handlers/ops"
 	"im2pay/ledger"
+	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/redeem"
 	"im2pay/spend"
@@ -90,6 +91,7 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	deps := ops.Deps{Staff: st, DB: conn, Logger: log, Recharge: r, Spend: sp}
 	deps.Adjust = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: a, Now: clk.Now})
 	deps.Redeem = redeem.NewService(store, redeem.Options{Ledger: led, Now: clk.Now})
+	deps.People = people.New(store, people.Options{Accounts: a, Recharge: r, Spend: sp, Location: time.UTC, Now: clk.Now})
 	for _, o := range options {
 		o(&cfg, &deps)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"im2pay/adjust"
 	"im2pay/audit"
+	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/redeem"
 	"im2pay/spend"
@@ -37,6 +38,8 @@ type Deps struct {
 	// Recharge and Spend are the promotions area's: rule versions, events.
 	Recharge *recharge.Service
 	Spend    *spend.Service
+	// People is the person page's reads and "end all sessions".
+	People *people.Service
 	// DB is the primary database: audit lines outside an action's own
 	// transaction, and the audit page's reads.
 	DB *sqlx.DB

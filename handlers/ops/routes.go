@@ -47,8 +47,11 @@ var nav = []navEntry{
 	{"/ops/audit", "ops.nav.audit", staff.View},
 	{"/ops/staff", "ops.nav.staff", staff.ManageStaff},
 	{"/ops/promotions", "ops.nav.promotions", staff.View},
+	{"/ops/orders", "ops.nav.orders", staff.View},
+	{"/ops/people", "ops.nav.people", staff.View},
 	{"/ops/adjustments", "ops.nav.adjustments", staff.View},
 	{"/ops/redeem", "ops.nav.redeem", staff.View},
+	{"/ops/maintenance", "ops.nav.maintenance", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -74,4 +77,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.promotionRoutes(g)
 	s.adjustRoutes(g)
 	s.redeemRoutes(g)
+	s.orderRoutes(g)
+	s.peopleRoutes(g)
+	s.maintenanceRoutes(g)
 }

@@ -10,7 +10,7 @@ import (
 // The orders area's paths under /ops; handlers route the same ones.
 const (
 	OrdersPath      = "/ops/orders"
-	OrdersCSVPath   = "/ops/orders/export.csv"
+	OrdersCSVPath   = "/ops/orders.csv"
 	MaintenancePath = "/ops/maintenance"
 	PeoplePath      = "/ops/people"
 )
@@ -25,10 +25,15 @@ func RequeryPath(no string) string { return OrderPath(no) + "/requery" }
 func PersonPath(id int64) string { return PeoplePath + "/" + strconv.FormatInt(id, 10) }
 
 // EndSessionsPath is where a person's "end all sessions" form posts.
-func EndSessionsPath(id int64) string { return PersonPath(id) + "/end-sessions" }
+func EndSessionsPath(id int64) string { return PersonPath(id) + "/sessions/end" }
 
-// MaintenanceClearAllPath is where "all off" posts.
-const MaintenanceClearAllPath = MaintenancePath + "/clear-all"
+// Where the maintenance forms post: a switch on (or its notice changed)
+// posts to MaintenancePath, one switch off to MaintenanceOffPath, and
+// "all off" to MaintenanceClearAllPath.
+const (
+	MaintenanceOffPath      = MaintenancePath + "/off"
+	MaintenanceClearAllPath = MaintenancePath + "/all-off"
+)
 
 // SearchQuery is a search as URL query parameters, with the cursor of the
 // page asked for ("" for the first), for the search form's links.

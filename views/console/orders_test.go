@@ -86,7 +86,7 @@ func TestTheOrdersPageKeepsTheFilterInItsNextPageAndCSVLinks(t *testing.T) {
 	page := renderOrdersPage(t, i18n.EN, Orders(v))
 	for _, w := range []string{
 		`href="/ops/orders?before=77&amp;from=2026-11-01&amp;state=paid&amp;username=alice"`,
-		`href="/ops/orders/export.csv?from=2026-11-01&amp;state=paid&amp;username=alice"`,
+		`href="/ops/orders.csv?from=2026-11-01&amp;state=paid&amp;username=alice"`,
 		`href="/ops/orders/20261124060509ABCDEFGH"`, `href="/ops/people/42"`, "Provider trade number", `value="alice"`,
 	} {
 		if !strings.Contains(page, w) {
@@ -106,7 +106,7 @@ func TestThePersonAndMaintenancePagesSpeakBothLanguages(t *testing.T) {
 	ended := 2
 	for _, lang := range []i18n.Lang{i18n.ZH, i18n.EN} {
 		page := renderOrdersPage(t, lang, Person(PersonView{Person: &p, CanEndSessions: true, CSRF: "tok", Ended: &ended}))
-		for _, w := range []string{`action="/ops/people/42/end-sessions"`, `data-testid="ops-person-ended"`, "¥89.60", "203.0.113.7"} {
+		for _, w := range []string{`action="/ops/people/42/sessions/end"`, `data-testid="ops-person-ended"`, "¥89.60", "203.0.113.7"} {
 			if !strings.Contains(page, w) {
 				t.Errorf("%s person: %q missing", lang, w)
 			}
@@ -115,7 +115,7 @@ func TestThePersonAndMaintenancePagesSpeakBothLanguages(t *testing.T) {
 			{Method: "card", Message: "银联升级", MessageEN: "UnionPay upgrade", Until: sql.NullTime{Time: now, Valid: true}}})}
 		page += renderOrdersPage(t, lang, Maintenance(mv))
 		for _, w := range []string{`data-testid="ops-maintenance-card" data-on="true"`, `data-testid="ops-maintenance-all" data-on="false"`,
-			`value="UnionPay upgrade"`, `value="2026-11-24T14:00"`, `action="/ops/maintenance/clear-all"`} {
+			`value="UnionPay upgrade"`, `value="2026-11-24T14:00"`, `action="/ops/maintenance/all-off"`} {
 			if !strings.Contains(page, w) {
 				t.Errorf("%s maintenance: %q missing", lang, w)
 			}
