@@ -26,7 +26,8 @@ func redeemBatch(t *testing.T, s *site, amount string, count int) redeem.Created
 	}
 	svc := redeem.NewService(s.store, redeem.Options{Ledger: s.ledger, Now: s.clock.Now})
 	c, err := svc.CreateBatch(ctx, redeem.BatchRequest{Amount: amount, Count: strconv.Itoa(count),
-		PerPerson: "5", Expires: s.clock.Now().AddDate(0, 0, 30).Format("2006-01-02"), StaffID: staffID},
+		PerPerson: "5", Expires: s.clock.Now().AddDate(0, 0, 30).Format("2006-01-02"), StaffID: staffID,
+		Key: "handlers-test-key-" + strconv.FormatInt(staffID, 10)}, // one batch per staff member here
 		time.UTC, audit.Entry{StaffID: staffID, StaffName: "op", ClientIP: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package redeem
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -40,6 +41,10 @@ type BatchRequest struct {
 	Expires   string // a date, 2006-01-02: the codes work until that day ends in loc
 	Note      string
 	StaffID   int64
+	// Key is the form's request key (16 to 64 of A-Z a-z 0-9 - _), made
+	// when the form was rendered: a second post of the same form by the
+	// same staff member finds the batch the first made (ErrRepeated).
+	Key string
 }
 
 // Batch is a batch as stored, with how many of its codes were redeemed.
@@ -68,14 +73,42 @@ type Created struct {
 // ErrAlreadyVoided: the batch was voided before.
 var ErrAlreadyVoided = errors.New("redeem: batch already voided")
 
+// ErrRepeated: the staff member's request key already made a batch, which
+// CreateBatch returns without its codes (they were shown once, to the
+// first post) and without making anything.
+var ErrRepeated = errors.New("redeem: batch already created with this request key")
+
+// Bounds of a request key, as the table's CHECK has them.
+const (
+	MinKey = 16
+	MaxKey = 64
+)
+
 // AccountCode is the code of batch id's system account.
 func AccountCode(batchID int64) string { return "redeem:batch:" + strconv.FormatInt(batchID, 10) }
 
 // CreateBatch makes a batch of random codes for staff r.StaffID, with its
 // system account, and appends log (filled in here) in the same
 // transaction. Refusals are *wallet.Problem values, joined.
+//
+// r.Key makes it idempotent per staff member: a key that already made a
+// batch returns that batch (its Codes nil) with ErrRepeated, whatever the
+// rest of r says, and creates nothing. Two posts of one key at once make
+// one batch: the loser's INSERT waits for the winner's and then finds it.
 func (s *Service) CreateBatch(ctx context.Context, r BatchRequest, loc *time.Location, log audit.Entry) (Created, error) {
+	keyOK := validKey(r.Key)
+	if keyOK {
+		// A repeat is answered before anything is checked or made, so a
+		// reload after the expiry date passed still finds its batch, and
+		// no system account is made for it.
+		if prev, found, err := s.batchByKey(ctx, s.store.DB(), r.StaffID, r.Key); err != nil || found {
+			return Created{Batch: prev}, repeated(prev, found, err)
+		}
+	}
 	b, err := s.checkBatch(r, loc)
+	if !keyOK {
+		err = errors.Join(wallet.NewProblem("", "redeem.batch.key_invalid"), err)
+	}
 	if err != nil {
 		return Created{}, err
 	}
@@ -88,20 +121,39 @@ func (s *Service) CreateBatch(ctx context.Context, r BatchRequest, loc *time.Loc
 		hashes[i] = hash(codes[i])
 	}
 	// The account is made first, under the batch's id to be: an account
-	// whose batch then fails to commit stays empty and harmless.
+	// whose batch then fails to commit (or loses a race of one request
+	// key) stays empty and harmless.
 	if err := s.store.DB().GetContext(ctx, &b.ID, `SELECT nextval('redeem_batches_id_seq')`); err != nil {
 		return Created{}, fmt.Errorf("new batch id: %w", err)
 	}
 	if b.AccountID, err = s.ledger.EnsureSystemAccount(ctx, AccountCode(b.ID)); err != nil {
 		return Created{}, err
 	}
+	var prev Batch
+	var lost bool
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		lost = false // InTx may run this again
+		// ON CONFLICT waits for a concurrent post of the same key to
+		// commit; a query after it (a new snapshot) then reads its batch.
 		const insert = `
-			INSERT INTO redeem_batches (id, amount, code_count, per_person, expires_at, note, account_id, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-		if _, err := tx.ExecContext(ctx, insert, b.ID, b.Amount, b.Count, b.PerPerson, b.ExpiresAt, b.Note,
-			b.AccountID, r.StaffID, s.now()); err != nil {
+			INSERT INTO redeem_batches (id, amount, code_count, per_person, expires_at, note, account_id, created_by, created_at, request_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (created_by, request_key) DO NOTHING`
+		res, err := tx.ExecContext(ctx, insert, b.ID, b.Amount, b.Count, b.PerPerson, b.ExpiresAt, b.Note,
+			b.AccountID, r.StaffID, s.now(), r.Key)
+		if err != nil {
 			return fmt.Errorf("insert batch %d: %w", b.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert batch %d: %w", b.ID, err)
+		} else if n == 0 {
+			var found bool
+			prev, found, err = s.batchByKey(ctx, tx, r.StaffID, r.Key)
+			if err == nil && !found {
+				err = fmt.Errorf("batch of staff %d's request key: conflict without a batch", r.StaffID)
+			}
+			lost = true
+			return err
 		}
 		const codesSQL = `INSERT INTO redeem_codes (batch_id, code_hash) SELECT $1, unnest($2::bytea[])`
 		if _, err := tx.ExecContext(ctx, codesSQL, b.ID, pq.ByteaArray(hashes)); err != nil {
@@ -117,10 +169,51 @@ func (s *Service) CreateBatch(ctx context.Context, r BatchRequest, loc *time.Loc
 	if err != nil {
 		return Created{}, err
 	}
+	if lost {
+		return Created{Batch: prev}, repeated(prev, true, nil)
+	}
 	for i, c := range codes {
 		codes[i] = Format(c)
 	}
 	return Created{Batch: b, Codes: codes}, nil
+}
+
+// repeated is CreateBatch's error for a lookup of a request key.
+func repeated(prev Batch, found bool, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case found:
+		return fmt.Errorf("batch %d: %w", prev.ID, ErrRepeated)
+	}
+	return nil
+}
+
+// validKey: 16 to 64 characters of the URL-safe base64 alphabet, as the
+// form makes them; anything else is a form not made by the console.
+func validKey(k string) bool {
+	if len(k) < MinKey || len(k) > MaxKey {
+		return false
+	}
+	for _, c := range []byte(k) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// batchByKey is the batch staff member staffID made with request key, if any.
+func (s *Service) batchByKey(ctx context.Context, q sqlx.QueryerContext, staffID int64, key string) (Batch, bool, error) {
+	var b Batch
+	err := sqlx.GetContext(ctx, q, &b, batchSQL+` WHERE b.created_by = $1 AND b.request_key = $2`, staffID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Batch{}, false, nil
+	}
+	if err != nil {
+		return Batch{}, false, fmt.Errorf("batch of staff %d's request key: %w", staffID, err)
+	}
+	return b, true, nil
 }
 
 // Void withdraws a batch: none of its unredeemed codes can be redeemed any

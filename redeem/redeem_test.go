@@ -77,7 +77,8 @@ func (f *fixture) user(name string) account.User {
 func (f *fixture) batch(amount string, count, perPerson int) redeem.Created {
 	f.t.Helper()
 	c, err := f.svc.CreateBatch(f.ctx, redeem.BatchRequest{Amount: amount, Count: fmt.Sprint(count),
-		PerPerson: fmt.Sprint(perPerson), Expires: f.clock().AddDate(0, 0, 1).Format("2006-01-02"), StaffID: f.staff},
+		PerPerson: fmt.Sprint(perPerson), Expires: f.clock().AddDate(0, 0, 1).Format("2006-01-02"), StaffID: f.staff,
+		Key: newKey(f.t)},
 		time.UTC, audit.Entry{StaffID: f.staff, StaffName: "op", ClientIP: "10.0.0.1"})
 	if err != nil {
 		f.t.Fatal(err)

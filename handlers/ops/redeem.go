@@ -2,6 +2,8 @@ package ops
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -35,7 +37,7 @@ const batchesShown = 100
 const defaultExpiryDays = 30
 
 func (s *Server) redeemBatches(c echo.Context) error {
-	f := console.BatchFormView{PerPerson: "1",
+	f := console.BatchFormView{PerPerson: "1", Key: newBatchKey(),
 		Expires: s.d.Now().In(i18n.Location(ctx(c))).AddDate(0, 0, defaultExpiryDays).Format("2006-01-02")}
 	return s.redeemPage(c, http.StatusOK, f)
 }
@@ -65,17 +67,33 @@ func (s *Server) batchView(b redeem.Batch) console.BatchView {
 
 // createBatch makes a batch and shows its codes this once, with their CSV
 // inside the download link: the database keeps only their hashes, and the
-// answer is not to be stored by the browser or anything between.
+// answer is not to be stored by the browser or anything between. The form's
+// request key posted again (a reload's resubmit, a double click) makes
+// nothing: the answer says the batch exists, without its codes.
 func (s *Server) createBatch(c echo.Context) error {
 	f := console.BatchFormView{Amount: c.FormValue("amount"), Count: c.FormValue("count"),
-		PerPerson: c.FormValue("per_person"), Expires: c.FormValue("expires"), Note: c.FormValue("note")}
+		PerPerson: c.FormValue("per_person"), Expires: c.FormValue("expires"), Note: c.FormValue("note"),
+		Key: c.FormValue("key")}
 	created, err := s.d.Redeem.CreateBatch(ctx(c), redeem.BatchRequest{Amount: f.Amount, Count: f.Count,
-		PerPerson: f.PerPerson, Expires: f.Expires, Note: f.Note, StaffID: s.member(c).ID},
+		PerPerson: f.PerPerson, Expires: f.Expires, Note: f.Note, StaffID: s.member(c).ID, Key: f.Key},
 		i18n.Location(ctx(c)), s.entry(c))
+	if errors.Is(err, redeem.ErrRepeated) {
+		if err := s.record(c, nil, audit.Entry{Action: "redeem.batch_create_repeat", ObjectKind: "redeem_batch",
+			ObjectID: strconv.FormatInt(created.Batch.ID, 10), Detail: "request key already used"}); err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return s.render(c, http.StatusOK, console.BatchRepeated(s.batchView(created.Batch)))
+	}
 	if err != nil {
 		var ok bool
 		if f.Problems, ok = components.ProblemsOf(err); !ok {
 			return err
+		}
+		// Nothing was made under the key: the corrected form may keep it,
+		// unless it is not one the form makes.
+		if p := f.Problems[""]; p != nil && p.Code == "redeem.batch.key_invalid" {
+			f.Key = newBatchKey()
 		}
 		return s.redeemPage(c, http.StatusUnprocessableEntity, f)
 	}
@@ -87,6 +105,14 @@ func (s *Server) createBatch(c echo.Context) error {
 	id := strconv.FormatInt(created.Batch.ID, 10)
 	return s.render(c, http.StatusOK, console.CodesShown(console.CodesShownView{Batch: s.batchView(created.Batch),
 		Codes: created.Codes, CSVURL: console.CSVDataURL(csv.Bytes()), CSVName: "redeem-batch-" + id + ".csv"}))
+}
+
+// newBatchKey is a batch form's request key: 24 characters of URL-safe
+// base64 from 18 random bytes, within redeem's 16 to 64.
+func newBatchKey() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // never fails since Go 1.24 (it crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // voidBatch withdraws a batch's unredeemed codes. An id that is no batch

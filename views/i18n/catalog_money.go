@@ -98,4 +98,9 @@ var moneyTexts = map[string]texts{
 	"redeem.batch.expires_invalid":  {"请填写有效的日期（如 2026-12-31）。", "Enter a valid date, such as 2026-12-31."},
 	"redeem.batch.expires_past":     {"有效期须晚于现在。", "The expiry must be in the future."},
 	"redeem.batch.note_invalid":     {"备注最多 %d 个字，且不能包含控制字符。", "The note can have at most %d characters and no control characters."},
+	// The batch form's request key (a re-posted form creates nothing).
+	"redeem.batch.key_invalid":    {"表单已失效，请检查内容后重新提交。", "This form has expired. Please check it and submit it again."},
+	"console.redeem.repeat_title": {"该批次已生成", "This batch was already created"},
+	"console.redeem.repeat_body":  {"这个表单已经提交过，批次 #%d 已经生成，没有再生成新的兑换码。兑换码只在第一次提交后显示一次，不会再次显示。", "This form was already submitted: batch #%d was created then, and no new codes were made. Its codes were shown once, after the first submission, and are not shown again."},
+	"console.redeem.back_to_list": {"返回批次列表", "Back to the batch list"},
 }
