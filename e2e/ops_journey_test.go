@@ -38,6 +38,47 @@ func TestConsoleJourneys(t *testing.T) {
 			}
 		})
 	}
+	t.Run("audited", func(t *testing.T) { wantAudited(t, s.site, len(variants)) })
+}
+
+// journeyActions are the staff actions the journeys above perform in each
+// language: each must have left its line in the audit log, with who and
+// from where.
+var journeyActions = []string{
+	"login.password", "password.change", "totp.enroll", "logout", // every first login; staff-login logs out
+	"promotion.rules_publish",                                                // promotion
+	"adjustment.request", "adjustment.approve_refused", "adjustment.approve", // adjustment
+	"redeem.batch_create",                         // redeem
+	"order.search", "order.view", "order.requery", // order-requery
+}
+
+// wantAudited checks the audit log against what the journeys did: every
+// action at least once per language run, and no line without its staff
+// member and address.
+func wantAudited(t *testing.T, s *site, runs int) {
+	var rows []struct {
+		Action string `db:"action"`
+		N      int    `db:"n"`
+	}
+	if err := s.store.DB().Select(&rows, `SELECT action, count(*) AS n FROM audit_log GROUP BY action`); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range rows {
+		got[r.Action] = r.N
+	}
+	for _, a := range journeyActions {
+		if got[a] < runs {
+			t.Errorf("audit log has %d lines %q, want at least %d (one per language run)", got[a], a, runs)
+		}
+	}
+	var anonymous int
+	if err := s.store.DB().Get(&anonymous, `SELECT count(*) FROM audit_log WHERE staff_id IS NULL OR client_ip = ''`); err != nil {
+		t.Fatal(err)
+	}
+	if anonymous > 0 {
+		t.Errorf("%d audit lines name no staff member or no address", anonymous)
+	}
 }
 
 // staffLoginJourney: a new viewer logs in with the one-time password,

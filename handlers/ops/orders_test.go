@@ -41,7 +41,7 @@ func payConsole(t *testing.T) (*console, *recharge.Service, *sandboxtest.Gateway
 	return con, pay, gw
 }
 
-// person registers a person with a wallet.
+// registered is a new person with a wallet.
 func registered(t *testing.T, con *console, name string) account.User {
 	t.Helper()
 	u, err := con.accounts.Register(context.Background(), name, "a good long passphrase 7", "127.0.0.1")

@@ -2,8 +2,6 @@ package ops
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -37,7 +35,7 @@ const batchesShown = 100
 const defaultExpiryDays = 30
 
 func (s *Server) redeemBatches(c echo.Context) error {
-	f := console.BatchFormView{PerPerson: "1", Key: newBatchKey(),
+	f := console.BatchFormView{PerPerson: "1", Key: formKey(),
 		Expires: s.d.Now().In(i18n.Location(ctx(c))).AddDate(0, 0, defaultExpiryDays).Format("2006-01-02")}
 	return s.redeemPage(c, http.StatusOK, f)
 }
@@ -93,7 +91,7 @@ func (s *Server) createBatch(c echo.Context) error {
 		// Nothing was made under the key: the corrected form may keep it,
 		// unless it is not one the form makes.
 		if p := f.Problems[""]; p != nil && p.Code == "redeem.batch.key_invalid" {
-			f.Key = newBatchKey()
+			f.Key = formKey()
 		}
 		return s.redeemPage(c, http.StatusUnprocessableEntity, f)
 	}
@@ -105,14 +103,6 @@ func (s *Server) createBatch(c echo.Context) error {
 	id := strconv.FormatInt(created.Batch.ID, 10)
 	return s.render(c, http.StatusOK, console.CodesShown(console.CodesShownView{Batch: s.batchView(created.Batch),
 		Codes: created.Codes, CSVURL: console.CSVDataURL(csv.Bytes()), CSVName: "redeem-batch-" + id + ".csv"}))
-}
-
-// newBatchKey is a batch form's request key: 24 characters of URL-safe
-// base64 from 18 random bytes, within redeem's 16 to 64.
-func newBatchKey() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b) // never fails since Go 1.24 (it crashes the program instead)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // voidBatch withdraws a batch's unredeemed codes. An id that is no batch
