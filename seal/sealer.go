@@ -99,8 +99,8 @@ const stepSQL = `
 	batch AS (
 		SELECT t.id, t.kind::text AS kind, t.reference, t.description, t.created_at
 		  FROM ledger_transactions t
-		 WHERE t.id > coalesce((SELECT last_transaction_id FROM head), 0) AND t.id <= $1
-		 ORDER BY t.id LIMIT $2)
+		 WHERE t.id > coalesce((SELECT last_transaction_id FROM head), 0) AND t.id <= $1::bigint
+		 ORDER BY t.id LIMIT $2::integer)
 	SELECT h.n, h.last_transaction_id, h.hash,
 	       coalesce((SELECT max(id) FROM ledger_transactions), 0),
 	       ARRAY(SELECT l.virtualtransaction FROM pg_locks l
@@ -117,8 +117,8 @@ const stepSQL = `
 // may have moved it; then this does nothing).
 const insertSQL = `
 	INSERT INTO ledger_seals (n, last_transaction_id, transactions, entries, digest, hash, sealed_at)
-	SELECT $1, $2, $3, $4, $5, $6, $7
-	 WHERE coalesce((SELECT max(n) FROM ledger_seals), 0) = $1 - 1
+	SELECT $1::bigint, $2::bigint, $3::integer, $4::integer, $5::bytea, $6::bytea, $7::timestamptz
+	 WHERE coalesce((SELECT max(n) FROM ledger_seals), 0) = $1::bigint - 1
 	ON CONFLICT (n) DO NOTHING`
 
 // Head is the last seal.

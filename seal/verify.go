@@ -45,8 +45,8 @@ type DayHead struct {
 // Report is what Verify found.
 type Report struct {
 	Seals        int
-	Transactions int   // sealed transactions recomputed
-	Unsealed     int   // transactions after the last seal (not yet sealed)
+	Transactions int // sealed transactions recomputed
+	Unsealed     int // transactions after the last seal (not yet sealed)
 	Days         []DayHead
 	Problems     []Discrepancy
 	Head         *Head // the last seal recomputed; nil without seals
