@@ -120,6 +120,9 @@ type Notification struct {
 	// EventID identifies this delivery where the protocol has one (WeChat's
 	// notification id, PayPal's event id), for the event log.
 	EventID string
+	// Refund, when set, makes this a notification about a refund of the
+	// payment (ours, or one made outside the app), never a new payment.
+	Refund *RefundResult
 }
 
 // Return is what the person brought back from the provider, verified.

@@ -1,5 +1,5 @@
 // Command im2pay is IM2.0 Pay: `serve` (the web server), `migrate`, `seed`,
-// `sandbox`, `maintenance`, `staff`, `check` (the go-live checklist) and `env`.
+// `sandbox`, `maintenance`, `staff`, `verify`, `check` (the go-live checklist) and `env`.
 package main
 
 import (
@@ -38,6 +38,10 @@ commands:
   staff add NAME --role viewer|operator|finance|admin | staff disable NAME
             add a staff account of the operations console (/ops; prints its
             one-time password) or disable one, ending its sessions
+  verify [--since YYYY-MM-DD [--head HEX]]
+            recompute the ledger's hash chain and every cached balance from
+            the entries, print each day's head hash, check one published head;
+            exits non-zero on any discrepancy
   check     the go-live checklist: everything a real provider would refuse in the
             payment configuration and the environment; exits non-zero if it finds any
   env       list the environment variables and their defaults
@@ -91,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return webhooks(ctx, a, args[1:], stdout) })
 	case "staff":
 		return withDatabase(ctx, cfg, stdout, func(a *app) error { return staffCommand(ctx, a, args[1:], stdout) })
+	case "verify":
+		return withDatabase(ctx, cfg, stdout, func(a *app) error { return verifyLedger(ctx, a, args[1:], stdout) })
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }

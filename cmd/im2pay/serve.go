@@ -18,6 +18,7 @@ import (
 	"im2pay/metrics"
 	wechatsandbox "im2pay/payment/sandbox/wechat"
 	"im2pay/people"
+	"im2pay/seal"
 )
 
 // serve runs the web server until ctx ends, then drains it.
@@ -78,6 +79,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		go sweepSessions(ctx, a.accounts, cfg, log)
 		go sweepStaff(ctx, a.staff, log)
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
+		// Seals the ledger behind the commits (package seal): one query a
+		// second, never in a posting's way.
+		go seal.NewSealer(a.conn, seal.Options{}).Run(ctx, seal.Period, log)
 		if cfg.WebhookURL != "" {
 			if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
 				return err
