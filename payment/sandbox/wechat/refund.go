@@ -3,6 +3,7 @@ package wechatsandbox
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -410,10 +411,10 @@ var refundEvents = map[string]struct{ event, summary string }{
 // sealRefund encrypts n with AES-256-GCM under the APIv3 key, as payment
 // notifications are, with original_type and associated_data "refund"
 // (§2.4), into a REFUND.* body.
-func (s *Sandbox) sealRefund(n refundNotice) []byte {
+func sealRefund(aead cipher.AEAD, n refundNotice) []byte {
 	plain, _ := json.Marshal(n)
-	nonce := randString(s.aead.NonceSize(), alnum)
-	ct := s.aead.Seal(nil, []byte(nonce), plain, []byte("refund"))
+	nonce := randString(aead.NonceSize(), alnum)
+	ct := aead.Seal(nil, []byte(nonce), plain, []byte("refund"))
 	ev := refundEvents[n.RefundStatus]
 	body, _ := json.Marshal(envelope{
 		ID: notificationID(), CreateTime: time.Now().In(cst).Format(time.RFC3339), ResourceType: "encrypt-resource",
@@ -447,7 +448,7 @@ func (s *Sandbox) refundDelivery(rf *refund) *sim.Delivery {
 		n.SuccessTime = rf.successTime.In(cst).Format(time.RFC3339)
 	}
 	n.Amount.Total, n.Amount.Refund, n.Amount.PayerTotal, n.Amount.PayerRefund = rf.o.amount, rf.amount, rf.o.amount, rf.amount
-	body := s.sealRefund(n)
+	body := sealRefund(s.aead, n)
 	return &sim.Delivery{
 		Name:     "wechat refund notify " + rf.outRefundNo,
 		Schedule: sim.WeChatSchedule,
