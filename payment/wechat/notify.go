@@ -43,11 +43,12 @@ const (
 	HeaderSigType   = "Wechatpay-Signature-Type"
 )
 
-// ParseNotification verifies a payment notification: the signature over
+// ParseNotification verifies a payment or refund notification: the signature over
 // "timestamp\nnonce\nbody\n" with the WeChat Pay public key, a fresh
 // timestamp, then decrypts the AES-256-GCM resource with the APIv3 key and
 // checks it names our merchant and app. Probes and stale messages are
-// refused; verified events other than TRANSACTION.SUCCESS are ErrIgnored.
+// refused; REFUND.* events become a Notification with Refund set (see
+// parseRefund); other verified events are ErrIgnored.
 func (p *Provider) ParseNotification(ctx context.Context, header payment.Header, body []byte) (payment.Notification, error) {
 	if err := p.checkHeaders(header, time.Now()); err != nil {
 		return payment.Notification{}, err
@@ -67,7 +68,11 @@ func (p *Provider) ParseNotification(ctx context.Context, header payment.Header,
 	if err := json.Unmarshal(body, &env); err != nil || env.Resource == nil {
 		return payment.Notification{}, fmt.Errorf("wechat: notification without resource: %w", payment.ErrMalformed)
 	}
-	if env.EventType != EventTransactionSuccess {
+	switch env.EventType {
+	case EventTransactionSuccess:
+	case EventRefundSuccess, EventRefundAbnormal, EventRefundClosed:
+		return p.parseRefund(ctx, req, &env)
+	default:
 		return payment.Notification{}, fmt.Errorf("wechat: event %q: %w", env.EventType, payment.ErrIgnored)
 	}
 	// The SDK's AES-GCM Open panics on a nonce that is not 12 bytes.
@@ -129,4 +134,77 @@ func (p *Provider) Ack(ok bool) payment.Ack {
 	}
 	return payment.Ack{Status: http.StatusInternalServerError, ContentType: "application/json",
 		Body: []byte(`{"code":"FAIL","message":"失败"}`)}
+}
+
+// refundResource is the decrypted resource of a REFUND.* notification
+// (PROVIDERS.md §2.4; pay.weixin.qq.com/doc/v3/merchant/4012082053).
+type refundResource struct {
+	MchID               string `json:"mchid"`
+	OutTradeNo          string `json:"out_trade_no"`
+	TransactionID       string `json:"transaction_id"`
+	OutRefundNo         string `json:"out_refund_no"`
+	RefundID            string `json:"refund_id"`
+	RefundStatus        string `json:"refund_status"`
+	SuccessTime         string `json:"success_time"`
+	UserReceivedAccount string `json:"user_received_account"`
+	Amount              struct {
+		Total       int64 `json:"total"`
+		Refund      int64 `json:"refund"`
+		PayerTotal  int64 `json:"payer_total"`
+		PayerRefund int64 `json:"payer_refund"`
+	} `json:"amount"`
+}
+
+// refundEvents is the refund_status each REFUND.* event must carry.
+var refundEvents = map[string]string{
+	EventRefundSuccess:  RefundStatusSuccess,
+	EventRefundAbnormal: RefundStatusAbnormal,
+	EventRefundClosed:   RefundStatusClosed,
+}
+
+// parseRefund decodes a verified REFUND.SUCCESS / REFUND.ABNORMAL /
+// REFUND.CLOSED notification: resource original_type "refund", AES-256-GCM
+// under the same APIv3 key (associated_data "refund", which GCM
+// authenticates, so it is not compared here). It is returned with Refund
+// set and Result naming only the order, Status left empty: a refund
+// notification is never read as a payment. The plaintext carries mchid but
+// no appid, so only the merchant is checked.
+//
+// External is set when out_refund_no is not shaped like our numbers
+// ([0-9A-Za-z]{16,32}): the sandbox numbers merchant-portal refunds that
+// way. A real portal refund's number shape is unverified and may well look
+// like ours, so External here is only a hint: the refund domain decides by
+// looking the number up among our refunds.
+func (p *Provider) parseRefund(ctx context.Context, req *http.Request, env *notify.Request) (payment.Notification, error) {
+	if env.ResourceType != "encrypt-resource" || env.Resource.OriginalType != "refund" ||
+		env.Resource.Algorithm != "AEAD_AES_256_GCM" || len(env.Resource.Nonce) != gcmNonceSize {
+		return payment.Notification{}, fmt.Errorf("wechat: %s resource %q/%q/%q: %w", env.EventType,
+			env.ResourceType, env.Resource.OriginalType, env.Resource.Algorithm, payment.ErrMalformed)
+	}
+	var rr refundResource
+	n, err := p.notify.ParseNotifyRequest(ctx, req, &rr)
+	if err != nil {
+		if n == nil || n.Resource == nil || n.Resource.Plaintext == "" {
+			return payment.Notification{}, fmt.Errorf("wechat: refund notification: %w: %v", payment.ErrBadSignature, err)
+		}
+		return payment.Notification{}, fmt.Errorf("wechat: refund notification: %w: %v", payment.ErrMalformed, err)
+	}
+	if rr.MchID != p.cfg.MchID {
+		return payment.Notification{}, fmt.Errorf("wechat: refund notification for mchid %q: %w", rr.MchID, payment.ErrWrongMerchant)
+	}
+	if want := refundEvents[env.EventType]; rr.RefundStatus != want {
+		return payment.Notification{}, fmt.Errorf("wechat: %s with refund_status %q: %w", env.EventType, rr.RefundStatus, payment.ErrMalformed)
+	}
+	a := refundAnswer{outTradeNo: rr.OutTradeNo, transactionID: rr.TransactionID, outRefundNo: rr.OutRefundNo,
+		refundID: rr.RefundID, status: rr.RefundStatus, amount: rr.Amount.Refund}
+	if t, err := time.Parse(time.RFC3339, rr.SuccessTime); err == nil {
+		a.at = t
+	}
+	r, err := a.result()
+	if err != nil {
+		return payment.Notification{}, err
+	}
+	r.External = !outTradeNoRE.MatchString(r.RequestNo)
+	return payment.Notification{Result: payment.Result{OutTradeNo: rr.OutTradeNo, TradeNo: rr.TransactionID},
+		EventID: n.ID, Refund: &r}, nil
 }

@@ -25,6 +25,9 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/v3/pay/transactions/out-trade-no/{no}", s.api(s.query))
 	mux.HandleFunc("GET "+p+"/v3/pay/transactions/id/{id}", s.api(s.queryByID))
 	mux.HandleFunc("POST "+p+"/v3/pay/transactions/out-trade-no/{no}/close", s.api(s.close))
+	mux.HandleFunc("POST "+p+"/v3/refund/domestic/refunds", s.api(s.createRefund))
+	mux.HandleFunc("GET "+p+"/v3/refund/domestic/refunds/{no}", s.api(s.queryRefund))
+	s.controls(mux)
 	mux.HandleFunc("GET "+p+"/scan", s.scanPage)
 	mux.HandleFunc("POST "+p+"/scan", s.scanPay)
 	mux.HandleFunc("GET "+p+"/h5/{token}", s.h5Page)
@@ -59,6 +62,11 @@ func (s *Sandbox) api(h handler) http.HandlerFunc {
 			return
 		}
 		status, v := h(r, body)
+		if _, ok := v.(lostAnswer); ok {
+			// The server closes the connection without a response, as a
+			// network failure after WeChat acted would look.
+			panic(http.ErrAbortHandler)
+		}
 		if e, ok := v.(*apiError); ok {
 			status = e.status
 		}
@@ -143,6 +151,7 @@ func (s *Sandbox) query(r *http.Request, _ []byte) (int, any) {
 	if r.URL.Query().Get("mchid") != s.keys.MchID {
 		return 0, fail(http.StatusBadRequest, "PARAM_ERROR", "mchid 与请求签名中的商户号不一致")
 	}
+	s.tick() // trade_state REFUND once a refund due on the sandbox's clock settled
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.orders[r.PathValue("no")]

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"im2pay/payment"
@@ -61,6 +62,12 @@ type Sandbox struct {
 	// ("http://localhost:8080"); empty means the origin the prepay request
 	// came to.
 	BaseURL string
+	// RefundNotifyURL is the refund notification URL set on the merchant
+	// platform (退款结果通知 URL): a refund's notify_url overrides it
+	// (PROVIDERS.md §2.4), and a merchant-portal refund, which has none,
+	// is notified there. Empty: the order's payment notify_url (see
+	// refundDelivery). Set it before serving.
+	RefundNotifyURL string
 
 	keys keys
 	aead cipher.AEAD
@@ -69,9 +76,14 @@ type Sandbox struct {
 
 	migration migration // platform-certificate signatures, when migrating
 
-	mu     sync.Mutex
-	orders map[string]*order // by out_trade_no
-	tokens map[string]string // code_url "pr" and h5 tokens → out_trade_no
+	offset atomic.Int64 // what Advance added to the sandbox's clock
+
+	mu            sync.Mutex
+	orders        map[string]*order  // by out_trade_no
+	tokens        map[string]string  // code_url "pr" and h5 tokens → out_trade_no
+	refunds       map[string]*refund // by out_refund_no (unique per merchant)
+	refundOutcome RefundOutcome      // how new refunds settle; "" is RefundSucceeds
+	loseAnswers   int                // refund answers still to drop
 }
 
 // order is one prepaid WeChat order.
@@ -88,6 +100,7 @@ type order struct {
 	successTime   time.Time
 	redirect      string // redirect_url the person brought to the H5 page
 	tries         int    // wrong payment passwords so far
+	refunds       []*refund
 }
 
 var _ sim.Simulator = (*Sandbox)(nil)
@@ -113,7 +126,7 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Sandbox{keys: k, aead: aead, n: n, log: log.With("sandbox", Name),
-		orders: map[string]*order{}, tokens: map[string]string{}}, nil
+		orders: map[string]*order{}, tokens: map[string]string{}, refunds: map[string]*refund{}}, nil
 }
 
 // Name implements sim.Simulator.
@@ -177,7 +190,7 @@ func (s *Sandbox) pay(outTradeNo string, out sim.Outcome, passwordOK bool) (paid
 	r := paid{message: "已取消支付 Payment cancelled"}
 	switch {
 	case plan.Paid:
-		o.state, o.desc, o.successTime = wechat.StateSuccess, "支付成功", time.Now()
+		o.state, o.desc, o.successTime = wechat.StateSuccess, "支付成功", s.now()
 		o.transactionID = "4200" + randString(24, digits)
 		d = s.delivery(o)
 		r.message = "支付成功 Payment successful"

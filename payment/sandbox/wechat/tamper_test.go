@@ -100,12 +100,14 @@ func (h *harness) tamperCases(t *testing.T, tx transaction, body []byte, now tim
 		{"another merchant's valid message", nil, with(func(t *transaction) { t.MchID = "1900009999" }), payment.ErrWrongMerchant},
 		{"another app's valid message", nil, with(func(t *transaction) { t.AppID = "wx0000000000000000" }), payment.ErrWrongMerchant},
 		{"a resource under another APIv3 key", nil, seal(otherAEAD, tx), payment.ErrBadSignature},
-		{"a genuine refund event", nil, refundEvent(t, body), payment.ErrIgnored},
+		// Refund events are read now (refund.go), but only with a refund
+		// resource: a REFUND.SUCCESS around a transaction is not one.
+		{"a refund event around a transaction", nil, refundEvent(t, body), payment.ErrMalformed},
 		{"a genuine message with a broken resource", nil, []byte(`{"event_type":"TRANSACTION.SUCCESS"}`), payment.ErrMalformed},
 	}
 }
 
-// refundEvent turns a notification body into a REFUND.SUCCESS event.
+// refundEvent relabels a payment notification body as a REFUND.SUCCESS event.
 func refundEvent(t *testing.T, body []byte) []byte {
 	var env map[string]any
 	if err := json.Unmarshal(body, &env); err != nil {
