@@ -24,6 +24,10 @@ const (
 	eventCaptureCompleted = "PAYMENT.CAPTURE.COMPLETED"
 	eventCapturePending   = "PAYMENT.CAPTURE.PENDING"
 	eventCaptureDenied    = "PAYMENT.CAPTURE.DENIED"
+	// A refund completed (ours or made in PayPal's portal) and a
+	// reversal (chargeback): resource is a refund, see refundNotification.
+	eventCaptureRefunded = "PAYMENT.CAPTURE.REFUNDED"
+	eventCaptureReversed = "PAYMENT.CAPTURE.REVERSED"
 )
 
 type webhookEvent struct {
@@ -61,6 +65,8 @@ func (p *Provider) ParseNotification(ctx context.Context, header payment.Header,
 	n := payment.Notification{EventID: ev.ID}
 	switch ev.EventType {
 	case eventCaptureCompleted, eventCapturePending, eventCaptureDenied:
+	case eventCaptureRefunded, eventCaptureReversed:
+		return p.refundNotification(ctx, ev)
 	default:
 		return n, fmt.Errorf("paypal: webhook %s %s: %w", ev.ID, ev.EventType, payment.ErrIgnored)
 	}

@@ -24,11 +24,37 @@ func (p *Provider) ParseNotification(_ context.Context, _ payment.Header, body [
 	if err != nil {
 		return payment.Notification{}, err
 	}
+	if f["txnType"] == txnRefund {
+		return p.refundNotification(f)
+	}
 	res, err := p.decode(f, "respCode")
 	if err != nil {
 		return payment.Notification{}, err
 	}
 	return payment.Notification{Result: res, EventID: f["queryId"]}, nil
+}
+
+// refundNotification reads the back notification of a 04 transaction: ours
+// (reqReserved names our order) or one made in the merchant portal. It is
+// never a payment: Result carries only the order (when named) and the
+// consumption's queryId (origQryId) as TradeNo, by which the caller finds
+// the order of a portal refund.
+func (p *Provider) refundNotification(f map[string]string) (payment.Notification, error) {
+	if err := p.verify(f); err != nil {
+		return payment.Notification{}, err
+	}
+	if f["merId"] != p.cfg.MerID {
+		return payment.Notification{}, fmt.Errorf("unionpay: refund notice for merId %q: %w", f["merId"], payment.ErrWrongMerchant)
+	}
+	if f["origQryId"] == "" {
+		return payment.Notification{}, fmt.Errorf("unionpay: refund notice without origQryId: %w", payment.ErrMalformed)
+	}
+	rr, err := p.decodeRefund(f, "respCode")
+	if err != nil {
+		return payment.Notification{}, err
+	}
+	return payment.Notification{Result: payment.Result{OutTradeNo: rr.OutTradeNo, TradeNo: f["origQryId"]},
+		EventID: f["queryId"], Refund: &rr}, nil
 }
 
 // Ack answers a back notification. UnionPay counts HTTP 200 as received

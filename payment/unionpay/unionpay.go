@@ -35,7 +35,8 @@ type Config struct {
 	// FrontTransURL is the gateway's frontTransReq.do: the browser POSTs
 	// the signed Start form there.
 	FrontTransURL string `json:"front_trans_url"`
-	// BackTransURL is backTransReq.do (refunds, reversals); unused so far.
+	// BackTransURL is backTransReq.do, where refunds (退货, txnType 04) go;
+	// without it Refund fails.
 	BackTransURL string `json:"back_trans_url,omitempty"`
 	// QueryURL is queryTrans.do, the transaction status query.
 	QueryURL string `json:"query_url"`
@@ -149,7 +150,10 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if !merIDRE.MatchString(cfg.MerID) {
 		return nil, fmt.Errorf("unionpay: mer_id %q is not a UnionPay merchant number", cfg.MerID)
 	}
-	for _, u := range []string{cfg.FrontTransURL, cfg.QueryURL} {
+	for _, u := range []string{cfg.FrontTransURL, cfg.QueryURL, cfg.BackTransURL} {
+		if u == cfg.BackTransURL && u == "" {
+			continue
+		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return nil, fmt.Errorf("unionpay: %q is not an http(s) URL", u)
 		}

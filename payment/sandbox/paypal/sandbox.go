@@ -43,6 +43,10 @@ type Sandbox struct {
 	byTrade   map[string]string    // custom_id → latest order id (for Simulate)
 	captures  map[string]string    // capture id → order id
 	replies   map[string]reply     // capture PayPal-Request-Id → the answer it got
+
+	refunds       map[string]*refundRec    // refund id → refund
+	refundReplies map[string]refundReply   // refund PayPal-Request-Id → the answer it got
+	switches      map[string]*RefundSwitch // custom_id → how its next refund goes
 }
 
 // reply is a stored successful answer, returned again for a retry with the
@@ -70,7 +74,8 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 	}
 	return &Sandbox{app: *a, secret: secret, key: key, certPEM: certPEM, n: n, log: log,
 		tokens: map[string]time.Time{}, orders: map[string]*order{}, byRequest: map[string]reply{},
-		byTrade: map[string]string{}, captures: map[string]string{}, replies: map[string]reply{}}, nil
+		byTrade: map[string]string{}, captures: map[string]string{}, replies: map[string]reply{},
+		refunds: map[string]*refundRec{}, refundReplies: map[string]refundReply{}, switches: map[string]*RefundSwitch{}}, nil
 }
 
 // Name is "paypal", the URL prefix.
@@ -85,6 +90,8 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/v2/checkout/orders/{id}", s.authed(s.getOrder))
 	mux.HandleFunc("POST "+p+"/v2/checkout/orders/{id}/capture", s.authed(s.captureOrder))
 	mux.HandleFunc("GET "+p+"/v2/payments/captures/{id}", s.authed(s.getCapture))
+	mux.HandleFunc("POST "+p+"/v2/payments/captures/{id}/refund", s.authed(s.refundCapture))
+	mux.HandleFunc("GET "+p+"/v2/payments/refunds/{id}", s.authed(s.getRefund))
 	mux.HandleFunc("POST "+p+"/v1/notifications/verify-webhook-signature", s.authed(s.verifyWebhook))
 	mux.HandleFunc("GET "+p+"/v1/notifications/certs/{id}", s.cert)
 	mux.HandleFunc("GET "+p+"/checkoutnow", s.checkoutPage)

@@ -32,6 +32,17 @@ func (s *Sandbox) queryTrans(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if rf := s.refunds[f["merId"]+"|"+f["orderId"]]; rf != nil && rf.txnTime == f["txnTime"] {
+		res := s.refundFields(rf)
+		s.mu.Unlock()
+		if rf.code == "" {
+			res["respCode"] = "05" // accepted, still processing: query again (§3.4)
+		}
+		res["origRespCode"], res["origRespMsg"] = res["respCode"], respMsg(res["respCode"])
+		res["respCode"], res["respMsg"], res["bizType"] = "00", respMsg("00"), "000000"
+		s.write(w, res)
+		return
+	}
 	o := s.orders[f["merId"]+"|"+f["orderId"]]
 	if o == nil || o.txnTime != f["txnTime"] {
 		s.mu.Unlock()

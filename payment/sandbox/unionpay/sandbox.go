@@ -9,7 +9,8 @@
 //	GET  /unionpay/gateway/cashier/{tn}           the hosted card page (test cards listed)
 //	POST /unionpay/gateway/cashier/{tn}           pay: card, expiry MMYY, CVN2, mobile, password, SMS code
 //	GET  /unionpay/gateway/cashier/{tn}/cancel    leave without paying (respCode 69)
-//	POST /unionpay/gateway/api/queryTrans.do      transaction status query
+//	POST /unionpay/gateway/api/queryTrans.do      transaction status query (consumptions and refunds)
+//	POST /unionpay/gateway/api/backTransReq.do    refunds (退货, txnType 04), see refund.go
 //
 // The sandbox payment password is 123456 and the SMS code 111111; any other
 // value is a wrong try, and the third fails the payment with 67.
@@ -59,6 +60,9 @@ type Sandbox struct {
 	mu     sync.Mutex
 	orders map[string]*order // merId + "|" + orderId
 	byTN   map[string]*order // the card page's token
+
+	refunds  map[string]*refund       // 04 transactions: merId + "|" + orderId
+	switches map[string]*RefundSwitch // consumption orderId → how its next refund goes
 }
 
 var _ sim.Simulator = (*Sandbox)(nil)
@@ -100,6 +104,7 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 		certPEM:   strings.ReplaceAll(strings.ReplaceAll(string(certPEM), "\r\n", "\n"), "\n", "\r\n"),
 		merchants: map[string]*x509.Certificate{mer.MerID: merCerts[0]},
 		orders:    map[string]*order{}, byTN: map[string]*order{},
+		refunds: map[string]*refund{}, switches: map[string]*RefundSwitch{},
 	}, nil
 }
 
@@ -110,6 +115,7 @@ func (s *Sandbox) Name() string { return name }
 func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /"+name+"/gateway/api/frontTransReq.do", s.frontTransReq)
 	mux.HandleFunc("POST /"+name+"/gateway/api/queryTrans.do", s.queryTrans)
+	mux.HandleFunc("POST /"+name+"/gateway/api/backTransReq.do", s.backTransReq)
 	mux.HandleFunc("GET /"+name+"/gateway/cashier/{tn}", s.cashierPage)
 	mux.HandleFunc("POST /"+name+"/gateway/cashier/{tn}", s.cashierPay)
 	mux.HandleFunc("GET /"+name+"/gateway/cashier/{tn}/cancel", s.cashierCancel)

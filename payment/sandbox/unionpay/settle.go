@@ -38,6 +38,7 @@ type order struct {
 	accNo                      string // masked card number, once a card was used
 	queryID, traceNo           string
 	traceTime, settleDate      string
+	paidAt                     time.Time         // when it was paid (Backdate moves it)
 	redirect                   bool              // the plan sends the person back
 	result                     map[string]string // the signed notification, once settled
 }
@@ -125,6 +126,7 @@ func (s *Sandbox) finishLocked(o *order, code string, redirect bool) {
 	if code == "00" {
 		o.state = paid
 		o.settleDate = now.Format("0102")
+		o.paidAt = now
 	}
 	o.queryID = now.Format("20060102150405") + fmt.Sprintf("%07d", rand.IntN(10_000_000))
 	o.traceNo, o.traceTime = fmt.Sprintf("%06d", rand.IntN(1_000_000)), now.Format("0102150405")
