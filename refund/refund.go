@@ -92,6 +92,8 @@ type Refund struct {
 	NextCheckAt      sql.NullTime   `db:"next_check_at"`
 	CheckFailures    int            `db:"check_failures"`
 	LeaseUntil       sql.NullTime   `db:"lease_until"`
+	// AskerName is the staff member's name, or the person's, who asked.
+	AskerName string `db:"asker_name"`
 }
 
 // Total is what the wallet pays: the refund and the clawback.
@@ -99,7 +101,9 @@ func (r Refund) Total() int64 { return r.Amount + r.Clawback }
 
 const columns = `id, order_id, out_trade_no, user_id, method, request_no, amount, clawback, state::text AS state, reason,
 	asked_by_staff, asked_by_user, approved_by, approved_at, decided_by, provider_refund_id, failure, detail,
-	external, chargeback, external_no, debt, requested_at, sent_at, finished_at, next_check_at, check_failures, lease_until`
+	external, chargeback, external_no, debt, requested_at, sent_at, finished_at, next_check_at, check_failures, lease_until,
+	coalesce((SELECT st.name FROM staff st WHERE st.id = asked_by_staff),
+	         (SELECT u.username FROM users u WHERE u.id = asked_by_user), '') AS asker_name`
 
 // Quote is what a refund of Amount of an order would move, shown before
 // anyone confirms: "退款 ¥68.00，扣回奖励 ¥3.40，钱包共扣除 ¥71.40".
