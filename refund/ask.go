@@ -145,6 +145,16 @@ func (s *Service) Approve(ctx context.Context, id, staffID int64, log audit.Entr
 		if err != nil {
 			return err
 		}
+		// A refund made outside the app while this one waited may have
+		// taken part of what it would return: then it must be asked again
+		// (rejecting it stays possible). The order is locked by decidable.
+		o, err := loadOrder(ctx, tx, before.OutTradeNo, false)
+		if err != nil {
+			return err
+		}
+		if o.Refunded+before.Amount > o.Amount || o.Clawed+before.Clawback > o.Bonus {
+			return fmt.Errorf("refund %d of order %s: %w", id, o.OutTradeNo, ErrTooMuch)
+		}
 		after, err := s.debit(ctx, tx, before, staffID)
 		if err != nil {
 			return err

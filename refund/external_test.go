@@ -247,3 +247,27 @@ func TestAPersonAsksForARefundOfAnUnspentTopUpAndFinanceApprovesIt(t *testing.T)
 		t.Fatalf("the person's refunds: %+v, %v", mine, err)
 	}
 }
+
+func TestARequestOvertakenByAPortalRefundCannotBeApprovedButCanBeRejected(t *testing.T) {
+	f := newFixture(t)
+	u := f.user("overtaken")
+	o := f.paid(u.ID, "68.00", "overtaken-key-000001")
+	r, err := f.svc.Request(f.ctx, refund.Ask{OrderNo: o.OutTradeNo, Amount: 60_00, Reason: "买错了", UserID: u.ID}, entry(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.gw.Alipay.PortalRefund(o.OutTradeNo, 20_00); err != nil {
+		t.Fatal(err)
+	}
+	f.externalRefunds(o.OutTradeNo, 1)
+	fin := f.staff("finance1")
+	if _, err := f.svc.Approve(f.ctx, r.ID, fin, entry(fin)); !errors.Is(err, refund.ErrTooMuch) {
+		t.Fatalf("approving more than is left: %v", err)
+	}
+	if after, err := f.svc.Reject(f.ctx, r.ID, fin, entry(fin)); err != nil || after.State != refund.StateRejected {
+		t.Fatalf("reject = %+v, %v", after, err)
+	}
+	if b := f.balance(u); b != wallet68-20_00-276 {
+		t.Fatalf("wallet %d", b)
+	}
+}
