@@ -19,6 +19,7 @@ import (
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/payment/sandbox/sim"
 	"im2pay/recharge"
+	"im2pay/refund"
 	"im2pay/statement"
 )
 
@@ -37,6 +38,8 @@ type paySiteOptions struct {
 	wrap func(map[payment.Method]payment.Provider) map[payment.Method]payment.Provider
 	// metrics, when set, is what the wallet, the store and the router count into.
 	metrics *metrics.Metrics
+	// refunds wires the refund service as the server does (我的充值's 申请退款).
+	refunds bool
 }
 
 func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
@@ -52,8 +55,15 @@ func newPaySiteWith(t *testing.T, o paySiteOptions) *paySite {
 	if o.wrap != nil {
 		providers = o.wrap(providers)
 	}
-	svc, led := services(store, recharge.Options{Location: loc, Providers: providers, BaseURL: appURL,
-		Now: o.now, Logger: discardLogger(), Metrics: o.metrics})
+	ro := recharge.Options{Location: loc, Providers: providers, BaseURL: appURL,
+		Now: o.now, Logger: discardLogger(), Metrics: o.metrics}
+	var rf *refund.Service
+	if o.refunds {
+		rf = refund.NewService(store, refund.Options{Providers: providers, BaseURL: appURL, Now: o.now, Logger: discardLogger()})
+		ro.RefundNotified, ro.Debts = rf.Notified, rf
+	}
+	svc, led := services(store, ro)
+	svc.Refund = rf
 	if o.metrics != nil {
 		led.Observe(func(kind ledger.Kind, took time.Duration) { o.metrics.Posting(string(kind), took) })
 	}

@@ -283,7 +283,11 @@ func (s *Server) myOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.Orders(s.shell(c, "orders.title", "orders"), orders), nil)
+	refunds, err := s.ordersRefunds(c.Request().Context(), u.ID, orders, c.QueryParam("refund"))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.Orders(s.shell(c, "orders.title", "orders"), orders, refunds), nil)
 }
 
 func (s *Server) myOrder(c echo.Context) (recharge.Order, error) {

@@ -65,6 +65,7 @@ func (s *Server) routes() *echo.Echo {
 	e.POST("/recharge/orders/:no/cancel", s.cancelOrder, s.requireLogin)
 	e.POST("/recharge/orders/:no/paid", s.saidPaid, s.requireLogin)
 	e.POST("/recharge/orders/:no/renew", s.renewOrder, s.requireLogin)
+	e.POST("/recharge/orders/:no/refund", s.askRefund, s.requireLogin)
 
 	// Provider callbacks: no session, no CSRF token; each one proves itself
 	// by the provider's signature (see isProviderCallback).

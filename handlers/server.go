@@ -19,6 +19,7 @@ import (
 	"im2pay/metrics"
 	"im2pay/recharge"
 	"im2pay/redeem"
+	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -73,6 +74,7 @@ type Server struct {
 	spend     *spend.Service
 	center    *center.Service
 	redeem    *redeem.Service
+	refunds   *refund.Service // nil: people cannot ask for refunds
 	sessions  *SessionStore
 	cfg       Config
 	log       *slog.Logger
@@ -95,6 +97,7 @@ type Services struct {
 	// Ops, when not nil, mounts the operations console under /ops.
 	Ops    *ops.Deps
 	Redeem *redeem.Service // redemption codes
+	Refund *refund.Service // refunds people ask for in 我的充值 (nil: none)
 }
 
 // New builds the router with every route and middleware over the
@@ -117,6 +120,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 		spend:     svc.Spend,
 		center:    svc.Center,
 		redeem:    svc.Redeem,
+		refunds:   svc.Refund,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),

@@ -67,9 +67,14 @@ type RefundResult struct {
 	RequestNo string
 	RefundID  string // the provider's id of the refund
 	Status    RefundStatus
-	Amount    int64  // this refund, minor units of Currency
+	Amount    int64  // this refund, minor units of Currency (0: the provider says only RefundedTotal)
 	Currency  string // as the provider reports it
-	At        time.Time
+	// RefundedTotal is everything refunded on the payment so far, where the
+	// provider states it (Alipay's refund_fee); 0 when it does not. Alipay's
+	// refund notifications carry only this (PROVIDERS.md §1.1), so the
+	// refund code derives the amount of a refund it did not ask for from it.
+	RefundedTotal int64
+	At            time.Time
 	// Failure says why, for RefundFailed (the provider's code kept in
 	// Detail for the order's timeline).
 	Failure RefundFailure

@@ -79,7 +79,7 @@ func (s *Service) credit(ctx context.Context, method payment.Method, res payment
 	pay := paymentOf(method, res, s.now())
 	var o Order
 	moved := false
-	if read != nil && read.TierBonus == 0 && read.FirstBonus == 0 {
+	if read != nil && read.TierBonus == 0 && read.FirstBonus == 0 && !s.owes(ctx, read.UserID) {
 		o, moved = s.creditAlone(ctx, pay, *read, clearing)
 	}
 	if !moved {
@@ -226,6 +226,30 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *Order, clearing
 	if _, err = s.ledger.Post(ctx, topupPosting(*o, clearing, walletID), ledger.InTx(tx)); err != nil {
 		return err
 	}
+	if err := s.postBonus(ctx, tx, o, walletID, promotion); err != nil {
+		return err
+	}
+	if s.debts == nil {
+		return nil
+	}
+	// A debt from a refund made outside the app is repaid first, from
+	// this top-up, in its transaction (see DebtRepayer).
+	return s.debts.Repay(ctx, tx, o.UserID, walletID, o.OutTradeNo)
+}
+
+// owes says whether a person may owe a debt that a top-up must repay, so
+// that their top-up takes the transaction path; on doubt, it does.
+func (s *Service) owes(ctx context.Context, userID int64) bool {
+	if s.debts == nil {
+		return false
+	}
+	owes, err := s.debts.Owes(ctx, s.store.DB(), userID)
+	return owes || err != nil
+}
+
+// postBonus posts the order's bonus as its own ledger transaction (see
+// postTopup).
+func (s *Service) postBonus(ctx context.Context, tx *sqlx.Tx, o *Order, walletID, promotion int64) error {
 	bonus := o.TierBonus
 	if o.FirstBonus > 0 {
 		earlier, err := hasPaidOrder(ctx, tx, o.UserID, o.ID)
@@ -243,7 +267,7 @@ func (s *Service) postTopup(ctx context.Context, tx *sqlx.Tx, o *Order, clearing
 	if bonus == 0 {
 		return nil
 	}
-	_, err = s.ledger.Post(ctx, ledger.Posting{
+	_, err := s.ledger.Post(ctx, ledger.Posting{
 		Key: "bonus:" + o.OutTradeNo, Kind: ledger.Bonus, Reference: "order:" + o.OutTradeNo, Description: "recharge_bonus",
 		Entries: []ledger.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
 	}, ledger.InTx(tx))

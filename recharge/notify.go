@@ -52,6 +52,10 @@ func (s *Service) Notify(ctx context.Context, method string, header payment.Head
 		outcome = "refused"
 		s.refused(ctx, method, "notify", err, string(body))
 		return p.Ack(false), fmt.Errorf("%s notification refused: %w", method, err)
+	case n.Refund != nil:
+		outcome = "refund"
+		err := s.refundNotice(ctx, method, n, body)
+		return p.Ack(err == nil || errors.Is(err, ErrUnknownOrder)), err
 	}
 	outcome, err = s.settleNotified(ctx, method, n, body)
 	// An unknown order is acknowledged as a success: each provider retries
@@ -138,4 +142,19 @@ func (s *Service) rationVerification(ctx context.Context, method string, rv paym
 func (s *Service) refused(ctx context.Context, method, kind string, why error, body string) {
 	// Forensics, not a precondition, as the event log.
 	_ = s.countRefusal(ctx, Refusal{Method: method, Kind: kind, At: s.now(), Detail: errText(why), Body: body})
+}
+
+// refundNotice records a verified notification about a refund (never a
+// payment: PROVIDERS.md §1.8) and hands it to the refund hook.
+func (s *Service) refundNotice(ctx context.Context, method string, n payment.Notification, body []byte) error {
+	r := n.Refund
+	s.event(ctx, method, "notify", n.OutTradeNo, true, "refund_"+string(r.Status),
+		fmt.Sprintf("refund %s %s amount %d total %d", r.RequestNo, r.RefundID, r.Amount, r.RefundedTotal), string(body))
+	if s.refundNotified == nil {
+		return nil
+	}
+	if err := s.refundNotified(ctx, payment.Method(method), n); err != nil {
+		return fmt.Errorf("%s refund notification for %s: %w", method, n.OutTradeNo, err)
+	}
+	return nil
 }

@@ -8,8 +8,11 @@
 package recharge
 
 import (
+	"context"
 	"log/slog"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"im2pay/db"
 	"im2pay/ledger"
@@ -34,6 +37,9 @@ type Service struct {
 	notifying inflight
 	log       *slog.Logger
 	metrics   *metrics.Metrics // nil: nothing counted
+	// refundNotified and debts are package refund's hooks (see Options).
+	refundNotified func(ctx context.Context, method payment.Method, n payment.Notification) error
+	debts          DebtRepayer
 }
 
 // Options configures a Service; zero fields take the defaults.
@@ -53,6 +59,26 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Ledger posts every top-up (nil: ledger.New(store)).
 	Ledger *ledger.Ledger
+	// RefundNotified books a verified notification about a refund
+	// (Notification.Refund set), after Notify recorded it; an error makes
+	// the provider send it again (ErrUnknownOrder excepted). nil: refund
+	// notifications are recorded and acknowledged only. Package refund's
+	// Service.Notified; a hook, so that recharge does not import refund.
+	RefundNotified func(ctx context.Context, method payment.Method, n payment.Notification) error
+	// Debts is repaid first from every top-up (package refund's Service);
+	// nil: nobody owes anything.
+	Debts DebtRepayer
+}
+
+// DebtRepayer is what a person owes after a refund made outside the app
+// that their wallet could not cover. The next top-up repays it first, in
+// the transaction that credits it.
+type DebtRepayer interface {
+	// Owes says whether the person owes anything (read through q).
+	Owes(ctx context.Context, q sqlx.QueryerContext, userID int64) (bool, error)
+	// Repay pays the debt from the wallet, up to what it holds, inside tx
+	// after the top-up's postings (which hold the wallet's lock).
+	Repay(ctx context.Context, tx *sqlx.Tx, userID, walletID int64, orderNo string) error
 }
 
 // NewService builds a Service over a store. The order's paid gate is one
@@ -81,5 +107,6 @@ func NewService(store *db.Store, o Options) *Service {
 	store.PrepareForTx(markPaidSQL)
 	return &Service{store: store, ledger: o.Ledger, now: o.Now,
 		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
-		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics}
+		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics,
+		refundNotified: o.RefundNotified, debts: o.Debts}
 }

@@ -20,6 +20,7 @@ import (
 	"im2pay/metrics"
 	"im2pay/recharge"
 	"im2pay/redeem"
+	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/statement"
@@ -48,6 +49,7 @@ type app struct {
 	// adjust and redeem are the console's wallet adjustments and
 	// redemption batches; redeem also serves the person's redeem page.
 	adjust *adjust.Service
+	refund *refund.Service
 	redeem *redeem.Service
 }
 
@@ -112,9 +114,12 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.wallet = wallet.NewService(a.store, wallet.Options{
 		Accounts: a.accounts, Logger: logger, Ledger: a.ledger,
 	})
+	a.refund = refund.NewService(a.store, refund.Options{Ledger: a.ledger, Providers: providers, BaseURL: cfg.BaseURL,
+		ApprovalAbove: int64(cfg.OpsApprovalAbove), Logger: logger})
 	a.recharge = recharge.NewService(a.store, recharge.Options{
 		Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
+		RefundNotified: a.refund.Notified, Debts: a.refund,
 	})
 	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
 	a.center = center.NewService(a.store, center.Options{Spend: a.spend, Recharge: a.recharge})

@@ -55,9 +55,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			}
 		}
 		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Recharge: a.recharge,
-			Statement: a.statement, Spend: a.spend, Center: a.center, Redeem: a.redeem,
+			Statement: a.statement, Spend: a.spend, Center: a.center, Redeem: a.redeem, Refund: a.refund,
 			Ops: &ops.Deps{Staff: a.staff, DB: a.conn, AllowCIDRs: cfg.OpsAllowCIDRs, Logger: log,
-				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem,
+				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem, Refund: a.refund,
 				People: people.New(a.store, people.Options{Accounts: a.accounts, Recharge: a.recharge, Spend: a.spend,
 					Statement: a.statement, Location: cfg.Location})}}, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
@@ -164,6 +164,11 @@ func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Lo
 		}
 		if pass.Changed > 0 {
 			log.Info("reconciled orders", "changed", pass.Changed)
+		}
+		// Refunds left in flight (an unknown outcome, a crash before the
+		// call) are asked about on the same beat.
+		if _, err := a.refund.Pass(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("refund pass", "err", err)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"im2pay/people"
 	"im2pay/recharge"
 	"im2pay/redeem"
+	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/staff"
 	"im2pay/views/console"
@@ -47,6 +48,9 @@ type Deps struct {
 	Adjust *adjust.Service
 	// Redeem is the redemption code batches (/ops/redeem).
 	Redeem *redeem.Service
+	// Refund is finance's refunds (the order page's form, /ops/refunds);
+	// nil: not offered.
+	Refund *refund.Service
 	// Secure marks the cookies Secure (the site is served over HTTPS).
 	Secure bool
 	// AllowCIDRs, when not empty, are the only networks /ops answers to;

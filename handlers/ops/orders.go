@@ -169,11 +169,16 @@ func (s *Server) order(c echo.Context) error {
 	if err := s.record(c, nil, audit.Entry{Action: "order.view", ObjectKind: "order", ObjectID: no}); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, console.Order(s.orderView(c, t, nil)))
+	v := s.orderView(c, t, nil)
+	if v.Refund != nil {
+		v.Refund.Notice = refundNotice(c.QueryParam("refund"))
+	}
+	return s.render(c, http.StatusOK, console.Order(v))
 }
 
 func (s *Server) orderView(c echo.Context, t recharge.Timeline, a *recharge.Answer) console.OrderView {
-	return console.OrderView{Timeline: t, Answer: a, CanRequery: s.member(c).Can(staff.Requery), CSRF: csrfToken(c)}
+	return console.OrderView{Timeline: t, Answer: a, CanRequery: s.member(c).Can(staff.Requery), CSRF: csrfToken(c),
+		Refund: s.refundPanel(c, t.Order.Order)}
 }
 
 // orderState is an order as the audit log keeps it before and after 补单.

@@ -50,6 +50,7 @@ var nav = []navEntry{
 	{"/ops/orders", "ops.nav.orders", staff.View},
 	{"/ops/people", "ops.nav.people", staff.View},
 	{"/ops/adjustments", "ops.nav.adjustments", staff.View},
+	{"/ops/refunds", "ops.nav.refunds", staff.View},
 	{"/ops/redeem", "ops.nav.redeem", staff.View},
 	{"/ops/maintenance", "ops.nav.maintenance", staff.View},
 }
@@ -78,6 +79,7 @@ func (s *Server) routes(e *echo.Echo) {
 	s.adjustRoutes(g)
 	s.redeemRoutes(g)
 	s.orderRoutes(g)
+	s.refundRoutes(g)
 	s.peopleRoutes(g)
 	s.maintenanceRoutes(g)
 }

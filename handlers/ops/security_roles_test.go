@@ -45,6 +45,13 @@ var routePermissions = map[string]staff.Permission{
 	"POST /ops/promotions/rules":        staff.EditPromotions,
 	"POST /ops/promotions/events":       staff.EditPromotions,
 	"POST /ops/promotions/events/end":   staff.EditPromotions,
+	// Refunds: the preview computes, changes nothing, but shows a person's
+	// balance beside a refund only finance may make.
+	"GET /ops/refunds":                   staff.View,
+	"GET /ops/orders/:no/refund/preview": staff.Refund,
+	"POST /ops/orders/:no/refund":        staff.Refund,
+	"POST /ops/refunds/:id/approve":      staff.Approve,
+	"POST /ops/refunds/:id/reject":       staff.Approve,
 }
 
 // ownSteps are the routes every staff member uses on themself: the login

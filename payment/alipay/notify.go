@@ -21,8 +21,8 @@ const (
 // ParseNotification verifies an asynchronous notification (a form-encoded
 // POST, RSA2 over every parameter but sign and sign_type), checks that it is
 // for our app and seller, and decodes the trade state. A genuine refund
-// notification (it carries out_biz_no / refund_fee) says nothing new about
-// the payment and is ErrIgnored.
+// notification (it carries out_biz_no / refund_fee) is returned with Refund
+// set and no payment state.
 func (p *Provider) ParseNotification(ctx context.Context, _ payment.Header, body []byte) (payment.Notification, error) {
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -34,7 +34,17 @@ func (p *Provider) ParseNotification(ctx context.Context, _ payment.Header, body
 	n := payment.Notification{EventID: v.Get("notify_id")}
 	n.OutTradeNo = v.Get("out_trade_no")
 	if v.Get("out_biz_no") != "" || v.Get("refund_fee") != "" || v.Get("gmt_refund") != "" {
-		return n, fmt.Errorf("alipay notification: refund of %s: %w", n.OutTradeNo, payment.ErrIgnored)
+		// A refund re-sends the payment's notification with its fields
+		// added: about the refund, never a new payment (PROVIDERS.md §1.1, §1.8).
+		if !outTradeNoRE.MatchString(n.OutTradeNo) {
+			return n, fmt.Errorf("alipay notification: out_trade_no %q: %w", n.OutTradeNo, payment.ErrMalformed)
+		}
+		r, err := refundNotification(v)
+		if err != nil {
+			return n, fmt.Errorf("alipay notification: refund of %s: %w", n.OutTradeNo, err)
+		}
+		n.TradeNo, n.Refund = v.Get("trade_no"), r
+		return n, nil
 	}
 	res, err := decodeTrade(v.Get("out_trade_no"), v.Get("trade_no"), sdk.TradeStatus(v.Get("trade_status")),
 		v.Get("total_amount"), v.Get("gmt_payment"))

@@ -2,7 +2,6 @@ package alipay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	sdk "github.com/smartwalle/alipay/v3"
@@ -82,43 +81,4 @@ func (p *Provider) Close(ctx context.Context, outTradeNo, ref string) error {
 		return nil
 	}
 	return apiError(method, nil, rsp.Error)
-}
-
-// Refunded is Alipay's answer to a refund.
-type Refunded struct {
-	OutTradeNo string
-	TradeNo    string
-	// Total is refund_fee: everything refunded on the trade so far, in fen.
-	Total int64
-	// FundChange is false when Alipay had already made this refund (the same
-	// out_request_no again): no new money moved.
-	FundChange bool
-}
-
-// Refund refunds amountFen of a paid order through alipay.trade.refund.
-// requestNo (out_request_no) makes the call idempotent: repeat it with the
-// same number after a timeout. A full refund closes the trade at Alipay
-// (TRADE_CLOSED). Refusals come back as *APIError (e.g.
-// ACQ.REFUND_AMT_NOT_EQUAL_TOTAL when more than the rest is asked for).
-func (p *Provider) Refund(ctx context.Context, outTradeNo string, amountFen int64, requestNo string) (Refunded, error) {
-	const method = "alipay.trade.refund"
-	if amountFen <= 0 || requestNo == "" || len(requestNo) > 64 {
-		return Refunded{}, errors.New("alipay: refund needs a positive amount and a request number of 1-64 characters")
-	}
-	rsp, err := p.client.TradeRefund(ctx, sdk.TradeRefund{OutTradeNo: outTradeNo,
-		RefundAmount: payment.FenToYuan(amountFen), OutRequestNo: requestNo})
-	if err != nil || rsp == nil {
-		return Refunded{}, apiError(method, err, sdk.Error{Code: "20000", SubMsg: "empty answer"})
-	}
-	if !rsp.Code.IsSuccess() {
-		if rsp.SubCode == subTradeNotExist {
-			return Refunded{}, fmt.Errorf("alipay: %s %s: %w", method, outTradeNo, payment.ErrNotFound)
-		}
-		return Refunded{}, apiError(method, nil, rsp.Error)
-	}
-	total, err := payment.YuanToFen(rsp.RefundFee)
-	if err != nil || rsp.OutTradeNo != outTradeNo {
-		return Refunded{}, fmt.Errorf("alipay: %s answer: %w", method, payment.ErrMalformed)
-	}
-	return Refunded{OutTradeNo: rsp.OutTradeNo, TradeNo: rsp.TradeNo, Total: total, FundChange: rsp.FundChange == "Y"}, nil
 }

@@ -25,6 +25,9 @@ type tradeAnswer struct {
 	FundChange     string `json:"fund_change,omitempty"`
 	RefundFee      string `json:"refund_fee,omitempty"`
 	GmtRefundPay   string `json:"gmt_refund_pay,omitempty"`
+	OutRequestNo   string `json:"out_request_no,omitempty"`
+	RefundAmount   string `json:"refund_amount,omitempty"`
+	RefundStatus   string `json:"refund_status,omitempty"`
 }
 
 // The sandbox's only buyer.
@@ -96,56 +99,5 @@ func (s *Sandbox) close(b biz) tradeAnswer {
 	s.closedLocked(t)
 	a := ok()
 	a.OutTradeNo, a.TradeNo = t.outTradeNo, t.tradeNo
-	return a
-}
-
-// refund answers alipay.trade.refund. out_request_no makes it idempotent;
-// refunding everything closes the trade (TRADE_CLOSED), notified where
-// closes are (wap pay), carrying the refund's fields. A partial refund's
-// re-sent TRADE_SUCCESS (PROVIDERS.md §1.1) is not played yet.
-func (s *Sandbox) refund(b biz) tradeAnswer {
-	amount, err := payment.YuanToFen(b.RefundAmount)
-	if err != nil || amount <= 0 {
-		return failed(codeInvalidParam)
-	}
-	reqNo := b.OutRequestNo
-	if reqNo == "" {
-		reqNo = b.OutTradeNo // Alipay's default when none is given
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.find(b)
-	if t == nil || !t.known {
-		return failed(codeNotExist)
-	}
-	a := ok()
-	a.OutTradeNo, a.TradeNo, a.BuyerLogonID, a.BuyerUserID = t.outTradeNo, t.tradeNo, buyerLogonID, buyerUserID
-	if prev, seen := t.refunds[reqNo]; seen {
-		if prev != amount {
-			return failed(codeRepeat)
-		}
-		a.FundChange, a.RefundFee = "N", payment.FenToYuan(t.refunded)
-		return a
-	}
-	switch {
-	case t.status == statusFinished:
-		return failed(codeHasFinished)
-	case t.status != statusSuccess:
-		return failed(codeStatusError)
-	case amount > t.amount-t.refunded:
-		return failed(codeRefundTooMuch)
-	}
-	if t.refunds == nil {
-		t.refunds = map[string]int64{}
-	}
-	t.refunds[reqNo] = amount
-	t.refunded += amount
-	t.lastRefund, t.refundedAt = reqNo, s.now()
-	if t.refunded == t.amount {
-		t.status, t.closedAt = statusClosed, s.now()
-		s.closedLocked(t)
-	}
-	a.FundChange, a.RefundFee = "Y", payment.FenToYuan(t.refunded)
-	a.GmtRefundPay = s.now().In(beijing).Format(timeLayout)
 	return a
 }

@@ -35,16 +35,17 @@ func business(c code) *gwError         { return &gwError{"40004", "Business Fail
 
 // biz is the biz_content of the methods the sandbox serves.
 type biz struct {
-	OutTradeNo   string `json:"out_trade_no"`
-	TradeNo      string `json:"trade_no"`
-	TotalAmount  string `json:"total_amount"`
-	Subject      string `json:"subject"`
-	ProductCode  string `json:"product_code"`
-	SellerID     string `json:"seller_id"`
-	TimeExpire   string `json:"time_expire"`
-	QuitURL      string `json:"quit_url"`
-	RefundAmount string `json:"refund_amount"`
-	OutRequestNo string `json:"out_request_no"`
+	OutTradeNo   string   `json:"out_trade_no"`
+	TradeNo      string   `json:"trade_no"`
+	TotalAmount  string   `json:"total_amount"`
+	Subject      string   `json:"subject"`
+	ProductCode  string   `json:"product_code"`
+	SellerID     string   `json:"seller_id"`
+	TimeExpire   string   `json:"time_expire"`
+	QuitURL      string   `json:"quit_url"`
+	RefundAmount string   `json:"refund_amount"`
+	OutRequestNo string   `json:"out_request_no"`
+	QueryOptions []string `json:"query_options"`
 }
 
 // gateway is /alipay/gateway.do: every call, GET or POST, carries the
@@ -80,13 +81,15 @@ func (s *Sandbox) gateway(w http.ResponseWriter, r *http.Request) {
 	case methodClose:
 		s.answer(w, method, s.close(b))
 	case methodRefund:
-		s.answer(w, method, s.refund(b))
+		s.refundCall(w, b)
+	case methodRefundQuery:
+		s.answer(w, method, s.refundQuery(b, b.QueryOptions))
 	}
 }
 
 func known(method string) bool {
 	switch method {
-	case methodPage, methodWap, methodQuery, methodClose, methodRefund:
+	case methodPage, methodWap, methodQuery, methodClose, methodRefund, methodRefundQuery:
 		return true
 	}
 	return false

@@ -151,20 +151,33 @@ func TestRefund(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	o, _ := h.paidTrade(t)
-	r, err := h.p.Refund(ctx, o.OutTradeNo, 1000, "R1")
-	if err != nil || r.Total != 1000 || !r.FundChange {
+	req := func(amount int64, no string) payment.RefundRequest {
+		return payment.RefundRequest{OutTradeNo: o.OutTradeNo, RequestNo: no, Amount: amount, Total: o.Amount, Currency: "CNY"}
+	}
+	r, err := h.p.Refund(ctx, req(1000, "R000000000000001"))
+	if err != nil || r.Status != payment.RefundSucceeded || r.Amount != 1000 || r.RefundedTotal != 1000 {
 		t.Fatalf("partial refund = %+v, %v", r, err)
 	}
-	if r, err = h.p.Refund(ctx, o.OutTradeNo, 1000, "R1"); err != nil || r.Total != 1000 || r.FundChange {
-		t.Fatalf("repeated refund = %+v, %v; want no new money", r, err)
+	// The same out_request_no again: fund_change=N, and the query says
+	// the first one was done: the same success, no new money.
+	if r, err = h.p.Refund(ctx, req(1000, "R000000000000001")); err != nil || r.Status != payment.RefundSucceeded || r.Amount != 1000 {
+		t.Fatalf("repeated refund = %+v, %v; want the first one's success", r, err)
 	}
-	if _, err = h.p.Refund(ctx, o.OutTradeNo, 6000, "R2"); !isAPIError(err, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL") {
+	var refusal *payment.RefundRefusal
+	if _, err = h.p.Refund(ctx, req(6000, "R000000000000002")); !errors.As(err, &refusal) ||
+		refusal.Code != "ACQ.REASON_TRADE_REFUND_FEE_ERR" || refusal.Failure != payment.RefundAlreadyRefunded {
 		t.Fatalf("refund above the rest: %v", err)
 	}
-	if r, err = h.p.Refund(ctx, o.OutTradeNo, 5800, "R3"); err != nil || r.Total != 6800 {
+	if r, err = h.p.Refund(ctx, req(5800, "R000000000000003")); err != nil || r.RefundedTotal != 6800 {
 		t.Fatalf("refund of the rest = %+v, %v", r, err)
 	}
 	if res, err := h.p.Query(ctx, o.OutTradeNo, ""); err != nil || res.Status != payment.StatusClosed {
 		t.Fatalf("Query after a full refund = %+v, %v; want closed", res, err)
+	}
+	if q, err := h.p.QueryRefund(ctx, req(5800, "R000000000000003")); err != nil || q.Status != payment.RefundSucceeded || q.Amount != 5800 {
+		t.Fatalf("QueryRefund = %+v, %v", q, err)
+	}
+	if _, err := h.p.QueryRefund(ctx, req(100, "R000000000000009")); !errors.Is(err, payment.ErrRefundNotFound) {
+		t.Fatalf("QueryRefund of a refund never sent = %v, want ErrRefundNotFound", err)
 	}
 }

@@ -239,7 +239,10 @@ func TestFinishedTradeNotifiesAFinalStatement(t *testing.T) {
 	if err != nil || res.Status != payment.StatusPaid || !res.Final {
 		t.Fatalf("Query after TRADE_FINISHED = %+v, %v", res, err)
 	}
-	if _, err := h.p.Refund(context.Background(), o.OutTradeNo, 100, "R1"); !isAPIError(err, "ACQ.TRADE_HAS_FINISHED") {
+	var refusal *payment.RefundRefusal
+	_, err = h.p.Refund(context.Background(), payment.RefundRequest{OutTradeNo: o.OutTradeNo, RequestNo: "R000000000000001",
+		Amount: 100, Total: o.Amount, Currency: "CNY"})
+	if !errors.As(err, &refusal) || refusal.Code != "ACQ.TRADE_HAS_FINISHED" || refusal.Failure != payment.RefundWindowPassed {
 		t.Fatalf("refund after TRADE_FINISHED: %v", err)
 	}
 }

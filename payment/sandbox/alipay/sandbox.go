@@ -71,6 +71,9 @@ type Sandbox struct {
 	mu      sync.Mutex
 	trades  map[string]*trade // by out_trade_no
 	byToken map[string]*trade // by cashier token
+	// refundFaults plans the next refund call's failure per out_trade_no
+	// (FailNextRefund).
+	refundFaults map[string]RefundFault
 }
 
 var _ sim.Simulator = (*Sandbox)(nil)

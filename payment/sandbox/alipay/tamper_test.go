@@ -111,7 +111,7 @@ func resignedNotifications(h *harness, genuine func() url.Values) []tamper {
 			with("app_id", "2021000000000000", "auth_app_id", "2021000000000000"), payment.ErrWrongMerchant},
 		{"another seller's valid message is for another merchant", with("seller_id", "2088000000000000"), payment.ErrWrongMerchant},
 		{"a genuine unknown trade status is malformed", with("trade_status", "TRADE_PENDING"), payment.ErrMalformed},
-		{"a genuine refund notification is ignored", with("refund_fee", "1.00", "out_biz_no", "R1"), payment.ErrIgnored},
+		{"a genuine refund notification with a bad refund_fee is malformed", with("refund_fee", "1.0.0", "out_biz_no", "R1"), payment.ErrMalformed},
 	}
 }
 

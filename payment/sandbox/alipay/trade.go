@@ -41,9 +41,10 @@ type trade struct {
 	created    time.Time
 	paidAt     time.Time
 	closedAt   time.Time
-	refunded   int64            // fen, total
-	refunds    map[string]int64 // out_request_no → fen
-	lastRefund string           // out_request_no of the latest refund, for its notification
+	refunded   int64                // fen, total
+	refunds    map[string]int64     // out_request_no → fen
+	refundAt   map[string]time.Time // out_request_no → when refunded
+	lastRefund string               // out_request_no of the latest refund, for its notification
 	refundedAt time.Time
 }
 
@@ -64,17 +65,20 @@ type code struct{ sub, msg string }
 
 // Alipay's business codes (code 40004) the sandbox's API answers with.
 var (
-	codeTotalFee      = code{"ACQ.TOTAL_FEE_EXCEED", "订单总金额超过限额"}        // pay request above MaxAmount
-	codeNotExist      = code{"ACQ.TRADE_NOT_EXIST", "交易不存在"}             // query/close/refund of a trade Alipay has not created
-	codeStatusError   = code{"ACQ.TRADE_STATUS_ERROR", "交易状态不合法"}        // close of a paid or closed trade
-	codeInconsistent  = code{"ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改"}      // same out_trade_no, other amount/subject
-	codeHasSuccess    = code{"ACQ.TRADE_HAS_SUCCESS", "交易已被支付"}          // pay again for a paid trade
-	codeHasClose      = code{"ACQ.TRADE_HAS_CLOSE", "交易已经关闭"}            // pay again for a closed trade
-	codeHasFinished   = code{"ACQ.TRADE_HAS_FINISHED", "交易已完结"}          // refund after TRADE_FINISHED
-	codeRefundTooMuch = code{"ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限"} // refund above what is left
-	codeRepeat        = code{"ACQ.DISCORDANT_REPEAT_REQUEST", "请求信息不一致"} // same out_request_no, other amount
-	codeInvalidParam  = code{"ACQ.INVALID_PARAMETER", "参数无效"}            // a business parameter is wrong
-	codePartnerError  = code{"ACQ.PARTNER_ERROR", "seller_id 与应用不匹配"}    // seller_id names another merchant
+	codeTotalFee      = code{"ACQ.TOTAL_FEE_EXCEED", "订单总金额超过限额"}              // pay request above MaxAmount
+	codeNotExist      = code{"ACQ.TRADE_NOT_EXIST", "交易不存在"}                   // query/close/refund of a trade Alipay has not created
+	codeStatusError   = code{"ACQ.TRADE_STATUS_ERROR", "交易状态不合法"}              // close of a paid or closed trade
+	codeInconsistent  = code{"ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改"}            // same out_trade_no, other amount/subject
+	codeHasSuccess    = code{"ACQ.TRADE_HAS_SUCCESS", "交易已被支付"}                // pay again for a paid trade
+	codeHasClose      = code{"ACQ.TRADE_HAS_CLOSE", "交易已经关闭"}                  // pay again for a closed trade
+	codeHasFinished   = code{"ACQ.TRADE_HAS_FINISHED", "交易已完结"}                // refund after TRADE_FINISHED
+	codeRefundTooMuch = code{"ACQ.REASON_TRADE_REFUND_FEE_ERR", "退款金额无效"}      // refund above what is left (§1.4)
+	codeNotEqualTotal = code{"ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额与订单金额不一致"} // no out_request_no and not the whole (§1.4)
+	codeSellerBalance = code{"ACQ.SELLER_BALANCE_NOT_ENOUGH", "卖家余额不足"}        // the merchant's balance cannot pay the refund (§1.4)
+	codeSystemError   = code{"ACQ.SYSTEM_ERROR", "系统错误"}                       // retry with the same parameters (§1.4, §1.6)
+	codeRepeat        = code{"ACQ.DISCORDANT_REPEAT_REQUEST", "请求信息不一致"}       // same out_request_no, other amount
+	codeInvalidParam  = code{"ACQ.INVALID_PARAMETER", "参数无效"}                  // a business parameter is wrong
+	codePartnerError  = code{"ACQ.PARTNER_ERROR", "seller_id 与应用不匹配"}          // seller_id names another merchant
 )
 
 // refusals are what the cashier page tells the person about a refused

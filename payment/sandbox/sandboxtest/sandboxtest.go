@@ -51,6 +51,9 @@ type Gateway struct {
 	// Config is the merchant side's configuration of each provider, as the
 	// app reads it from PAYMENT_CONFIG, for tests that run the app itself.
 	Config Config
+	// Alipay is the Alipay simulation itself, for tests that play its
+	// refund faults and merchant-portal refunds.
+	Alipay *alipaysandbox.Sandbox
 }
 
 // Config is PAYMENT_CONFIG: each provider's merchant configuration, under
@@ -113,6 +116,7 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	pp, err := paypalsandbox.New(dir, n, nil)
 	must(t, err)
 	ali.WebOrigin, wx.BaseURL, card.WebOrigin, pp.WebOrigin = web, web, web, web
+	g.Alipay = ali
 	srv.Config.Handler, webSrv.Config.Handler = sandbox.Handlers(ali, wx, card, pp)
 	srv.Start()
 	webSrv.Start()
