@@ -73,6 +73,9 @@ func (c Config) FormOrigins() ([]string, error) {
 type Provider struct {
 	cfg    Config
 	client *sdk.Client
+	// http fetches bill downloads, which are plain GETs outside the SDK.
+	http *http.Client
+	now  func() time.Time // nil: time.Now (see SetClock)
 }
 
 var _ payment.Provider = (*Provider)(nil)
@@ -114,7 +117,7 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if err := c.LoadAliPayPublicKey(pub); err != nil {
 		return nil, fmt.Errorf("alipay: Alipay public key %s: %w", cfg.AlipayPublicKeyFile, err)
 	}
-	return &Provider{cfg: cfg, client: c}, nil
+	return &Provider{cfg: cfg, client: c, http: client}, nil
 }
 
 func (c Config) check() error {

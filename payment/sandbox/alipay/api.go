@@ -28,6 +28,8 @@ type tradeAnswer struct {
 	OutRequestNo   string `json:"out_request_no,omitempty"`
 	RefundAmount   string `json:"refund_amount,omitempty"`
 	RefundStatus   string `json:"refund_status,omitempty"`
+	// BillDownloadURL answers the bill query (PROVIDERS.md §1.5).
+	BillDownloadURL string `json:"bill_download_url,omitempty"`
 }
 
 // The sandbox's only buyer.

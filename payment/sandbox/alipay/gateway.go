@@ -46,6 +46,8 @@ type biz struct {
 	RefundAmount string   `json:"refund_amount"`
 	OutRequestNo string   `json:"out_request_no"`
 	QueryOptions []string `json:"query_options"`
+	BillType     string   `json:"bill_type"`
+	BillDate     string   `json:"bill_date"`
 }
 
 // gateway is /alipay/gateway.do: every call, GET or POST, carries the
@@ -84,12 +86,14 @@ func (s *Sandbox) gateway(w http.ResponseWriter, r *http.Request) {
 		s.refundCall(w, b)
 	case methodRefundQuery:
 		s.answer(w, method, s.refundQuery(b, b.QueryOptions))
+	case methodBillURL:
+		s.answer(w, method, s.billURL(b, origin(r)))
 	}
 }
 
 func known(method string) bool {
 	switch method {
-	case methodPage, methodWap, methodQuery, methodClose, methodRefund, methodRefundQuery:
+	case methodPage, methodWap, methodQuery, methodClose, methodRefund, methodRefundQuery, methodBillURL:
 		return true
 	}
 	return false

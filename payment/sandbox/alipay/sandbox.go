@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"im2pay/payment/sandbox/sim"
@@ -74,6 +75,12 @@ type Sandbox struct {
 	// refundFaults plans the next refund call's failure per out_trade_no
 	// (FailNextRefund).
 	refundFaults map[string]RefundFault
+	// billTokens are the bill download URLs issued (by token); billEdit
+	// is EditBill's function.
+	billTokens map[string]billToken
+	billEdit   func(day time.Time, rows []BillRow) []BillRow
+
+	offset atomic.Int64 // what Advance added to the sandbox's clock
 }
 
 var _ sim.Simulator = (*Sandbox)(nil)
@@ -100,9 +107,18 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sandbox{ids: ids, appKey: appKey, key: key, n: n, log: log, now: time.Now,
-		trades: map[string]*trade{}, byToken: map[string]*trade{}}, nil
+	s := &Sandbox{ids: ids, appKey: appKey, key: key, n: n, log: log,
+		trades: map[string]*trade{}, byToken: map[string]*trade{}}
+	s.now = func() time.Time { return time.Now().Add(time.Duration(s.offset.Load())) }
+	return s, nil
 }
+
+// Advance moves the sandbox's clock forward by d: the day's bill becomes
+// ready, a download URL expires, a refund window passes.
+func (s *Sandbox) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+
+// Now is the sandbox's clock (the real time plus what Advance added).
+func (s *Sandbox) Now() time.Time { return s.now() }
 
 // Name is the URL prefix segment.
 func (s *Sandbox) Name() string { return name }
@@ -113,6 +129,7 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("/"+name+"/gateway.do", s.gateway)
 	mux.HandleFunc("GET /"+name+"/cashier/{token}", s.cashierPage)
 	mux.HandleFunc("POST /"+name+"/cashier/{token}", s.cashierPay)
+	mux.HandleFunc("GET /"+name+"/downloadBillFile.resource", s.downloadBill)
 }
 
 // Simulate settles a trade as if the person had chosen o on the cashier

@@ -79,6 +79,7 @@ var (
 	codeRepeat        = code{"ACQ.DISCORDANT_REPEAT_REQUEST", "请求信息不一致"}       // same out_request_no, other amount
 	codeInvalidParam  = code{"ACQ.INVALID_PARAMETER", "参数无效"}                  // a business parameter is wrong
 	codePartnerError  = code{"ACQ.PARTNER_ERROR", "seller_id 与应用不匹配"}          // seller_id names another merchant
+	codeBillNotExist  = code{"isp.bill_not_exist", "账单不存在"}                    // no bill (yet) for the day (§1.5, §1.8)
 )
 
 // refusals are what the cashier page tells the person about a refused
