@@ -118,7 +118,7 @@ func (h *harness) order(device payment.Device, amount int64) payment.Order {
 	return payment.Order{OutTradeNo: no, Amount: amount, Currency: "CNY",
 		Subject: "IM2.0 Pay 余额充值 ¥" + payment.FenToYuan(amount), Device: device, ClientIP: "203.0.113.7",
 		ReturnURL: h.shopSrv.URL + "/recharge/orders/" + no + "/return",
-		NotifyURL: h.shopSrv.URL + "/pay/notify/alipay", ExpiresAt: time.Now().Add(30 * time.Minute)}
+		NotifyURL: h.shopSrv.URL + "/pay/notify/alipay", ExpiresAt: h.sb.Now().Add(30 * time.Minute)}
 }
 
 // start calls Start and opens the URL like a browser; it returns the
