@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth"
@@ -85,6 +86,8 @@ func (c Config) FormOrigins() ([]string, error) {
 type Provider struct {
 	cfg      Config
 	client   *core.Client
+	download *core.Client // unverified answers: bill downloads only
+	now      func() time.Time
 	verifier auth.Verifier
 	// checker verifies error answers too: the SDK checks the signature of
 	// 2xx answers only, and we act on some error codes (ORDERPAID).
@@ -124,19 +127,30 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer := &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.MerchantCertSerialNo, PrivateKey: key}
 	c, err := core.NewClientWithDialSettings(context.Background(), &core.DialSettings{
-		HTTPClient: hc,
-		Signer:     &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.MerchantCertSerialNo, PrivateKey: key},
-		Validator:  taggingValidator{validators.NewWechatPayResponseValidator(verifier)},
+		HTTPClient: hc, Signer: signer,
+		Validator: taggingValidator{validators.NewWechatPayResponseValidator(verifier)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wechat: client: %w", err)
+	}
+	// The bill download's answer carries no WeChat Pay signature
+	// (PROVIDERS.md §2.5; WXGO's option.WithoutValidator names bill
+	// downloads): this client, used for that one call only, skips the
+	// check; the bill is checked by its SHA-1 from the signed tradebill
+	// answer instead.
+	dl, err := core.NewClientWithDialSettings(context.Background(), &core.DialSettings{
+		HTTPClient: hc, Signer: signer, Validator: &validators.NullValidator{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wechat: download client: %w", err)
 	}
 	h, err := notify.NewRSANotifyHandler(apiv3, verifier)
 	if err != nil {
 		return nil, fmt.Errorf("wechat: notify handler: %w", err)
 	}
-	return &Provider{cfg: cfg, client: c, verifier: verifier, notify: h, serials: serials(cfg),
+	return &Provider{cfg: cfg, client: c, download: dl, verifier: verifier, notify: h, serials: serials(cfg),
 		checker: validators.NewWechatPayResponseValidator(verifier)}, nil
 }
 
