@@ -27,6 +27,8 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/v3/pay/transactions/out-trade-no/{no}/close", s.api(s.close))
 	mux.HandleFunc("POST "+p+"/v3/refund/domestic/refunds", s.api(s.createRefund))
 	mux.HandleFunc("GET "+p+"/v3/refund/domestic/refunds/{no}", s.api(s.queryRefund))
+	mux.HandleFunc("GET "+p+"/v3/bill/tradebill", s.api(s.tradeBill))
+	mux.HandleFunc("GET "+p+"/v3/billdownload/file", s.billDownload)
 	s.controls(mux)
 	mux.HandleFunc("GET "+p+"/scan", s.scanPage)
 	mux.HandleFunc("POST "+p+"/scan", s.scanPay)

@@ -84,6 +84,9 @@ type Sandbox struct {
 	refunds       map[string]*refund // by out_refund_no (unique per merchant)
 	refundOutcome RefundOutcome      // how new refunds settle; "" is RefundSucceeds
 	loseAnswers   int                // refund answers still to drop
+	billTokens    map[string]billToken
+	billEdit      func(day time.Time, rows []BillRow) []BillRow // see EditBill
+	tamperBill    bool                                          // see TamperNextBillDownload
 }
 
 // order is one prepaid WeChat order.
