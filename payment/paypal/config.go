@@ -53,6 +53,9 @@ type Config struct {
 	// InCountry says the receiving account is registered in the country of
 	// Currency: PayPal takes CNY only from accounts registered in China.
 	InCountry bool `json:"in_country,omitempty"`
+	// ReportPageSize is Transaction Search's page_size for bills, 1–500
+	// (PROVIDERS.md §4.5); 0 means 500.
+	ReportPageSize int `json:"report_page_size,omitempty"`
 }
 
 // DefaultWebOrigins is where the approve link points in production:
@@ -79,6 +82,8 @@ type Provider struct {
 	hc       *http.Client
 	currency string       // from cfg.Pricing
 	rate     payment.Rate // CNY per unit of currency
+
+	now func() time.Time // the app's clock: when a day's bill is complete
 
 	mu  sync.Mutex
 	api *sdk.Client // replaced when PayPal stops accepting its access token
@@ -125,7 +130,10 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 		client = &http.Client{Timeout: 20 * time.Second}
 	}
 	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
-	p := &Provider{cfg: cfg, secret: secret, hc: client, currency: currency, rate: rate}
+	if cfg.ReportPageSize < 0 || cfg.ReportPageSize > 500 {
+		return nil, fmt.Errorf("paypal: report_page_size %d is not 1–500", cfg.ReportPageSize)
+	}
+	p := &Provider{cfg: cfg, secret: secret, hc: client, currency: currency, rate: rate, now: time.Now}
 	if p.api, err = p.newClient(); err != nil {
 		return nil, err
 	}

@@ -89,6 +89,12 @@ func (p *Provider) Close(ctx context.Context, outTradeNo, ref string) error {
 
 // call signs fields, POSTs them and returns the verified answer.
 func (p *Provider) call(ctx context.Context, endpoint string, fields map[string]string) (map[string]string, error) {
+	return p.callLimit(ctx, endpoint, fields, 64<<10)
+}
+
+// callLimit is call reading at most limit bytes of answer (a file
+// transfer answer carries the whole file).
+func (p *Provider) callLimit(ctx context.Context, endpoint string, fields map[string]string, limit int64) (map[string]string, error) {
 	sig, err := sign(p.key, fields)
 	if err != nil {
 		return nil, fmt.Errorf("unionpay: sign request: %w", err)
@@ -110,7 +116,10 @@ func (p *Provider) call(ctx context.Context, endpoint string, fields map[string]
 		return nil, fmt.Errorf("unionpay: %s: %w", endpoint, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(body)) > limit {
+		err = fmt.Errorf("answer longer than %d bytes", limit)
+	}
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("unionpay: %s answered HTTP %d (%v)", endpoint, resp.StatusCode, err)
 	}

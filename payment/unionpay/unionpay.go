@@ -40,6 +40,15 @@ type Config struct {
 	BackTransURL string `json:"back_trans_url,omitempty"`
 	// QueryURL is queryTrans.do, the transaction status query.
 	QueryURL string `json:"query_url"`
+	// FileTransURL is the file transfer endpoint (txnType 76), on its own
+	// host https://filedownload.95516.com/ (PROVIDERS.md §3.5); without it
+	// Bill fails.
+	FileTransURL string `json:"file_trans_url,omitempty"`
+	// BillReadyAfter (a Go duration, default "9h") is how long after the
+	// end of a settlement day (Beijing midnight) its file is expected.
+	// UnionPay does not say (§3.5: unverified); before it, "no such file"
+	// (98) means "not yet", after it "none".
+	BillReadyAfter string `json:"bill_ready_after,omitempty"`
 	// SignKeyFile is the merchant's RSA private key (PEM, PKCS#1 or
 	// PKCS#8); UnionPay ships it inside a .pfx that openssl can convert.
 	SignKeyFile string `json:"sign_key_file"`
@@ -97,6 +106,7 @@ type Provider struct {
 	certID   string
 	chain    *chain
 	lifetime time.Duration
+	ready    time.Duration // BillReadyAfter
 	now      func() time.Time
 }
 
@@ -150,8 +160,8 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if !merIDRE.MatchString(cfg.MerID) {
 		return nil, fmt.Errorf("unionpay: mer_id %q is not a UnionPay merchant number", cfg.MerID)
 	}
-	for _, u := range []string{cfg.FrontTransURL, cfg.QueryURL, cfg.BackTransURL} {
-		if u == cfg.BackTransURL && u == "" {
+	for _, u := range []string{cfg.FrontTransURL, cfg.QueryURL, cfg.BackTransURL, cfg.FileTransURL} {
+		if u == "" && (u == cfg.BackTransURL || u == cfg.FileTransURL) {
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
@@ -161,7 +171,14 @@ func New(cfg Config, client *http.Client) (*Provider, error) {
 	if _, err := cfg.FormOrigins(); err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, client: client, now: time.Now, lifetime: 30 * time.Minute}
+	p := &Provider{cfg: cfg, client: client, now: time.Now, lifetime: 30 * time.Minute, ready: 9 * time.Hour}
+	if cfg.BillReadyAfter != "" {
+		d, err := time.ParseDuration(cfg.BillReadyAfter)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("unionpay: bill_ready_after %q is not a duration ≥ 0", cfg.BillReadyAfter)
+		}
+		p.ready = d
+	}
 	if cfg.OrderLifetime != "" {
 		d, err := time.ParseDuration(cfg.OrderLifetime)
 		if err != nil || d <= 0 {

@@ -70,7 +70,7 @@ func (s *Sandbox) captureOrder(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnprocessableEntity, detail{Issue: issue, Description: issueText[issue]})
 		return
 	}
-	now := time.Now()
+	now := s.clock()
 	c := &capture{id: randomID(17), status: "COMPLETED", created: now, updated: now}
 	if o.pendingReason != "" {
 		c.status, c.reason = "PENDING", o.pendingReason

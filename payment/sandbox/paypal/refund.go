@@ -58,6 +58,7 @@ type refundRec struct {
 	invoiceID, customID    string
 	note, status, reason   string
 	created, updated       time.Time
+	reversal               bool // a chargeback (PAYMENT.CAPTURE.REVERSED), not a refund
 }
 
 // refundReply is the first answer to a PayPal-Request-Id, returned as it
@@ -148,7 +149,7 @@ func (s *Sandbox) newRefundLocked(o *order, b refundBody) (*refundRec, RefundSwi
 	if c.status == "PENDING" || c.status == "DECLINED" || c.status == "FAILED" {
 		return nil, RefundSwitch{}, "PENDING_CAPTURE"
 	}
-	if time.Since(c.created) > RefundWindow {
+	if s.clock().Sub(c.created) > RefundWindow {
 		return nil, RefundSwitch{}, "REFUND_TIME_LIMIT_EXCEEDED"
 	}
 	if b.InvoiceID != "" {
@@ -179,7 +180,7 @@ func (s *Sandbox) newRefundLocked(o *order, b refundBody) (*refundRec, RefundSwi
 	case amount > left:
 		return nil, sw, "REFUND_AMOUNT_EXCEEDED"
 	}
-	now := time.Now()
+	now := s.clock()
 	rf := &refundRec{id: randomID(17), captureID: c.id, orderID: o.id, amount: amount, currency: o.currency,
 		value: payment.FormatMinor(amount, paypal.Decimals(o.currency)), invoiceID: b.InvoiceID,
 		customID: b.CustomID, note: b.NoteToPayer, status: "COMPLETED", created: now, updated: now}
@@ -219,7 +220,7 @@ func (s *Sandbox) updateCaptureLocked(o *order, reason string) {
 	if reason != "" {
 		c.reason = reason
 	}
-	c.updated = time.Now()
+	c.updated = s.clock()
 }
 
 func (s *Sandbox) takeSwitchLocked(customID string) RefundSwitch {
@@ -317,7 +318,7 @@ func (s *Sandbox) FinishRefund(refundID string, ok bool) error {
 		s.mu.Unlock()
 		return fmt.Errorf("paypal sandbox: no pending refund %s", refundID)
 	}
-	rf.status, rf.reason, rf.updated = "FAILED", "", time.Now()
+	rf.status, rf.reason, rf.updated = "FAILED", "", s.clock()
 	if ok {
 		rf.status = "COMPLETED"
 	}
@@ -362,10 +363,10 @@ func (s *Sandbox) outsideRefund(outTradeNo string, amount int64, typ, reason str
 		s.mu.Unlock()
 		return "", fmt.Errorf("paypal sandbox: cannot refund %d of %s", amount, outTradeNo)
 	}
-	now := time.Now()
+	now := s.clock()
 	rf := &refundRec{id: randomID(17), captureID: o.capture.id, orderID: o.id, amount: amount, currency: o.currency,
 		value: payment.FormatMinor(amount, paypal.Decimals(o.currency)), customID: o.customID,
-		status: "COMPLETED", created: now, updated: now}
+		status: "COMPLETED", created: now, updated: now, reversal: typ == "PAYMENT.CAPTURE.REVERSED"}
 	s.refunds[rf.id] = rf
 	s.updateCaptureLocked(o, reason)
 	ev := s.refundEvent(rf, typ)

@@ -44,6 +44,9 @@ type Sandbox struct {
 	captures  map[string]string    // capture id → order id
 	replies   map[string]reply     // capture PayPal-Request-Id → the answer it got
 
+	clock func() time.Time    // captures, refunds and Transaction Search; SetClock
+	edits map[string]BillEdit // Transaction Search falsified, see reporting.go
+
 	refunds       map[string]*refundRec    // refund id → refund
 	refundReplies map[string]refundReply   // refund PayPal-Request-Id → the answer it got
 	switches      map[string]*RefundSwitch // custom_id → how its next refund goes
@@ -72,7 +75,7 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sandbox{app: *a, secret: secret, key: key, certPEM: certPEM, n: n, log: log,
+	return &Sandbox{clock: time.Now, edits: map[string]BillEdit{}, app: *a, secret: secret, key: key, certPEM: certPEM, n: n, log: log,
 		tokens: map[string]time.Time{}, orders: map[string]*order{}, byRequest: map[string]reply{},
 		byTrade: map[string]string{}, captures: map[string]string{}, replies: map[string]reply{},
 		refunds: map[string]*refundRec{}, refundReplies: map[string]refundReply{}, switches: map[string]*RefundSwitch{}}, nil
@@ -93,6 +96,7 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/v2/payments/captures/{id}/refund", s.authed(s.refundCapture))
 	mux.HandleFunc("GET "+p+"/v2/payments/refunds/{id}", s.authed(s.getRefund))
 	mux.HandleFunc("POST "+p+"/v1/notifications/verify-webhook-signature", s.authed(s.verifyWebhook))
+	mux.HandleFunc("GET "+p+"/v1/reporting/transactions", s.authed(s.searchTransactions))
 	mux.HandleFunc("GET "+p+"/v1/notifications/certs/{id}", s.cert)
 	mux.HandleFunc("GET "+p+"/checkoutnow", s.checkoutPage)
 	mux.HandleFunc("POST "+p+"/checkoutnow", s.checkoutSubmit)

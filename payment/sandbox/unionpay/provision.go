@@ -66,8 +66,10 @@ func Provision(dir, sandboxBaseURL string) (unionpay.Config, error) {
 		FrontTransURL: base + "frontTransReq.do",
 		BackTransURL:  base + "backTransReq.do",
 		QueryURL:      base + "queryTrans.do",
-		SignKeyFile:   filepath.Join(kd, merKeyFile),
-		SignCertFile:  filepath.Join(kd, merCertFile),
+		// The file transfer has a host of its own (PROVIDERS.md §3.5).
+		FileTransURL: strings.TrimRight(sandboxBaseURL, "/") + "/" + name + "/filedownload/",
+		SignKeyFile:  filepath.Join(kd, merKeyFile),
+		SignCertFile: filepath.Join(kd, merCertFile),
 		// The root and middle, not the signing certificate: the merchant
 		// then checks the chain and the owner, as in production.
 		VerifyRootCertFile:   filepath.Join(kd, rootCertFile),

@@ -76,7 +76,8 @@ type refund struct {
 	queryID                 string
 	traceNo, traceTime      string
 	settleDate              string
-	code                    string // "" while processing
+	settledAt               time.Time // when it succeeded: its settlement file's day
+	code                    string    // "" while processing
 	silent                  bool
 	external                bool // made in the merchant portal
 }
@@ -266,7 +267,8 @@ func (s *Sandbox) FinishRefund(refundOrderID, respCode string) error {
 	}
 	rf.code = respCode
 	if respCode == "00" {
-		rf.settleDate = s.now().In(beijing).Format("0102")
+		rf.settledAt = s.now().In(beijing)
+		rf.settleDate = rf.settledAt.Format("0102")
 	}
 	result := s.sign(s.refundFields(rf))
 	silent, backURL := rf.silent, rf.backURL

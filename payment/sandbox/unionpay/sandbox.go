@@ -11,6 +11,7 @@
 //	GET  /unionpay/gateway/cashier/{tn}/cancel    leave without paying (respCode 69)
 //	POST /unionpay/gateway/api/queryTrans.do      transaction status query (consumptions and refunds)
 //	POST /unionpay/gateway/api/backTransReq.do    refunds (退货, txnType 04), see refund.go
+//	POST /unionpay/filedownload/                  file transfer (txnType 76), see filetrans.go
 //
 // The sandbox payment password is 123456 and the SMS code 111111; any other
 // value is a wrong try, and the third fails the payment with 67.
@@ -63,6 +64,7 @@ type Sandbox struct {
 
 	refunds  map[string]*refund       // 04 transactions: merId + "|" + orderId
 	switches map[string]*RefundSwitch // consumption orderId → how its next refund goes
+	edits    map[string]BillEdit      // orderId → how its settlement record is falsified
 }
 
 var _ sim.Simulator = (*Sandbox)(nil)
@@ -104,7 +106,7 @@ func New(dir string, n *sim.Notifier, log *slog.Logger) (*Sandbox, error) {
 		certPEM:   strings.ReplaceAll(strings.ReplaceAll(string(certPEM), "\r\n", "\n"), "\n", "\r\n"),
 		merchants: map[string]*x509.Certificate{mer.MerID: merCerts[0]},
 		orders:    map[string]*order{}, byTN: map[string]*order{},
-		refunds: map[string]*refund{}, switches: map[string]*RefundSwitch{},
+		refunds: map[string]*refund{}, switches: map[string]*RefundSwitch{}, edits: map[string]BillEdit{},
 	}, nil
 }
 
@@ -116,6 +118,7 @@ func (s *Sandbox) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /"+name+"/gateway/api/frontTransReq.do", s.frontTransReq)
 	mux.HandleFunc("POST /"+name+"/gateway/api/queryTrans.do", s.queryTrans)
 	mux.HandleFunc("POST /"+name+"/gateway/api/backTransReq.do", s.backTransReq)
+	mux.HandleFunc("POST /"+name+"/filedownload/", s.fileTransfer)
 	mux.HandleFunc("GET /"+name+"/gateway/cashier/{tn}", s.cashierPage)
 	mux.HandleFunc("POST /"+name+"/gateway/cashier/{tn}", s.cashierPay)
 	mux.HandleFunc("GET /"+name+"/gateway/cashier/{tn}/cancel", s.cashierCancel)
