@@ -37,6 +37,7 @@ func (s *Service) send(ctx context.Context, r Refund) error {
 	if err != nil {
 		return s.unknown(ctx, r, err)
 	}
+	crashAt(CrashAfterDebit)
 	res, err := p.Refund(ctx, req)
 	return s.apply(ctx, r, res, err)
 }
@@ -132,6 +133,9 @@ func (s *Service) reschedule(ctx context.Context, r Refund, failed bool, detail 
 // method's clearing account (the refund) and → promotion (the clawed back
 // bonus). Once: a refund no longer in flight is left as it is.
 func (s *Service) complete(ctx context.Context, id int64, providerID, detail string) error {
+	// Every confirmation (the answer, a query, a notification) comes
+	// through here: the chaos suite's crash before it is booked.
+	crashAt(CrashAfterConfirm)
 	return s.finish(ctx, id, true, func(tx *sqlx.Tx, r Refund, inflight int64) error {
 		clearing, err := s.ledger.SystemAccountID(ctx, "clearing:"+r.Method)
 		if err != nil {
