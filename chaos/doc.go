@@ -1,4 +1,4 @@
-// Package chaos is the fault-injection suite (RELIABILITY.md, F1–F6). It has
+// Package chaos is the fault-injection suite (RELIABILITY.md, F1–F7). It has
 // no code of its own, only tests: each builds the real im2pay binary, runs it
 // as a child process against a private PostgreSQL cluster (not the shared
 // test cluster, since the tests stop and pause it), drives it over HTTP with
