@@ -188,7 +188,7 @@ func (s *Service) finish(ctx context.Context, r *run, b payment.Bill) (Report, e
 			       bill_count = $6, bill_gross = $7, bill_refund = $8, bill_fees = $9
 			 WHERE id = $1 AND (counts, totals, fees_booked, bill_count, bill_gross, bill_refund, bill_fees)
 			       IS DISTINCT FROM ($2::jsonb, $3::jsonb, $4, $6, $7, $8, $9)`
-		_, err := tx.ExecContext(ctx, q, r.report, cj, tj, r.fees, now, b.Count, b.Gross, b.Refund, b.Fees)
+		_, err := tx.ExecContext(ctx, q, r.report, string(cj), string(tj), r.fees, now, b.Count, b.Gross, b.Refund, b.Fees)
 		return err
 	})
 	if err != nil {
