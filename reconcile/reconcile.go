@@ -144,3 +144,15 @@ func (s *Service) Run(ctx context.Context, method payment.Method, day time.Time)
 	}
 	return r, nil
 }
+
+// BillersOf is every provider of providers that can fetch its bill: a
+// provider package's Bill method is all it takes to be reconciled.
+func BillersOf(providers map[payment.Method]payment.Provider) map[payment.Method]payment.Biller {
+	out := map[payment.Method]payment.Biller{}
+	for m, p := range providers {
+		if b, ok := p.(payment.Biller); ok {
+			out[m] = b
+		}
+	}
+	return out
+}
