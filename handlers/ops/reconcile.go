@@ -201,4 +201,3 @@ func (s *Server) reconcileResolve(c echo.Context) error {
 	v.Problem, v.ProblemDiff = code, id
 	return s.render(c, http.StatusUnprocessableEntity, console.ReconcileReport(csrfToken(c), v))
 }
-
