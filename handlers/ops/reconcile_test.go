@@ -24,7 +24,9 @@ import (
 // day on which the provider has no bill at all.
 type emptyBill struct{}
 
-func (emptyBill) Bill(context.Context, time.Time) (payment.Bill, error) { return payment.Bill{}, payment.ErrNoBill }
+func (emptyBill) Bill(context.Context, time.Time) (payment.Bill, error) {
+	return payment.Bill{}, payment.ErrNoBill
+}
 
 // reconcileConsole is the console with payments through the sandbox and
 // reconciliation of Alipay against emptyBill.
