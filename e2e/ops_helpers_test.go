@@ -14,6 +14,7 @@ import (
 	"im2pay/ledger"
 	"im2pay/people"
 	"im2pay/recharge"
+	"im2pay/reconcile"
 	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
@@ -38,7 +39,9 @@ func consoleDeps(store *db.Store, st *staff.Service, rs *recharge.Service, sp *s
 	return &ops.Deps{Staff: st, DB: store.DB(), Now: now, Logger: slog.New(sl), Recharge: rs, Spend: sp,
 		Adjust: adjust.NewService(store, adjust.Options{Ledger: led, Accounts: accounts, Now: now}),
 		Redeem: redeem.NewService(store, redeem.Options{Ledger: led, Now: now}),
-		People: people.New(store, people.Options{Accounts: accounts, Recharge: rs, Spend: sp, Now: now})}
+		People: people.New(store, people.Options{Accounts: accounts, Recharge: rs, Spend: sp, Now: now}),
+		// No biller here: the reports' pages, without a provider's bill.
+		Reconcile: reconcile.NewService(store, reconcile.Options{Ledger: led, Recharge: rs, Now: now})}
 }
 
 // staffPassword is what a staff member's one-time password is changed to.

@@ -37,6 +37,12 @@ const (
 	ManageStaff    Permission = "manage_staff"    // add, disable, reset staff
 	EditPromotions Permission = "edit_promotions" // recharge tiers, bonus rules, limits, events
 	EndSessions    Permission = "end_sessions"    // log a person out everywhere (a hijacked account)
+	// Reconcile runs a day's reconciliation (对账) again from /ops: it asks
+	// the provider for its bill and may credit a payment it confirms.
+	Reconcile Permission = "reconcile"
+	// ResolveDifference closes a reconciliation difference with a note:
+	// finance decides what a difference means for the books.
+	ResolveDifference Permission = "resolve_difference"
 )
 
 // grants is what each role may do. The roles do not nest: an admin, who can
@@ -44,8 +50,8 @@ const (
 // a second account and approve their own adjustment.
 var grants = map[Role][]Permission{
 	Viewer:   {View},
-	Operator: {View, Requery, Maintain, IssueCodes, EndSessions},
-	Finance:  {View, Adjust, Approve, Refund, EndSessions},
+	Operator: {View, Requery, Maintain, IssueCodes, EndSessions, Reconcile},
+	Finance:  {View, Adjust, Approve, Refund, EndSessions, Reconcile, ResolveDifference},
 	Admin:    {View, ManageStaff, EditPromotions},
 }
 

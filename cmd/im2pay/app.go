@@ -19,6 +19,7 @@ import (
 	"im2pay/ledger"
 	"im2pay/metrics"
 	"im2pay/recharge"
+	reconciliation "im2pay/reconcile"
 	"im2pay/redeem"
 	"im2pay/refund"
 	"im2pay/spend"
@@ -51,6 +52,8 @@ type app struct {
 	adjust *adjust.Service
 	refund *refund.Service
 	redeem *redeem.Service
+	// reconcile is the daily reconciliation (对账) with each provider's bill.
+	reconcile *reconciliation.Service
 }
 
 // withDatabase opens the database (starting the private cluster when no
@@ -127,6 +130,8 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	a.adjust = adjust.NewService(a.store, adjust.Options{Ledger: a.ledger, Accounts: a.accounts,
 		ApprovalAbove: cfg.OpsApprovalAbove})
 	a.redeem = redeem.NewService(a.store, redeem.Options{Ledger: a.ledger})
+	a.reconcile = reconciliation.NewService(a.store, reconciliation.Options{Ledger: a.ledger, Recharge: a.recharge,
+		Billers: reconciliation.BillersOf(providers), Logger: logger})
 	return fn(a)
 }
 

@@ -47,6 +47,9 @@ type config struct {
 	// how long an order stays pending before it is asked about.
 	ReconcileInterval time.Duration
 	ReconcileAfter    time.Duration
+	// ReconcileAt is how long after Beijing midnight yesterday's bills are
+	// reconciled (对账), once a day per provider.
+	ReconcileAt time.Duration
 	// RequestTimeout bounds each request's work (its context), so a
 	// database that hangs cannot hold a request forever.
 	RequestTimeout time.Duration
@@ -89,6 +92,7 @@ var settings = []struct{ name, def, help string }{
 	{"SERVICE_TOKEN", "", "bearer token of the IM backend for /api/v1 (32+ visible ASCII characters); empty: the API answers 401"},
 	{"RECONCILE_INTERVAL", "1m", "how often pending orders are reconciled with their provider"},
 	{"RECONCILE_AFTER", "2m", "how long an order stays pending before the reconciler asks its provider"},
+	{"RECONCILE_AT", "10:00", "when (Beijing time, HH:MM) yesterday's bills are fetched and reconciled with our orders and refunds (对账), once a day per provider"},
 	{"WEBHOOK_URL", "", "where balance-change events are POSTed (the IM backend); empty: none are sent. Setting it turns their recording on"},
 	{"WEBHOOK_SECRET", "", "HMAC-SHA256 key that signs each webhook delivery (32+ visible ASCII characters); required with WEBHOOK_URL"},
 	{"METRICS_ADDR", "", "serve Prometheus metrics at http://METRICS_ADDR/metrics, apart from the site (e.g. 127.0.0.1:9464); empty: off"},
@@ -195,6 +199,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad(d.name, errors.New("must be a positive duration such as 30s"))
 		}
 	}
+	if c.ReconcileAt, err = parseClock(get("RECONCILE_AT")); err != nil {
+		bad("RECONCILE_AT", err)
+	}
 	if c.DBMaxConns, err = strconv.Atoi(get("DB_MAX_CONNS")); err != nil || c.DBMaxConns < 1 {
 		bad("DB_MAX_CONNS", errors.New("must be a positive number"))
 	}
@@ -284,4 +291,13 @@ func sandboxWebAddr(api, web string) (string, error) {
 		return net.JoinHostPort(host, "0"), nil
 	}
 	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
+}
+
+// parseClock reads a time of day "HH:MM" as the time since midnight.
+func parseClock(v string) (time.Duration, error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, errors.New("must be a time of day such as 10:00")
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }

@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			Statement: a.statement, Spend: a.spend, Center: a.center, Redeem: a.redeem, Refund: a.refund,
 			Ops: &ops.Deps{Staff: a.staff, DB: a.conn, AllowCIDRs: cfg.OpsAllowCIDRs, Logger: log,
 				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem, Refund: a.refund,
+				Reconcile: a.reconcile,
 				People: people.New(a.store, people.Options{Accounts: a.accounts, Recharge: a.recharge, Spend: a.spend,
 					Statement: a.statement, Location: cfg.Location})}}, handlers.Config{
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
@@ -79,6 +80,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		go sweepSessions(ctx, a.accounts, cfg, log)
 		go sweepStaff(ctx, a.staff, log)
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
+		go reconcileDaily(ctx, a, cfg.ReconcileAt, log)
 		// Seals the ledger behind the commits (package seal): one query a
 		// second, never in a posting's way.
 		go seal.NewSealer(a.conn, seal.Options{}).Run(ctx, seal.Period, log)
@@ -169,6 +171,28 @@ func reconcile(ctx context.Context, a *app, interval time.Duration, log *slog.Lo
 		// call) are asked about on the same beat.
 		if _, err := a.refund.Pass(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("refund pass", "err", err)
+		}
+	}
+}
+
+// reconcileDaily reconciles yesterday's bill of each provider once, after
+// at (Beijing time) by the app clock; a bill not ready yet is asked for
+// again on the next beat. Staff run a day again from /ops.
+func reconcileDaily(ctx context.Context, a *app, at time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		reports, err := a.reconcile.Daily(ctx, at)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("daily reconciliation", "err", err)
+		}
+		for _, r := range reports {
+			log.Info("reconciled a day", "method", r.Method, "day", r.Day.Format(time.DateOnly), "open", r.Open)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"im2pay/ledger"
 	"im2pay/people"
 	"im2pay/recharge"
+	"im2pay/reconcile"
 	"im2pay/redeem"
 	"im2pay/spend"
 	"im2pay/staff"
@@ -92,6 +93,8 @@ func newConsole(t *testing.T, options ...func(*handlers.Config, *ops.Deps)) *con
 	deps.Adjust = adjust.NewService(store, adjust.Options{Ledger: led, Accounts: a, Now: clk.Now})
 	deps.Redeem = redeem.NewService(store, redeem.Options{Ledger: led, Now: clk.Now})
 	deps.People = people.New(store, people.Options{Accounts: a, Recharge: r, Spend: sp, Location: time.UTC, Now: clk.Now})
+	// No biller: a test that reconciles adds its own (reconcileConsole).
+	deps.Reconcile = reconcile.NewService(store, reconcile.Options{Ledger: led, Recharge: r, Now: clk.Now})
 	for _, o := range options {
 		o(&cfg, &deps)
 	}

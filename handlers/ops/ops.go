@@ -24,6 +24,7 @@ import (
 	"im2pay/audit"
 	"im2pay/people"
 	"im2pay/recharge"
+	"im2pay/reconcile"
 	"im2pay/redeem"
 	"im2pay/refund"
 	"im2pay/spend"
@@ -51,6 +52,9 @@ type Deps struct {
 	// Refund is finance's refunds (the order page's form, /ops/refunds);
 	// nil: not offered.
 	Refund *refund.Service
+	// Reconcile is the daily reconciliation's reports (/ops/reconcile);
+	// nil: not offered.
+	Reconcile *reconcile.Service
 	// Secure marks the cookies Secure (the site is served over HTTPS).
 	Secure bool
 	// AllowCIDRs, when not empty, are the only networks /ops answers to;

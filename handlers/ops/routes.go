@@ -53,6 +53,7 @@ var nav = []navEntry{
 	{"/ops/refunds", "ops.nav.refunds", staff.View},
 	{"/ops/redeem", "ops.nav.redeem", staff.View},
 	{"/ops/maintenance", "ops.nav.maintenance", staff.View},
+	{"/ops/reconcile", "ops.nav.reconcile", staff.View},
 }
 
 // routes is the whole console: its middleware in order, the login steps,
@@ -82,4 +83,5 @@ func (s *Server) routes(e *echo.Echo) {
 	s.refundRoutes(g)
 	s.peopleRoutes(g)
 	s.maintenanceRoutes(g)
+	s.reconcileRoutes(g)
 }

@@ -52,6 +52,13 @@ var routePermissions = map[string]staff.Permission{
 	"POST /ops/orders/:no/refund":        staff.Refund,
 	"POST /ops/refunds/:id/approve":      staff.Approve,
 	"POST /ops/refunds/:id/reject":       staff.Approve,
+	// Reconciliation: running a day asks the provider and may credit a
+	// payment it confirms; resolving a difference is finance's decision.
+	"GET /ops/reconcile":                          staff.View,
+	"GET /ops/reconcile/:id":                      staff.View,
+	"GET /ops/reconcile/:id/csv":                  staff.View,
+	"POST /ops/reconcile/run":                     staff.Reconcile,
+	"POST /ops/reconcile/differences/:id/resolve": staff.ResolveDifference,
 }
 
 // ownSteps are the routes every staff member uses on themself: the login
