@@ -17,6 +17,7 @@ import (
 	"im2pay/db/dbtest"
 	"im2pay/ledger"
 	"im2pay/payment"
+	"im2pay/payment/alipay"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/payment/sandbox/sim"
 	"im2pay/recharge"
@@ -38,7 +39,15 @@ type fixture struct {
 	gw     *sandboxtest.Gateway
 	bill   *testBiller
 	svc    *reconcile.Service
+	// now is the one clock of the app and the Alipay sandbox (its Now):
+	// a fixed instant, Start, plus the little real time the test takes
+	// and whatever the test Advances.
+	now func() time.Time
 }
+
+// Start is when every fixture's clock starts: 12:00 Beijing, so that the
+// payments a test makes fall in one Beijing day however long it runs.
+var Start = time.Date(2026, 11, 30, 12, 0, 0, 0, reconcile.Beijing())
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -56,12 +65,16 @@ func newFixture(t *testing.T) *fixture {
 	app := httptest.NewServer(mux)
 	t.Cleanup(app.Close)
 	f.gw = sandboxtest.Start(t, app.URL)
-	f.rf = refund.NewService(store, refund.Options{Ledger: led, Providers: f.gw.Providers, BaseURL: app.URL})
+	// The sandbox's clock is the real time plus an offset: moved to Start.
+	f.gw.Alipay.Advance(time.Until(Start))
+	f.now = f.gw.Alipay.Now
+	f.gw.Providers[payment.Alipay].(*alipay.Provider).SetClock(f.now)
+	f.rf = refund.NewService(store, refund.Options{Ledger: led, Providers: f.gw.Providers, BaseURL: app.URL, Now: f.now})
 	f.rc = recharge.NewService(store, recharge.Options{Ledger: led, Providers: f.gw.Providers, BaseURL: app.URL,
-		RefundNotified: f.rf.Notified, Debts: f.rf})
+		RefundNotified: f.rf.Notified, Debts: f.rf, Now: f.now})
 	rc.Store(f.rc)
 	f.bill = &testBiller{}
-	f.svc = reconcile.NewService(store, reconcile.Options{Ledger: led, Recharge: f.rc,
+	f.svc = reconcile.NewService(store, reconcile.Options{Ledger: led, Recharge: f.rc, Now: f.now,
 		Billers: map[payment.Method]payment.Biller{payment.Alipay: f.bill}})
 	return f
 }

@@ -43,9 +43,10 @@ func TestADayWithEveryDifferencePlantedIsReportedExactlyAndRunningItAgainChanges
 			RequestNo: "RFNOTOURS0000000000001", Amount: 5_00, Currency: "CNY"})
 	f.bill.bill = payment.Bill{Lines: lines, Count: len(lines)}
 	day := f.svc.Day(payment.Alipay, matched.PaidAt.Time)
+	// The fixture's clock starts at noon Beijing: the day is one day.
 	for _, o := range []recharge.Order{absent, differs, refunded} {
 		if f.svc.Day(payment.Alipay, o.PaidAt.Time) != day {
-			t.Skip("the sandbox's payments straddle Beijing midnight; the day is not one day")
+			t.Fatalf("%s was paid at %s, outside %s", o.OutTradeNo, o.PaidAt.Time, day)
 		}
 	}
 	clearing0, fees0 := f.system("clearing:alipay"), f.system("fees:alipay")
