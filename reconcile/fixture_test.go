@@ -126,7 +126,13 @@ func (f *fixture) staff(name string) int64 {
 // was dropped: the provider holds the money, we have not credited it.
 func (f *fixture) paidAtSandbox(userID int64, amount, key string) recharge.Order {
 	f.t.Helper()
-	o, err := f.rc.CreateOrder(f.ctx, recharge.NewOrder{UserID: userID, Method: "alipay", Amount: amount,
+	return f.paidAt(payment.Alipay, userID, amount, key)
+}
+
+// paidAt is paidAtSandbox at method's sandbox.
+func (f *fixture) paidAt(method payment.Method, userID int64, amount, key string) recharge.Order {
+	f.t.Helper()
+	o, err := f.rc.CreateOrder(f.ctx, recharge.NewOrder{UserID: userID, Method: string(method), Amount: amount,
 		Device: payment.Desktop, RequestKey: key})
 	if err != nil {
 		f.t.Fatal(err)
@@ -135,11 +141,13 @@ func (f *fixture) paidAtSandbox(userID int64, amount, key string) recharge.Order
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Get(next.RedirectURL)
-	if err != nil {
-		f.t.Fatal(err)
+	if next.RedirectURL != "" {
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(next.RedirectURL)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		res.Body.Close()
 	}
-	res.Body.Close()
 	if _, err := f.gw.Simulate(f.ctx, o.OutTradeNo, sim.DropNotify); err != nil {
 		f.t.Fatal(err)
 	}
@@ -149,7 +157,13 @@ func (f *fixture) paidAtSandbox(userID int64, amount, key string) recharge.Order
 // credited is paidAtSandbox credited by a 补单.
 func (f *fixture) credited(userID int64, amount, key string) recharge.Order {
 	f.t.Helper()
-	o := f.paidAtSandbox(userID, amount, key)
+	return f.creditedAt(payment.Alipay, userID, amount, key)
+}
+
+// creditedAt is credited at method's sandbox.
+func (f *fixture) creditedAt(method payment.Method, userID int64, amount, key string) recharge.Order {
+	f.t.Helper()
+	o := f.paidAt(method, userID, amount, key)
 	after, _, err := f.rc.Requery(f.ctx, o.OutTradeNo)
 	if err != nil || after.State != recharge.OrderPaid {
 		f.t.Fatalf("requery of %s: %s %v", o.OutTradeNo, after.State, err)

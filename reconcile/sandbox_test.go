@@ -16,6 +16,8 @@ import (
 	"im2pay/payment"
 	"im2pay/payment/alipay"
 	alipaysandbox "im2pay/payment/sandbox/alipay"
+	wechatsandbox "im2pay/payment/sandbox/wechat"
+	"im2pay/payment/wechat"
 	"im2pay/recharge"
 	"im2pay/reconcile"
 	"im2pay/refund"
@@ -225,4 +227,145 @@ func gbkText(t *testing.T, raw []byte) string {
 		out.Write(b)
 	}
 	return out.String()
+}
+
+// TestAWeChatDayThroughTheSandboxsBillIsReportedExactlyAndOnce is the same
+// day at WeChat Pay: the tradebill answer, the backtick CSV behind its
+// SHA-1, the differences planted with EditBill.
+func TestAWeChatDayThroughTheSandboxsBillIsReportedExactlyAndOnce(t *testing.T) {
+	f := newFixture(t)
+	// WeChat's sandbox clock only goes forward: both sandboxes (the app's
+	// clock is Alipay's) move to the first noon, Beijing, a day or more
+	// after the real time. The date depends on the real time; the hour,
+	// which decides every window, does not.
+	y, m, d := time.Now().In(reconcile.Beijing()).Date()
+	start := time.Date(y, m, d+2, 12, 0, 0, 0, reconcile.Beijing())
+	f.gw.Alipay.Advance(start.Sub(f.now()))
+	f.gw.WeChat.Advance(start.Sub(f.gw.WeChat.Now()))
+	advance := func(d time.Duration) { f.gw.Alipay.Advance(d); f.gw.WeChat.Advance(d) }
+	wx := f.gw.Providers[payment.WeChat].(*wechat.Provider)
+	wx.SetClock(f.now)
+	svc := reconcile.NewService(f.store, reconcile.Options{Ledger: f.ledger, Recharge: f.rc, Now: f.now,
+		Billers: reconcile.BillersOf(map[payment.Method]payment.Provider{payment.WeChat: wx})})
+	u := f.user("wx_person")
+	lostUser := f.user("wx_lost")
+	matched := f.creditedAt(payment.WeChat, u.ID, "68.00", "wx-matched-key-000001")
+	matched2 := f.creditedAt(payment.WeChat, u.ID, "15.00", "wx-matched2-key-00001")
+	lost := f.paidAt(payment.WeChat, lostUser.ID, "30.00", "wx-lost-key-00000001")
+	absent := f.creditedAt(payment.WeChat, u.ID, "10.00", "wx-absent-key-0000001")
+	differs := f.creditedAt(payment.WeChat, u.ID, "20.00", "wx-differs-key-000001")
+	refunded := f.creditedAt(payment.WeChat, u.ID, "6.00", "wx-refund-key-0000001")
+	asker := f.staff("finance_wx")
+	rf, err := f.rf.Request(f.ctx, refund.Ask{OrderNo: refunded.OutTradeNo, Amount: 6_00, Reason: "test", StaffID: asker},
+		audit.Entry{StaffID: asker, StaffName: "finance_wx"})
+	if err != nil {
+		t.Fatalf("refund: %+v %v", rf, err)
+	}
+	// WeChat answers a refund PROCESSING and settles it later: an hour on,
+	// still that day, refund's own pass asks and books it (a notification
+	// racing it books nothing twice).
+	advance(time.Hour)
+	if _, err := f.rf.Pass(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rf, err = f.rf.Get(f.ctx, rf.ID); err != nil || rf.State != refund.StateSucceeded {
+		t.Fatalf("refund after an hour: %+v %v", rf, err)
+	}
+	day := svc.Day(payment.WeChat, f.now())
+	if want := time.Date(y, m, d+2, 0, 0, 0, 0, reconcile.Beijing()); !day.Equal(want) {
+		t.Fatalf("the clock's day is %s, want %s", day, want)
+	}
+	for _, o := range []recharge.Order{matched, matched2, absent, differs, refunded} {
+		if svc.Day(payment.WeChat, o.PaidAt.Time) != day {
+			t.Fatalf("%s was paid at %s, outside %s", o.OutTradeNo, o.PaidAt.Time, day)
+		}
+	}
+	const notOurs = "RFNOTOURS0000000000002"
+	f.gw.WeChat.EditBill(func(dd time.Time, rows []wechatsandbox.BillRow) []wechatsandbox.BillRow {
+		if !dd.Equal(day) {
+			return rows
+		}
+		var out []wechatsandbox.BillRow
+		for _, r := range rows {
+			switch {
+			case r.OutTradeNo == absent.OutTradeNo:
+				continue
+			case r.OutTradeNo == differs.OutTradeNo:
+				r.Amount++
+			case r.OutTradeNo == matched.OutTradeNo:
+				r.Description = product
+				out = append(out, r)
+				r.Refund, r.RefundID, r.OutRefundNo, r.RefundStatus = true, "50300000000000000000000000001", notOurs, "SUCCESS"
+				r.At, r.Amount, r.Fee5 = r.At.Add(time.Minute), 5_00, 5_00*wechatsandbox.FeeRateBP/10
+			}
+			out = append(out, r)
+		}
+		return out
+	})
+
+	// The bill is there from 10:00 the next day.
+	advance(day.AddDate(0, 0, 1).Add(10*time.Hour + 30*time.Minute).Sub(f.now()))
+	bill, err := wx.Bill(f.ctx, day)
+	if err != nil {
+		t.Fatalf("bill: %v", err)
+	}
+	if len(bill.Lines) != 7 {
+		t.Fatalf("bill of %d lines: %+v", len(bill.Lines), bill.Lines)
+	}
+	var fees int64
+	for _, l := range bill.Lines {
+		fees += l.Fee
+	}
+	clearing0, fees0 := f.system("clearing:wechat"), f.system("fees:wechat")
+	rs, err := svc.Daily(f.ctx, reconcile.DefaultAt)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("daily at 10:30: %+v %v", rs, err)
+	}
+	r := rs[0]
+	wantCounts := map[string]int{reconcile.Matched: 4, reconcile.Lost: 1, reconcile.Absent: 1, reconcile.Mismatch: 1, reconcile.Refund: 1}
+	wantTotals := map[string]int64{reconcile.Matched: 68_00 + 15_00 + 6_00 + 6_00, reconcile.Lost: 30_00, reconcile.Absent: 10_00,
+		reconcile.Mismatch: 20_01, reconcile.Refund: 5_00}
+	if !reflect.DeepEqual(r.Counts, wantCounts) || !reflect.DeepEqual(r.Totals, wantTotals) {
+		t.Fatalf("counts %v totals %v, want %v %v", r.Counts, r.Totals, wantCounts, wantTotals)
+	}
+	diffs, err := svc.Differences(f.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]reconcile.Difference{}
+	for _, d := range diffs {
+		got[d.Class] = d
+	}
+	if len(diffs) != 4 || r.Open != 4 ||
+		got[reconcile.Lost].OutTradeNo != lost.OutTradeNo || !got[reconcile.Lost].Credited ||
+		got[reconcile.Absent].OutTradeNo != absent.OutTradeNo ||
+		got[reconcile.Mismatch].OutTradeNo != differs.OutTradeNo || got[reconcile.Mismatch].Theirs.Int64 != 20_01 ||
+		got[reconcile.Refund].RequestNo != notOurs {
+		t.Fatalf("differences %+v (open %d)", diffs, r.Open)
+	}
+	lostTopups := `SELECT count(*) FROM ledger_transactions WHERE kind = 'topup' AND reference = $1`
+	if n := f.count(lostTopups, "order:"+lost.OutTradeNo); n != 1 {
+		t.Fatalf("%d top-ups of the lost order", n)
+	}
+	if fees == 0 || bill.Fees != fees {
+		t.Fatalf("the bill's fees: lines %d, summary %d", fees, bill.Fees)
+	}
+	if got := f.system("fees:wechat") - fees0; got != -fees {
+		t.Fatalf("fees moved %d, want %d", got, -fees)
+	}
+	if got := f.system("clearing:wechat") - clearing0; got != fees-30_00 {
+		t.Fatalf("clearing moved %d, want %d", got, fees-30_00)
+	}
+	txns := f.count(`SELECT count(*) FROM ledger_transactions`)
+	again, err := svc.Run(f.ctx, payment.WeChat, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffsAgain, _ := svc.Differences(f.ctx, r.ID)
+	if !reflect.DeepEqual(again, r) || !reflect.DeepEqual(diffsAgain, diffs) {
+		t.Fatalf("a second run changed the report:\n%+v\n%+v", r, again)
+	}
+	if n := f.count(`SELECT count(*) FROM ledger_transactions`); n != txns {
+		t.Fatalf("a second run posted %d transactions", n-txns)
+	}
 }

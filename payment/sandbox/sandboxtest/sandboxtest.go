@@ -54,6 +54,9 @@ type Gateway struct {
 	// Alipay is the Alipay simulation itself, for tests that play its
 	// refund faults and merchant-portal refunds.
 	Alipay *alipaysandbox.Sandbox
+	// WeChat is the WeChat Pay simulation, for tests that move its clock
+	// and plant differences in its bill.
+	WeChat *wechatsandbox.Sandbox
 }
 
 // Config is PAYMENT_CONFIG: each provider's merchant configuration, under
@@ -117,6 +120,7 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	must(t, err)
 	ali.WebOrigin, wx.BaseURL, card.WebOrigin, pp.WebOrigin = web, web, web, web
 	g.Alipay = ali
+	g.WeChat = wx
 	srv.Config.Handler, webSrv.Config.Handler = sandbox.Handlers(ali, wx, card, pp)
 	srv.Start()
 	webSrv.Start()
