@@ -52,8 +52,11 @@ func (s *paySite) topUpByCashier(t *testing.T, p *page, v variant, journey, yuan
 	excuseSandboxFavicon(s, who.probs)
 	name := who.signUp(v, journey)
 	who.openRecharge()
+	who.markDocument()
 	who.chooseMethod("alipay")
 	who.choosePreset(yuan)
+	// The quote is on the page before the person goes on.
+	who.waitPreview("the preview", payLang(v).youReceive)
 	who.follow(byTestID("recharge-next"), "/recharge/confirm")
 	who.pressAndLeave(byTestID("confirm-pay"))
 	who.waitCashier("¥"+yuan, false)
@@ -75,8 +78,9 @@ func previewOf(l refundLanguage, o recharge.Order, amount int64) string {
 	return fmt.Sprintf(l.preview, wallet.Money(amount), wallet.Money(claw), wallet.Money(amount+claw))
 }
 
-// wantRefunded checks the person's 我的充值 and 余额明细 after the refund.
-func wantRefunded(who *payPage, l refundLanguage) {
+// wantRefunded checks the person's 我的充值 and 余额明细 after the refund;
+// rest is what is left to ask for of the order (0: nothing, no 申请退款).
+func wantRefunded(who *payPage, l refundLanguage, o recharge.Order, rest int64) {
 	who.t.Helper()
 	who.visit("/recharge/orders")
 	line := chromedp.CSS(`[data-testid="order-refund"][data-state="succeeded"]`)
@@ -84,8 +88,15 @@ func wantRefunded(who *payPage, l refundLanguage) {
 		who.fail("我的充值 shows %d refunds done, want 1", n)
 	}
 	who.wantText(line, l.refunded)
-	if who.present(byTestID("order-refund-ask")) {
+	switch ask := byTestID("order-refund-ask"); {
+	case rest == 0 && who.present(ask):
 		who.fail("a refunded top-up still offers 申请退款")
+	case rest > 0:
+		// The rest of a partly refunded top-up, with the rest of its bonus.
+		claw := refund.Clawback(o.TierBonus+o.FirstBonus, o.Amount, o.Amount-rest,
+			refund.Clawback(o.TierBonus+o.FirstBonus, o.Amount, 0, 0, o.Amount-rest), rest)
+		who.press(chromedp.CSS(string(ask) + " summary"))
+		who.wantText(ask, fmt.Sprintf(l.preview, wallet.Money(rest), wallet.Money(claw), wallet.Money(rest+claw)))
 	}
 	who.snap("orders-refunded")
 	who.visit("/history")
@@ -179,7 +190,7 @@ func staffRefundJourney(t *testing.T, s *paySite, p *page, v variant) {
 		b.fail("the wallet paid %d fen, want %d (refund and clawback)", got, amount+claw)
 	}
 
-	wantRefunded(who, l)
+	wantRefunded(who, l, o, o.Amount-amount)
 }
 
 // personRefundJourney: a person tops up ¥68 at the sandbox's cashier and,
@@ -225,5 +236,5 @@ func personRefundJourney(t *testing.T, s *paySite, p *page, v variant) {
 		p.fail("the wallet paid %d fen, want %d (refund and clawback)", got, o.Amount+claw)
 	}
 
-	wantRefunded(who, l)
+	wantRefunded(who, l, o, 0)
 }
