@@ -27,6 +27,8 @@ func TestConsoleJourneys(t *testing.T) {
 		{"adjustment", adjustmentJourney},
 		{"redeem", redeemJourney},
 		{"order-requery", orderRequeryJourney},
+		{"refund-approval", staffRefundJourney},
+		{"refund-request", personRefundJourney},
 	}
 	for _, v := range variants {
 		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
@@ -50,6 +52,7 @@ var journeyActions = []string{
 	"adjustment.request", "adjustment.approve_refused", "adjustment.approve", // adjustment
 	"redeem.batch_create",                         // redeem
 	"order.search", "order.view", "order.requery", // order-requery
+	"refund.request", "refund.approve_refused", "refund.approve", // refund-approval, refund-request
 }
 
 // wantAudited checks the audit log against what the journeys did: every

@@ -17,6 +17,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/payment/sandbox/sandboxtest"
 	"im2pay/recharge"
+	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/statement"
 	"im2pay/wallet"
@@ -86,19 +87,26 @@ func newPaySiteWith(t *testing.T, edit func(sandboxtest.Config) sandboxtest.Conf
 		SignupsPerClient: 1000,
 	})
 	svc := wallet.NewService(store, wallet.Options{Accounts: accounts, Now: clk.now})
+	// Refunds as serve wires them: the provider's refund notifications
+	// reach the refund service through recharge's, and a debt is repaid
+	// by the next top-up.
+	rf := refund.NewService(store, refund.Options{Providers: gw.Providers, BaseURL: appURL, Now: clk.now})
 	rs := recharge.NewService(store, recharge.Options{
-		Now:       clk.now,
-		Location:  loc,
-		Providers: gw.Providers,
-		BaseURL:   appURL,
+		Now:            clk.now,
+		Location:       loc,
+		Providers:      gw.Providers,
+		BaseURL:        appURL,
+		RefundNotified: rf.Notified,
+		Debts:          rf,
 	})
 	sp := spend.NewService(store, spend.Options{Accounts: accounts, Now: clk.now})
 	sl := &serverLog{}
 	st := newStaff(store, clk.now)
 	console := consoleDeps(store, st, rs, sp, clk.now, sl)
+	console.Refund = rf
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: svc, Statement: statement.New(store, loc, clk.now),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs, Now: clk.now}),
-		Ops: console, Redeem: console.Redeem}, handlers.Config{
+		Ops: console, Redeem: console.Redeem, Refund: rf}, handlers.Config{
 		Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Logger: slog.New(sl),
 		FormActionOrigins: edit(gw.Config).FormOrigins(), SandboxScanURL: gw.ScanURL,
 	})

@@ -41,6 +41,10 @@ type fixture struct {
 
 	mu  sync.Mutex
 	now time.Time // the refund service's clock, moved by tests
+
+	// deaf makes our notify endpoint answer 503 without reading anything,
+	// as an outage would: the providers retry on their schedules.
+	deaf atomic.Bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -51,6 +55,10 @@ func newFixture(t *testing.T) *fixture {
 	var rc atomic.Pointer[recharge.Service] // set once built, before any payment
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /pay/notify/{method}", func(w http.ResponseWriter, r *http.Request) {
+		if f.deaf.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		ack, _ := rc.Load().Notify(r.Context(), r.PathValue("method"), r.Header, body)
 		if ack.ContentType != "" {

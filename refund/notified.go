@@ -31,6 +31,17 @@ func (s *Service) Notified(ctx context.Context, method payment.Method, n payment
 	if no == "" {
 		no = n.OutTradeNo
 	}
+	if no == "" && n.TradeNo != "" {
+		// A UnionPay portal refund names no order of ours, only the
+		// consumption's queryId (origQryId, our provider_trade_no): found
+		// by it, or it would be acknowledged as an unknown order and never
+		// booked. Bug found by TestAPortalRefundAtEachProvider…/card.
+		err := s.store.DB().GetContext(ctx, &no, `SELECT out_trade_no FROM recharge_orders
+			WHERE method = $1 AND provider_trade_no = $2`, string(method), n.TradeNo)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("order of %s trade %s: %w", method, n.TradeNo, err)
+		}
+	}
 	var ours Refund
 	err := s.store.DB().GetContext(ctx, &ours, `SELECT `+columns+` FROM refunds WHERE request_no = $1 AND out_trade_no = $2 AND NOT external`,
 		r.RequestNo, no)

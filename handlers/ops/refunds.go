@@ -199,10 +199,11 @@ func (s *Server) decideRefund(approve bool) echo.HandlerFunc {
 		switch {
 		case errors.Is(err, refund.ErrNotFound):
 			return echo.NewHTTPError(http.StatusNotFound)
+		// The refund's own words: the adjustments' said "adjustment".
 		case errors.Is(err, refund.ErrOwnRequest):
-			v.Refused, reason = "console.adjust.own_refused", "own request"
+			v.Refused, reason = "console.refund.own_refused", "own request"
 		case errors.Is(err, refund.ErrNotDecidable):
-			v.Refused, reason = "console.adjust.decided", "already decided"
+			v.Refused, reason = "console.refund.decided_before", "already decided"
 		case code != "":
 			v.Refused, v.RefusedArgs = code, args
 		default:

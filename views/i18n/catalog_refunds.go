@@ -64,4 +64,6 @@ var refundTexts = map[string]texts{
 	"console.refund.done.requested":   {"金额超过审核线，已提交第二位财务审核。", "Above the threshold: it waits for a second finance member."},
 	"console.refund.decided.approved": {"已批准并发出退款。", "Approved and sent."},
 	"console.refund.decided.rejected": {"已拒绝退款。", "Refund declined."},
+	"console.refund.own_refused":      {"不能审批自己提交的退款。", "You cannot decide a refund you requested."},
+	"console.refund.decided_before":   {"该退款已被处理。", "That refund has already been decided."},
 }

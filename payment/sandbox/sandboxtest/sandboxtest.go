@@ -54,9 +54,12 @@ type Gateway struct {
 	// Alipay is the Alipay simulation itself, for tests that play its
 	// refund faults and merchant-portal refunds.
 	Alipay *alipaysandbox.Sandbox
-	// WeChat is the WeChat Pay simulation, for tests that move its clock
-	// and plant differences in its bill.
+	// WeChat, Card (UnionPay) and PayPal are the other simulations, for
+	// the same: their refund outcomes, lost answers and portal refunds, and
+	// (WeChat) its clock and the differences planted in its bill.
 	WeChat *wechatsandbox.Sandbox
+	Card   *unionpaysandbox.Sandbox
+	PayPal *paypalsandbox.Sandbox
 }
 
 // Config is PAYMENT_CONFIG: each provider's merchant configuration, under
@@ -120,7 +123,7 @@ func StartWith(t testing.TB, appURL string, o Options) *Gateway {
 	must(t, err)
 	ali.WebOrigin, wx.BaseURL, card.WebOrigin, pp.WebOrigin = web, web, web, web
 	g.Alipay = ali
-	g.WeChat = wx
+	g.WeChat, g.Card, g.PayPal = wx, card, pp
 	srv.Config.Handler, webSrv.Config.Handler = sandbox.Handlers(ali, wx, card, pp)
 	srv.Start()
 	webSrv.Start()
