@@ -244,6 +244,7 @@ func foreignReaches(v *victim) []reach {
 			reach{route: "POST /recharge/orders/:no/cancel", method: http.MethodPost, path: o + "/cancel", form: url.Values{}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/paid", method: http.MethodPost, path: o + "/paid", form: url.Values{}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/renew", method: http.MethodPost, path: o + "/renew", form: url.Values{}, foreign: true},
+			reach{route: "POST /recharge/orders/:no/refund", method: http.MethodPost, path: o + "/refund", form: url.Values{"reason": {"mine now"}}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/return", method: http.MethodPost, path: o + "/return", form: url.Values{}, foreign: true})
 	}
 	// Alice's session, named on mallory's settings page form: ending it

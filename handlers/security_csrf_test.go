@@ -54,6 +54,7 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/recharge/orders/" + v.pending + "/cancel": {},
 		"/recharge/orders/" + v.pending + "/paid":   {},
 		"/recharge/orders/" + v.paid + "/renew":     {},
+		"/recharge/orders/" + v.paid + "/refund":    {"reason": {"cross-site"}},
 		"/account/sessions/end-others":              {},
 		"/account/sessions/" + v.session + "/end":   {},
 	}
@@ -61,6 +62,7 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/recharge/orders/" + v.pending + "/cancel": "POST /recharge/orders/:no/cancel",
 		"/recharge/orders/" + v.pending + "/paid":   "POST /recharge/orders/:no/paid",
 		"/recharge/orders/" + v.paid + "/renew":     "POST /recharge/orders/:no/renew",
+		"/recharge/orders/" + v.paid + "/refund":    "POST /recharge/orders/:no/refund",
 		"/account/sessions/" + v.session + "/end":   "POST /account/sessions/:id/end"}
 	users := countRows(t, p.site, `SELECT count(*) FROM users`)
 	before := fingerprint(t, p.site, v.id)

@@ -63,7 +63,8 @@ func fingerprint(t *testing.T, s *site, userID int64) string {
 		(SELECT expires_at::text FROM memberships WHERE user_id = $1),
 		(SELECT count(*) FROM purchases WHERE user_id = $1),
 		(SELECT count(*) FROM sessions WHERE user_id = $1),
-		(SELECT count(*) FROM redeem_attempts WHERE user_id = $1))`
+		(SELECT count(*) FROM redeem_attempts WHERE user_id = $1),
+		(SELECT count(*) FROM refunds WHERE user_id = $1))`
 	var fp string
 	if err := s.store.DB().GetContext(context.Background(), &fp, q, userID); err != nil {
 		t.Fatalf("fingerprint of user %d: %v", userID, err)
