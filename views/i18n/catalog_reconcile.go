@@ -2,6 +2,9 @@ package i18n
 
 // reconcileTexts holds the console's daily reconciliation (对账) pages.
 var reconcileTexts = map[string]texts{
+	// The description of a fee posting (clearing to fees:<method>); it
+	// moves no wallet, so only the console's ledger lines show it.
+	"desc.provider_fee":            {"支付渠道手续费", "Provider fee"},
 	"ops.nav.reconcile":            {"对账", "Reconciliation"},
 	"ops.reconcile.title":          {"每日对账", "Daily reconciliation"},
 	"ops.reconcile.report_title":   {"%s · %s 对账报告", "%s · reconciliation of %s"},
