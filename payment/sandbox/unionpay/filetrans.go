@@ -96,18 +96,8 @@ type zmRecord struct {
 
 // fileTransfer is POST /unionpay/filedownload/.
 func (s *Sandbox) fileTransfer(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	var f map[string]string
-	ok := r.ParseForm() == nil
-	if ok {
-		f, ok = fields(r.PostForm)
-	}
+	f, ok := s.readRequest(w, r, fileRequired)
 	if !ok {
-		s.answer(w, map[string]string{}, "10")
-		return
-	}
-	if code := s.checkRequest(f, fileRequired); code != "" {
-		s.answer(w, f, code)
 		return
 	}
 	if f["txnType"] != "76" || f["txnSubType"] != "01" || f["bizType"] != "000000" || f["fileType"] != "00" {

@@ -13,18 +13,8 @@ var queryRequired = []string{"version", "encoding", "txnType", "txnSubType", "bi
 // signature…), origRespCode the consumption's (70 while the person is on
 // the card page). Every answer is signed.
 func (s *Sandbox) queryTrans(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	var f map[string]string
-	ok := r.ParseForm() == nil
-	if ok {
-		f, ok = fields(r.PostForm)
-	}
+	f, ok := s.readRequest(w, r, queryRequired)
 	if !ok {
-		s.answer(w, map[string]string{}, "10")
-		return
-	}
-	if code := s.checkRequest(f, queryRequired); code != "" {
-		s.answer(w, f, code)
 		return
 	}
 	if f["txnType"] != "00" || f["txnSubType"] != "00" || f["bizType"] != "000000" {
@@ -76,4 +66,26 @@ func (s *Sandbox) answer(w http.ResponseWriter, req map[string]string, code stri
 func (s *Sandbox) write(w http.ResponseWriter, res map[string]string) {
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	_, _ = w.Write([]byte(encodeRaw(s.sign(maps.Clone(res)))))
+}
+
+// readRequest reads a back-end request's form (bounded, every value once)
+// and checks its common fields, signature included, against required. On
+// a refusal it has answered as UnionPay does (10 for a form it cannot
+// read, checkRequest's code otherwise) and returns false.
+func (s *Sandbox) readRequest(w http.ResponseWriter, r *http.Request, required []string) (map[string]string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	var f map[string]string
+	ok := r.ParseForm() == nil
+	if ok {
+		f, ok = fields(r.PostForm)
+	}
+	if !ok {
+		s.answer(w, map[string]string{}, "10")
+		return nil, false
+	}
+	if code := s.checkRequest(f, required); code != "" {
+		s.answer(w, f, code)
+		return nil, false
+	}
+	return f, true
 }

@@ -89,18 +89,8 @@ var refundRequired = []string{"version", "encoding", "txnType", "txnSubType", "b
 // backTransReq is POST backTransReq.do. Only 退货 (04) is played; 消费撤销
 // (31) and the rest are refused as format errors.
 func (s *Sandbox) backTransReq(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	var f map[string]string
-	ok := r.ParseForm() == nil
-	if ok {
-		f, ok = fields(r.PostForm)
-	}
+	f, ok := s.readRequest(w, r, refundRequired)
 	if !ok {
-		s.answer(w, map[string]string{}, "10")
-		return
-	}
-	if code := s.checkRequest(f, refundRequired); code != "" {
-		s.answer(w, f, code)
 		return
 	}
 	rf, sw, code := s.registerRefund(f)
