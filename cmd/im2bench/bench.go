@@ -46,9 +46,10 @@ type bench struct {
 	appBin  string // the built im2pay, for a second instance
 	payCfg  string // its payment configuration
 
-	pgbenchTPS float64 // reference of figures 1 and 3
-	postingTPS float64 // figure 1, reference of figures 2 and 6
-	memPeakKB  int64   // the app's peak resident memory over every phase
+	pgbenchTPS float64    // reference of figures 1 and 3
+	postingTPS float64    // figure 1, reference of figures 2 and 6
+	memPeakKB  int64      // the app's peak resident memory over every phase
+	sealWatch  *sealWatch // figure 8b's sampler, from the backlog's end to figure 7
 }
 
 func newBench(ctx context.Context, dir string, quick bool, sz sizes, out io.Writer) (*bench, error) {

@@ -104,10 +104,12 @@ func (b *bench) runAll(ctx context.Context) ([]result, error) {
 		{"pgbench and ledger posting", b.figurePosting},
 		{"hot recipient", b.figureHotRecipient},
 		{"start the app", b.startApp},
+		{"seal the backlog", b.figureSealBacklog},
 		{"per-use charges", b.figureCharges},
 		{"account center", b.figureAccount},
 		{"balance history", b.figureHistory},
 		{"notification flood", b.figureNotify},
+		{"seal lag", b.figureSealLag},
 		{"server memory", b.figureMemory},
 	}
 	for _, s := range steps {

@@ -24,15 +24,18 @@ func TestQuickRun(t *testing.T) {
 	}
 	t.Log(out.String())
 	table := out.String()[strings.LastIndex(out.String(), "\n#  "):]
-	for _, id := range []string{"1", "2", "3", "4", "5a", "5b", "6", "7"} {
+	for _, id := range []string{"1", "2", "3", "4", "5a", "5b", "6", "7", "8b"} {
 		row := regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*(met|MISSED)`)
 		if !row.MatchString(table) {
 			t.Errorf("figure %s missing from the table", id)
 		}
 	}
-	// 3b (two app instances) is measured without a target.
-	if !regexp.MustCompile(`(?m)^3b +\S.*[0-9].*no target`).MatchString(table) {
-		t.Error("figure 3b missing from the table")
+	// 3b (two app instances) and 8a (sealing a backlog) are measured
+	// without a target.
+	for _, id := range []string{"3b", "8a"} {
+		if !regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*no target`).MatchString(table) {
+			t.Errorf("figure %s missing from the table", id)
+		}
 	}
 	if strings.Contains(table, "NOT EXACTLY ONCE") {
 		t.Error("figure 6 credited some notification other than exactly once")
