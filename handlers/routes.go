@@ -127,3 +127,16 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	return c.String(http.StatusOK, "ok\n")
 }
+
+// streamedPaths answer with a stream that can outlast any whole-request
+// deadline: the CSV exports, which renew a write deadline page by page so a
+// reader that stops is still cut off. The server gives every other request
+// one deadline for all its work (see cmd/im2pay's withDeadline); a stream's
+// database reads are each bounded by the pool's read timeout instead.
+var streamedPaths = map[string]bool{
+	"/history/export.csv": true,
+	"/ops/orders.csv":     true,
+}
+
+// Streams reports whether path answers with a stream (see streamedPaths).
+func Streams(path string) bool { return streamedPaths[path] }

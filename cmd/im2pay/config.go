@@ -98,7 +98,7 @@ var settings = []struct{ name, def, help string }{
 	{"METRICS_ADDR", "", "serve Prometheus metrics at http://METRICS_ADDR/metrics, apart from the site (e.g. 127.0.0.1:9464); empty: off"},
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"OPS_ALLOW_CIDRS", "", "comma-separated CIDRs the operations console (/ops) answers to; others get 404; empty: every address"},
-	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; as long as the write timeout, so a long CSV export still completes"},
+	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; a streamed CSV export instead bounds each database read and each page it writes"},
 	{"OPS_APPROVAL_ABOVE", "500.00", "a console adjustment of more than this (yuan) waits for a second staff member's approval"},
 }
 
