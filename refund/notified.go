@@ -92,7 +92,7 @@ func (s *Service) requestAmount(ctx context.Context, method payment.Method, no, 
 	if seen || err != nil {
 		return 0, nil
 	}
-	res, err := p.QueryRefund(ctx, payment.RefundRequest{OutTradeNo: no, RequestNo: reqNo, Currency: "CNY"})
+	res, err := s.callQuery(ctx, string(method), p, payment.RefundRequest{OutTradeNo: no, RequestNo: reqNo, Currency: "CNY"})
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("refund notification %s of %s: ask the provider for its amount: %w", reqNo, no, err)
