@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -285,12 +286,16 @@ func (p *person) createOrder(tp *topup) (string, error) {
 // WeChat's Native QR is made server-side; Alipay's cashier is where the
 // browser is sent, so follow it.
 func (p *person) startPayment(tp *topup) bool {
-	status, _, h, err := p.do(http.MethodGet, "/recharge/orders/"+tp.no+"/pay", nil)
+	status, body, h, err := p.do(http.MethodGet, "/recharge/orders/"+tp.no+"/pay", nil)
 	if err != nil {
 		return false
 	}
 	loc := h.Get("Location")
 	switch {
+	case status == http.StatusOK && payForm.MatchString(body):
+		// UnionPay: our page posts the signed form to the provider, as
+		// the browser's autosubmit does.
+		return p.postForm(body)
 	case status == http.StatusOK: // our QR page: the provider made the code
 		return true
 	case status != http.StatusSeeOther || !strings.HasPrefix(loc, "http"):
@@ -347,4 +352,33 @@ func newTopup(rng *rand.Rand, user, key string, silence float64) *topup {
 		tp.outcome = sim.DropNotify
 	}
 	return tp
+}
+
+var (
+	payForm  = regexp.MustCompile(`<form method="post" action="([^"]+)"[^>]*data-autosubmit="true"`)
+	payField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// postForm posts our pay page's form (UnionPay's front-end request) to the
+// provider; false when it did not get there.
+func (p *person) postForm(page string) bool {
+	m := payForm.FindStringSubmatch(page)
+	// Only the pay form's own fields: the page's other forms (language,
+	// logout) carry hidden fields of ours.
+	own := page[payForm.FindStringIndex(page)[0]:]
+	own = own[:strings.Index(own, "</form>")+1]
+	form := url.Values{}
+	for _, f := range payField.FindAllStringSubmatch(own, -1) {
+		form.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.deadline)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, html.UnescapeString(m[1]), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return true
 }

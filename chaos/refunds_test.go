@@ -47,8 +47,11 @@ func TestRefundCrashes(t *testing.T) {
 	ops := e.financeStaff("chaos.finance")
 
 	// Per crash point: an Alipay refund answered at once, one Alipay
-	// refuses, and a WeChat refund (accepted, confirmed later by its
-	// notification). Full and partial refunds, so that clawbacks are pro rata.
+	// refuses, a WeChat refund and a UnionPay 04 (each accepted, confirmed
+	// later by its notification), and a PayPal refund (COMPLETED in the
+	// answer, then its PAYMENT.CAPTURE.REFUNDED webhook). Full and partial
+	// refunds, so that clawbacks are pro rata. Each case costs two restarts
+	// of the app, not a wait: the short run keeps every method.
 	type plan struct {
 		method  string
 		amount  int64
@@ -61,6 +64,8 @@ func TestRefundCrashes(t *testing.T) {
 	plans := []plan{
 		{"alipay", 30_00, 30_00, true},
 		{"wechat", 50_00, 20_00, false},
+		{"card", 50_00, 20_00, false},
+		{"paypal", 40_00, 40_00, false},
 		{"alipay", 40_00, 40_00, false},
 	}
 	// After-confirm first: a refund left in flight by the after-debit
@@ -116,8 +121,12 @@ func TestRefundCrashes(t *testing.T) {
 				// delivers again (WeChat's notification) must not kill the
 				// next start.
 				e.restartWith("")
-				if point == refund.CrashAfterConfirm && c.tp.method == "wechat" {
-					e.waitRefundsOf(c.tp.no, time.Minute)
+				// The providers that notify a refund deliver the
+				// confirmation again (WeChat's and UnionPay's
+				// notifications, PayPal's webhook): it must be booked
+				// before the next case runs with the crash point.
+				if point == refund.CrashAfterConfirm && c.tp.method != "alipay" {
+					e.waitRefundsOf(c.tp.no, 3*time.Minute)
 				}
 				continue
 			}

@@ -310,10 +310,28 @@ const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) asyn
 // recordEvent stores what a provider said (or what we failed to verify),
 // committed asynchronously (see asyncCommit).
 func (s *Service) recordEvent(ctx context.Context, e PaymentEvent) error {
+	return insertEvent(ctx, s.store, e)
+}
+
+func insertEvent(ctx context.Context, store *db.Store, e PaymentEvent) error {
 	const q = `INSERT INTO payment_events (method, kind, out_trade_no, verified, status, detail, body)
 		SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text FROM ` + asyncCommit
-	if _, err := s.store.DB().ExecContext(ctx, q, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body); err != nil {
+	if _, err := store.DB().ExecContext(ctx, q, e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body); err != nil {
 		return fmt.Errorf("record payment event: %w", err)
 	}
 	return nil
+}
+
+// Kinds of the events package refund records: its calls to a provider,
+// each with the request and the answer.
+const (
+	EventRefund      = "refund"       // the refund request (alipay.trade.refund, WeChat's refunds, UnionPay's 04, PayPal's refund)
+	EventRefundQuery = "refund_query" // the refund query
+)
+
+// RecordEvent stores one provider call made outside this service (package
+// refund's), on the order's timeline with the payment calls: the same
+// row, made storable the same way, committed asynchronously (forensics).
+func RecordEvent(ctx context.Context, store *db.Store, e PaymentEvent) error {
+	return insertEvent(ctx, store, eventRow(e.Method, e.Kind, e.OutTradeNo, e.Verified, e.Status, e.Detail, e.Body))
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -141,11 +142,24 @@ func (f *fixture) paidAt(method payment.Method, userID int64, amount, key string
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if next.RedirectURL != "" {
-		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(next.RedirectURL)
-		if err != nil {
-			f.t.Fatal(err)
+	// The person opens the provider's page (UnionPay's is a form posted
+	// to it): Alipay and UnionPay know a payment only from then on.
+	plain := &http.Client{Timeout: 10 * time.Second}
+	var res *http.Response
+	switch {
+	case next.RedirectURL != "":
+		res, err = plain.Get(next.RedirectURL)
+	case next.Form != nil:
+		form := url.Values{}
+		for _, fl := range next.Form.Fields {
+			form.Add(fl.Name, fl.Value)
 		}
+		res, err = plain.PostForm(next.Form.Action, form)
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if res != nil {
 		res.Body.Close()
 	}
 	if _, err := f.gw.Simulate(f.ctx, o.OutTradeNo, sim.DropNotify); err != nil {
@@ -198,6 +212,19 @@ func (f *fixture) count(q string, args ...any) int {
 		f.t.Fatal(err)
 	}
 	return n
+}
+
+// waitUntil polls cond until it holds, within a generous bound: a
+// notification or a provider's delay decides, not the test's pace.
+func (f *fixture) waitUntil(what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/lib/pq"
@@ -23,13 +24,50 @@ type ourOrder struct {
 	PaidAt      sql.NullTime `db:"paid_at"`
 }
 
-// ourRefund is what matching needs of a refund.
+// ourRefund is what matching needs of a refund: its amount in CNY, and
+// what is needed to state it in the currency the order was paid in (the
+// bill's: PayPal's USD).
 type ourRefund struct {
-	RequestNo  string `db:"request_no"`
-	RefundID   string `db:"refund_id"`
-	ExternalNo string `db:"external_no"`
-	Amount     int64  `db:"amount"`
-	State      string `db:"state"`
+	RequestNo   string `db:"request_no"`
+	RefundID    string `db:"refund_id"`
+	ExternalNo  string `db:"external_no"`
+	External    bool   `db:"external"`
+	Amount      int64  `db:"amount"`
+	State       string `db:"state"`
+	OrderAmount int64  `db:"order_amount"`
+	PayAmount   int64  `db:"pay_amount"`
+	PayCurrency string `db:"pay_currency"`
+	Before      int64  `db:"before"` // the order's refunds before this one (refund.payAmount's)
+}
+
+// paid is the refund in the order's pay currency as we sent it: the same
+// for CNY; else, as package refund computes what it asks the provider
+// for, the share of the price of everything refunded after it, rounded
+// down, less the same share before it.
+func (f *ourRefund) paid() int64 {
+	if f.PayCurrency == "CNY" || f.PayAmount == f.OrderAmount || f.OrderAmount <= 0 {
+		return f.Amount
+	}
+	share := func(fen int64) int64 {
+		n := new(big.Int).Mul(big.NewInt(f.PayAmount), big.NewInt(min(fen, f.OrderAmount)))
+		return n.Quo(n, big.NewInt(f.OrderAmount)).Int64()
+	}
+	return share(f.Before+f.Amount) - share(f.Before)
+}
+
+// agrees says whether a bill's refund line states f's amount. A refund we
+// sent is compared in the pay currency (what we asked for); one made
+// outside the app was booked from the provider's figure, converted to CNY
+// rounded half up (refund's externalAmount), and is compared the same way.
+// Comparing our CNY with a bill in USD reported every PayPal refund as a
+// difference: bug found by TestAPayPalDayThroughTransactionSearch….
+func (f *ourRefund) agrees(l payment.BillLine) bool {
+	if !f.External || f.PayCurrency == "CNY" || f.PayAmount == f.OrderAmount || f.PayAmount <= 0 {
+		return f.paid() == l.Amount
+	}
+	n := new(big.Int).Mul(big.NewInt(f.OrderAmount), big.NewInt(2*l.Amount))
+	n.Add(n, big.NewInt(f.PayAmount)).Quo(n, big.NewInt(2*f.PayAmount))
+	return n.Int64() == f.Amount
 }
 
 // The orders a bill names, and every order of the method credited within
@@ -46,11 +84,15 @@ const ordersSQL = `
 // The refunds a bill names, and every refund of the method the provider
 // confirmed within the day's window.
 const refundsSQL = `
-	SELECT request_no, provider_refund_id AS refund_id, coalesce(external_no, '') AS external_no, amount, state
-	  FROM refunds
-	 WHERE method = $1
-	   AND (request_no = ANY($2) OR provider_refund_id = ANY($3) OR external_no = ANY($3)
-	        OR (state = 'succeeded' AND finished_at >= $4 AND finished_at < $5))`
+	SELECT r.request_no, r.provider_refund_id AS refund_id, coalesce(r.external_no, '') AS external_no, r.external,
+	       r.amount, r.state, o.amount AS order_amount, coalesce(o.pay_amount, o.amount) AS pay_amount,
+	       coalesce(o.pay_currency, o.currency) AS pay_currency,
+	       coalesce((SELECT sum(b.amount) FROM refunds b WHERE b.order_id = r.order_id AND b.id < r.id
+	                   AND b.state IN ('in_flight', 'succeeded')), 0) AS before
+	  FROM refunds r JOIN recharge_orders o ON o.id = r.order_id
+	 WHERE r.method = $1
+	   AND (r.request_no = ANY($2) OR r.provider_refund_id = ANY($3) OR r.external_no = ANY($3)
+	        OR (r.state = 'succeeded' AND r.finished_at >= $4 AND r.finished_at < $5))`
 
 // found is one classified item of a run.
 type found struct {
@@ -152,8 +194,8 @@ func (s *Service) match(ctx context.Context, method payment.Method, day time.Tim
 	}
 	for _, f := range refunds {
 		if !seenRefunds[f.RequestNo] && f.State == "succeeded" {
-			r.add("refund:"+f.RequestNo, Refund, f.Amount, Difference{RequestNo: f.RequestNo, RefundID: f.RefundID,
-				Ours: sql.NullInt64{Int64: f.Amount, Valid: true}, Detail: "missing_at_provider"})
+			r.add("refund:"+f.RequestNo, Refund, f.paid(), Difference{RequestNo: f.RequestNo, RefundID: f.RefundID,
+				Ours: sql.NullInt64{Int64: f.paid(), Valid: true}, OursCurrency: f.PayCurrency, Detail: "missing_at_provider"})
 		}
 	}
 	return s.finish(ctx, r, bill)
@@ -252,9 +294,9 @@ func (r *run) refund(l payment.BillLine, f *ourRefund) {
 	case f == nil:
 		d.Detail = "unknown_refund"
 	case f.State != "succeeded" && f.State != "in_flight":
-		d.RequestNo, d.Ours, d.Detail = f.RequestNo, sql.NullInt64{Int64: f.Amount, Valid: true}, "refund_"+f.State+"_here"
-	case f.Amount != l.Amount:
-		d.RequestNo, d.Ours, d.Detail = f.RequestNo, sql.NullInt64{Int64: f.Amount, Valid: true}, "amount"
+		d.RequestNo, d.Ours, d.OursCurrency, d.Detail = f.RequestNo, sql.NullInt64{Int64: f.paid(), Valid: true}, f.PayCurrency, "refund_"+f.State+"_here"
+	case !f.agrees(l):
+		d.RequestNo, d.Ours, d.OursCurrency, d.Detail = f.RequestNo, sql.NullInt64{Int64: f.paid(), Valid: true}, f.PayCurrency, "amount"
 	default:
 		r.add(key, Matched, l.Amount, d)
 		return

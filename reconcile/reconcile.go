@@ -126,6 +126,13 @@ func (s *Service) Run(ctx context.Context, method payment.Method, day time.Time)
 		return Report{}, fmt.Errorf("reconcile %s: %w", method, ErrNoBiller)
 	}
 	day = s.Day(method, day)
+	// One run of a provider-day at a time: a second waits, then finds the
+	// first's report and changes nothing (see lockDay).
+	release, err := s.lockDay(ctx, method, day)
+	if err != nil {
+		return Report{}, fmt.Errorf("reconcile %s %s: %w", method, day.Format(time.DateOnly), err)
+	}
+	defer release()
 	bill, err := b.Bill(ctx, day)
 	switch {
 	case errors.Is(err, payment.ErrBillNotReady):

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"im2pay/internal/figures"
+	alipaysandbox "im2pay/payment/sandbox/alipay"
 	"im2pay/refund"
 )
 
@@ -269,5 +270,47 @@ func TestARequestOvertakenByAPortalRefundCannotBeApprovedButCanBeRejected(t *tes
 	}
 	if b := f.balance(u); b != wallet68-20_00-276 {
 		t.Fatalf("wallet %d", b)
+	}
+}
+
+// TestAPortalRefundWhileOursIsInFlightIsBookedInFull: our refund of ¥10.00
+// is in flight (Alipay answered ACQ.SYSTEM_ERROR: nothing refunded there
+// yet) when the merchant refunds ¥20.00 of the same order in Alipay's
+// portal. The portal refund's notification says only refund_fee, the
+// total Alipay refunded so far (¥20.00); taking what we hold as refunded
+// (our ¥10.00 in flight) from it booked ¥10.00 of the ¥20.00. Its amount
+// must come from Alipay's record of that refund request (the refund query
+// by its out_request_no), whatever ours is doing.
+func TestAPortalRefundWhileOursIsInFlightIsBookedInFull(t *testing.T) {
+	f := newFixture(t)
+	u := f.user("portalrace")
+	o := f.paid(u.ID, "68.00", "portalrace-key-00001")
+	asker := f.staff("finance1")
+	clearing0 := f.system("clearing:alipay")
+	f.gw.Alipay.FailNextRefund(o.OutTradeNo, alipaysandbox.FaultSystemError)
+	ours, err := f.svc.Request(f.ctx, refund.Ask{OrderNo: o.OutTradeNo, Amount: 10_00, StaffID: asker}, entry(asker))
+	if err != nil || ours.State != refund.StateInFlight {
+		t.Fatalf("our refund = %+v, %v; want in flight", ours, err)
+	}
+	if _, err := f.gw.Alipay.PortalRefund(o.OutTradeNo, 20_00); err != nil {
+		t.Fatal(err)
+	}
+	ext := f.externalRefunds(o.OutTradeNo, 1)[0]
+	if ext.Amount != 20_00 {
+		t.Fatalf("the portal refund of ¥20.00 was booked as %d", ext.Amount)
+	}
+	// Ours is sent again under its number and completes: ¥30.00 in all.
+	f.later(2 * refund.DefaultCheckAfter)
+	if p, err := f.svc.Pass(f.ctx); err != nil || p.Finished != 1 {
+		t.Fatalf("pass = %+v, %v", p, err)
+	}
+	if after, _ := f.svc.Get(f.ctx, ours.ID); after.State != refund.StateSucceeded || after.Amount != 10_00 {
+		t.Fatalf("our refund after the pass: %+v", after)
+	}
+	if got := f.system("clearing:alipay") - clearing0; got != 30_00 {
+		t.Fatalf("clearing got back %d, want 3000", got)
+	}
+	if got := f.system(refund.InFlightAccount); got != 0 {
+		t.Fatalf("in flight %d", got)
 	}
 }

@@ -60,7 +60,47 @@ func (s *Service) Notified(ctx context.Context, method payment.Method, n payment
 	if r.Status != payment.RefundSucceeded {
 		return nil // a refund outside the app that moved nothing (yet)
 	}
-	return s.bookExternal(ctx, method, no, *r)
+	ext := *r
+	if ext.Amount == 0 {
+		amount, err := s.requestAmount(ctx, method, no, ext.RequestNo)
+		if err != nil {
+			return err
+		}
+		ext.Amount = amount
+	}
+	return s.bookExternal(ctx, method, no, ext)
+}
+
+// requestAmount is what the provider refunded under request number reqNo
+// of order no, from its own record of that request (Alipay's
+// fastpay.refund.query by out_request_no). A notification that says only
+// the total refunded so far (Alipay's refund_fee) cannot tell a refund
+// made outside the app from ours: while one of ours is in flight, the
+// total may or may not include it, and the difference from what we hold
+// undercounted (bug found by TestAPortalRefundWhileOursIsInFlight…). 0
+// with no error: the external refund is booked already (a repeated
+// notification; bookExternal says so again), or the provider cannot be
+// asked, when the total is all there is. An error leaves the notification
+// unacknowledged: the provider sends it again.
+func (s *Service) requestAmount(ctx context.Context, method payment.Method, no, reqNo string) (int64, error) {
+	var seen bool
+	if err := s.store.DB().GetContext(ctx, &seen, `SELECT EXISTS (SELECT 1 FROM refunds
+		WHERE out_trade_no = $1 AND external AND external_no = $2)`, no, reqNo); err != nil {
+		return 0, fmt.Errorf("find external refund %s of %s: %w", reqNo, no, err)
+	}
+	p, err := s.refunder(string(method))
+	if seen || err != nil {
+		return 0, nil
+	}
+	res, err := s.callQuery(ctx, string(method), p, payment.RefundRequest{OutTradeNo: no, RequestNo: reqNo, Currency: "CNY"})
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("refund notification %s of %s: ask the provider for its amount: %w", reqNo, no, err)
+	case res.Status != payment.RefundSucceeded || res.Amount <= 0 || (res.RequestNo != "" && res.RequestNo != reqNo):
+		return 0, fmt.Errorf("refund notification %s of %s: the provider's record says %s %d of %q: %w",
+			reqNo, no, res.Status, res.Amount, res.RequestNo, payment.ErrMalformed)
+	}
+	return res.Amount, nil
 }
 
 // bookExternal books a refund made outside the app, once per the

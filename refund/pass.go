@@ -79,9 +79,9 @@ func (s *Service) check(ctx context.Context, r Refund) (resent bool, err error) 
 	if err != nil {
 		return false, s.unknown(ctx, r, err)
 	}
-	res, err := p.QueryRefund(ctx, req)
+	res, err := s.callQuery(ctx, r.Method, p, req)
 	if errors.Is(err, payment.ErrRefundNotFound) {
-		res, err = p.Refund(ctx, req)
+		res, err = s.callRefund(ctx, r.Method, p, req)
 		return true, s.apply(ctx, r, res, err)
 	}
 	if err == nil && res.RequestNo != "" && res.RequestNo != r.RequestNo {

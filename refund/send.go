@@ -38,7 +38,7 @@ func (s *Service) send(ctx context.Context, r Refund) error {
 		return s.unknown(ctx, r, err)
 	}
 	crashAt(CrashAfterDebit)
-	res, err := p.Refund(ctx, req)
+	res, err := s.callRefund(ctx, r.Method, p, req)
 	return s.apply(ctx, r, res, err)
 }
 

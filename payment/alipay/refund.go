@@ -77,7 +77,7 @@ func (p *Provider) Refund(ctx context.Context, r payment.RefundRequest) (payment
 		return res, err
 	}
 	return payment.RefundResult{OutTradeNo: r.OutTradeNo, RequestNo: r.RequestNo, RefundID: rsp.TradeNo + "-" + r.RequestNo,
-		Status: payment.RefundSucceeded, Amount: r.Amount, Currency: "CNY", RefundedTotal: total, At: time.Now(),
+		Status: payment.RefundSucceeded, Amount: r.Amount, Currency: "CNY", RefundedTotal: total, At: p.clock(),
 		Detail: "fund_change=Y"}, nil
 }
 

@@ -125,3 +125,28 @@ func TestThePersonAndMaintenancePagesSpeakBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestTheOrderTimelineNamesOurRefundCalls: package refund's calls to the
+// provider (recharge.EventRefund, EventRefundQuery) show on the order page
+// under their own names, in both languages.
+func TestTheOrderTimelineNamesOurRefundCalls(t *testing.T) {
+	tl := sampleTimeline()
+	at := tl.Events[0].CreatedAt
+	tl.Events = append(tl.Events,
+		recharge.PaymentEvent{Kind: recharge.EventRefund, Status: "error", Detail: "request R1 amount 2000 CNY: connection lost", CreatedAt: at},
+		recharge.PaymentEvent{Kind: recharge.EventRefundQuery, Verified: true, Status: "succeeded", Body: `{"request":{}}`, CreatedAt: at})
+	for lang, words := range map[i18n.Lang][]string{
+		i18n.ZH: {"退款请求", "退款查询"},
+		i18n.EN: {"Refund request", "Refund query"},
+	} {
+		page := renderOrdersPage(t, lang, Order(OrderView{Timeline: tl}))
+		for _, w := range append(words, `data-kind="refund"`, `data-kind="refund_query"`, "request R1 amount 2000 CNY: connection lost") {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: %q missing", lang, w)
+			}
+		}
+		if strings.Contains(page, "ops.order.") {
+			t.Errorf("%s: a missing string in the page", lang)
+		}
+	}
+}

@@ -81,6 +81,9 @@ var opsOrdersTexts = map[string]texts{
 	"ops.order.kind.complete": {"查询/确认", "Query or capture"},
 	"ops.order.kind.close":    {"关闭", "Close"},
 	"ops.order.kind.start":    {"下单", "Start"},
+	// Package refund's calls to the provider (recharge.EventRefund, EventRefundQuery).
+	"ops.order.kind.refund":       {"退款请求", "Refund request"},
+	"ops.order.kind.refund_query": {"退款查询", "Refund query"},
 
 	"ops.order.said.unpaid":       {"尚未付款", "not paid"},
 	"ops.order.said.paid":         {"已付款，已入账", "paid, credited"},

@@ -8,7 +8,7 @@ import (
 
 func TestTheOrdersExportHeaderAndEveryAnswerHaveTheirStrings(t *testing.T) {
 	keys := append([]string{}, recharge.OrderCSVColumns...)
-	for _, k := range []string{"notify", "return", "query", "complete", "close", "start"} {
+	for _, k := range []string{"notify", "return", "query", "complete", "close", "start", recharge.EventRefund, recharge.EventRefundQuery} {
 		keys = append(keys, "ops.order.kind."+k)
 	}
 	for _, s := range []string{"unpaid", "paid", "processing", "failed", "closed", "cancelled", "awaiting", "not_started", "error"} {
