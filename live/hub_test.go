@@ -221,5 +221,3 @@ func TestClosingTheHubEndsEveryStream(t *testing.T) {
 		t.Fatalf("subscribing after close: %v", err)
 	}
 }
-
-
