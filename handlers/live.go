@@ -52,12 +52,14 @@ const fetchSiteKey = "fetch_site"
 func (s *Server) liveGuard(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
+		// Bare statuses, no error page: nobody navigates here, and a page
+		// would carry the header's balance.
 		site, _ := c.Get(fetchSiteKey).(string)
 		if site != "" && site != "same-origin" {
-			return errCrossSite
+			return c.NoContent(http.StatusForbidden)
 		}
 		if origin := c.Request().Header.Get("Origin"); origin != "" && origin != s.origin(c) {
-			return errCrossSite
+			return c.NoContent(http.StatusForbidden)
 		}
 		if _, ok := currentUser(c); !ok {
 			return c.NoContent(http.StatusUnauthorized)
@@ -110,7 +112,7 @@ func (s *Server) liveStream(c echo.Context) error {
 	sub, err := hub.Subscribe(u.ID)
 	switch {
 	case errors.Is(err, live.ErrTooMany):
-		return echo.NewHTTPError(http.StatusTooManyRequests, "error.429")
+		return c.NoContent(http.StatusTooManyRequests)
 	case errors.Is(err, live.ErrClosed):
 		return c.NoContent(http.StatusServiceUnavailable)
 	case err != nil:
