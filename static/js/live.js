@@ -43,6 +43,7 @@
     if (!url || polling) {
       return;
     }
+    state("polling");
     polling = window.setInterval(function () {
       fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
         .then(function (r) {
@@ -76,6 +77,17 @@
         }, TOAST_MS);
       }
     }
+  });
+  // data-live-state says where the page stands ("open": following the
+  // stream, "polling"), for people's tools and the browser tests.
+  function state(s) {
+    var el = live();
+    if (el) {
+      el.setAttribute("data-live-state", s);
+    }
+  }
+  document.addEventListener("htmx:sseOpen", function () {
+    state("open");
   });
   document.addEventListener("htmx:sseClose", function (e) {
     // "message": the server said bye. Not a page being left or swapped.
