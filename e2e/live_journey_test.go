@@ -207,6 +207,9 @@ func liveJourney(t *testing.T, s *liveSite, p, other *page, v variant) {
 	s.creditByReconciler(t, uid, name+"-order")
 	waitToast(p, lt.topup)
 	waitBalance(p, 6800+340+600)
+	if eval[bool](p, `!!document.querySelector("[data-testid=zero-balance]:not([hidden])")`) {
+		p.fail("the account center still says the balance is zero")
+	}
 	p.snap("topup-credited")
 
 	// A gift from another person: the recipient hears of it (gift income

@@ -30,9 +30,15 @@
         header.replaceChildren(document.importNode(amount, true));
       }
     }
+    var fen = amount.getAttribute("data-fen");
     document.querySelectorAll("[data-live-mirror=balance]").forEach(function (el) {
       el.textContent = amount.textContent;
-      el.setAttribute("data-fen", amount.getAttribute("data-fen"));
+      el.setAttribute("data-fen", fen);
+    });
+    // A notice true only below an amount (余额为 ¥0.00, the low-balance
+    // reminder) goes once the balance is no longer below it.
+    document.querySelectorAll("[data-live-below]").forEach(function (el) {
+      el.hidden = !(Number(fen) < Number(el.getAttribute("data-live-below")));
     });
   }
 
