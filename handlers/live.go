@@ -86,7 +86,7 @@ func (s *Server) liveShell(c echo.Context, userID int64) *components.Live {
 		s.log.WarnContext(c.Request().Context(), "live: balance for the header", "err", err)
 		return nil
 	}
-	return &components.Live{Balance: bal, Stream: s.live.Hub() != nil}
+	return &components.Live{Balance: bal, Stream: s.live.Streaming()}
 }
 
 // liveBalance is the poll: the person's balance, as the stream would send it.

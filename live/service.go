@@ -17,3 +17,17 @@ func NewService(store *db.Store, hub *Hub) *Service {
 
 // Hub is the process's hub, or nil when there is none.
 func (s *Service) Hub() *Hub { return s.hub }
+
+// Streaming reports whether pages should open a stream: there is a hub
+// and it has not stopped (a listener that could not start, a shutdown).
+func (s *Service) Streaming() bool {
+	if s.hub == nil {
+		return false
+	}
+	select {
+	case <-s.hub.Done():
+		return false
+	default:
+		return true
+	}
+}
