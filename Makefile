@@ -14,6 +14,8 @@ export BROWSERSLIST_IGNORE_OLD_DATA := 1
 
 TAILWIND := node_modules/.bin/tailwindcss
 HTMX_DIST := node_modules/htmx.org/dist/htmx.min.js
+# htmx's SSE extension (the live balance), pinned in package.json.
+SSE_DIST := node_modules/htmx-ext-sse/dist/sse.min.js
 # staticcheck 2026.2.2, the first release line that knows Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -45,8 +47,9 @@ generate: ## regenerate the templ components (views/**/*_templ.go)
 css: node-deps ## build static/css/app.css with Tailwind
 	$(TAILWIND) -c tailwind.config.js -i static/css/input.css -o static/css/app.css --minify
 
-vendor-js: node-deps ## copy htmx.min.js from node_modules to static/js/
+vendor-js: node-deps ## copy htmx.min.js and its SSE extension from node_modules to static/js/
 	cp $(HTMX_DIST) static/js/htmx.min.js
+	cp $(SSE_DIST) static/js/sse.min.js
 
 build: generate css ## build bin/im2pay
 	go build -o bin/im2pay ./cmd/im2pay
@@ -77,7 +80,7 @@ chaos: deps ## the chaos suite in full (30 SIGKILL cycles, a minute of pg_termin
 fuzz: ## run every fuzz target for FUZZTIME (30s) each, two at a time
 	.ci/fuzz
 
-check-generated: ## fail when committed templ output, CSS or htmx is stale
+check-generated: ## fail when committed templ output, CSS, htmx or its SSE extension is stale
 	@before="$$($(GEN_SUMS))"; \
 	$(MAKE) --no-print-directory generate css vendor-js; \
 	after="$$($(GEN_SUMS))"; \
@@ -89,7 +92,7 @@ check-generated: ## fail when committed templ output, CSS or htmx is stale
 		echo "The committed generated files were stale: run \`make generate css vendor-js\` and commit the result." >&2; \
 		exit 1; \
 	fi; \
-	echo "check-generated: templ output, app.css and htmx.min.js are current"
+	echo "check-generated: templ output, app.css, htmx.min.js and sse.min.js are current"
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted="$$(find . \( -name node_modules -o -name .data -o -name .git \) -prune -o -name '*.go' -print0 | xargs -0r gofmt -l)"; \

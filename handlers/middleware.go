@@ -59,6 +59,7 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		site := r.Header.Get("Sec-Fetch-Site")
 		r.Header.Del("Sec-Fetch-Site")
+		c.Set(fetchSiteKey, site) // the live routes check reads too (liveGuard)
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)

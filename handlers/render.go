@@ -72,6 +72,7 @@ func (s *Server) shell(c echo.Context, titleKey, nav string) layout.Shell {
 	sh := layout.Shell{TitleKey: titleKey, CSRF: csrfToken(c), Path: c.Request().URL.RequestURI(), Nav: nav}
 	if u, ok := currentUser(c); ok {
 		sh.Username = u.Username
+		sh.Live = s.liveShell(c, u.ID)
 	}
 	if sess := session(c); sess != nil {
 		if flashes := sess.Flashes(sessFlash); len(flashes) > 0 {

@@ -83,6 +83,7 @@ func (s *Server) routes() *echo.Echo {
 		ops.Mount(e, *s.ops) // the operations console, its own sessions and CSRF
 	}
 	s.redeemRoutes(e)
+	s.liveRoutes(e)
 	return e
 }
 
@@ -130,12 +131,13 @@ func (s *Server) readyz(c echo.Context) error {
 
 // streamedPaths answer with a stream that can outlast any whole-request
 // deadline: the CSV exports, which renew a write deadline page by page so a
-// reader that stops is still cut off. The server gives every other request
+// reader that stops is still cut off, and the live balance stream. The server gives every other request
 // one deadline for all its work (see cmd/im2pay's withDeadline); a stream's
 // database reads are each bounded by the pool's read timeout instead.
 var streamedPaths = map[string]bool{
 	"/history/export.csv": true,
 	"/ops/orders.csv":     true,
+	LiveStreamPath:        true,
 }
 
 // Streams reports whether path answers with a stream (see streamedPaths).

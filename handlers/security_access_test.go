@@ -272,7 +272,7 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	var out []reach
 	for _, route := range []string{"/", "/healthz", "/livez", "/readyz", "/api/v1/openapi.json", "/login", "/register", "/account", "/account/password", "/account/settings",
 		"/account/redeem", "/history", "/history/summary", "/history/export.csv", "/gifts", "/shop", "/events", "/recharge", "/recharge/orders",
-		"/recharge/preview", "/recharge/confirm"} {
+		"/recharge/preview", "/recharge/confirm", "/account/live", "/account/live/balance"} {
 		out = append(out, reach{route: "GET " + route, method: http.MethodGet, path: route})
 	}
 	out = append(out,

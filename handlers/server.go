@@ -16,6 +16,7 @@ import (
 	"im2pay/center"
 	"im2pay/handlers/ops"
 	"im2pay/internal/reqlog"
+	"im2pay/live"
 	"im2pay/metrics"
 	"im2pay/recharge"
 	"im2pay/redeem"
@@ -53,6 +54,9 @@ type Config struct {
 	ServiceToken string
 	// Metrics, when not nil, counts requests by route for Prometheus.
 	Metrics *metrics.Metrics
+	// LiveHeartbeat is how often an idle live balance stream sends a
+	// comment and checks its session; 0: DefaultLiveHeartbeat.
+	LiveHeartbeat time.Duration
 }
 
 // ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.
@@ -83,6 +87,9 @@ type Server struct {
 	proxyWarning sync.Once
 	// ops is the console's dependencies (nil: no /ops).
 	ops *ops.Deps
+	// live reads balances for the header and streams them (nil: no live
+	// balance).
+	live *live.Service
 }
 
 // Services are the domain services the handlers call, one per thing the
@@ -98,6 +105,7 @@ type Services struct {
 	Ops    *ops.Deps
 	Redeem *redeem.Service // redemption codes
 	Refund *refund.Service // refunds people ask for in 我的充值 (nil: none)
+	Live   *live.Service   // the header's live balance and its stream (nil: none)
 }
 
 // New builds the router with every route and middleware over the
@@ -121,6 +129,7 @@ func New(svc Services, cfg Config) *echo.Echo {
 		center:    svc.Center,
 		redeem:    svc.Redeem,
 		refunds:   svc.Refund,
+		live:      svc.Live,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		csp:       contentSecurityPolicy(cfg.FormActionOrigins),

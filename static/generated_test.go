@@ -113,3 +113,23 @@ func TestHtmxIsCurrent(t *testing.T) {
 		t.Errorf("static/js/htmx.min.js differs from node_modules/htmx.org/dist/htmx.min.js: run `make vendor-js` and commit it")
 	}
 }
+
+// TestSSEExtensionIsCurrent checks that the vendored SSE extension (the live
+// balance) is the one package-lock.json pins.
+func TestSSEExtensionIsCurrent(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	requireNodeModules(t, root)
+
+	want, err := os.ReadFile(filepath.Join(root, "node_modules", "htmx-ext-sse", "dist", "sse.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("js", "sse.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("static/js/sse.min.js differs from node_modules/htmx-ext-sse/dist/sse.min.js: run `make vendor-js` and commit it")
+	}
+}

@@ -54,6 +54,9 @@ type app struct {
 	redeem *redeem.Service
 	// reconcile is the daily reconciliation (对账) with each provider's bill.
 	reconcile *reconciliation.Service
+	// url is the primary's URL, for connections of their own (the live
+	// balance's LISTEN).
+	url string
 }
 
 // withDatabase opens the database (starting the private cluster when no
@@ -83,6 +86,7 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 		}
 		url = a.cluster.URL()
 	}
+	a.url = url
 	// A database read never waits longer than a whole request may.
 	if a.conn, err = db.OpenBounded(ctx, url, cfg.DBMaxConns, cfg.RequestTimeout); err != nil {
 		return err

@@ -18,6 +18,7 @@ func TestDeadlineSparesStreams(t *testing.T) {
 		"/history/export.csv": false,
 		"/ops/orders":         true,
 		"/ops/orders.csv":     false,
+		"/account/live":       false,
 		// A made-up .csv path is no stream: only routes that stream are spared.
 		"/account.csv": true,
 	} {

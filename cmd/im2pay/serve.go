@@ -15,6 +15,7 @@ import (
 	"im2pay/handlers"
 	"im2pay/handlers/ops"
 	"im2pay/internal/reqlog"
+	"im2pay/live"
 	"im2pay/metrics"
 	wechatsandbox "im2pay/payment/sandbox/wechat"
 	"im2pay/people"
@@ -54,8 +55,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
+		// One LISTEN connection for the whole process: every live balance
+		// stream is fanned out from it (package live).
+		hub := live.NewHub(a.url, live.Options{Logger: log})
+		go func() {
+			if err := hub.Run(ctx); err != nil {
+				log.Error("live balance: the listener stopped; pages poll instead", "err", err)
+			}
+		}()
 		h := handlers.New(handlers.Services{Accounts: a.accounts, Wallet: a.wallet, Recharge: a.recharge,
 			Statement: a.statement, Spend: a.spend, Center: a.center, Redeem: a.redeem, Refund: a.refund,
+			Live: live.NewService(a.store, hub),
 			Ops: &ops.Deps{Staff: a.staff, DB: a.conn, AllowCIDRs: cfg.OpsAllowCIDRs, Logger: log,
 				Recharge: a.recharge, Spend: a.spend, Adjust: a.adjust, Redeem: a.redeem, Refund: a.refund,
 				Reconcile: a.reconcile,
@@ -73,6 +83,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			IdleTimeout:       90 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		}
+		// Live balance streams end when the hub closes: a graceful shutdown
+		// would otherwise wait on them until its deadline.
+		srv.RegisterOnShutdown(hub.Close)
 		ln, err := net.Listen("tcp", cfg.ListenAddr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
@@ -140,7 +153,9 @@ func sweepSessions(ctx context.Context, accounts *account.Service, cfg config, l
 // Streams are the exception (handlers.Streams): a million-line statement
 // export on a busy server takes longer than any one deadline, and was cut
 // off with a truncated file by it; each of its reads is bounded by the
-// pool's read timeout and each page's write by its own window.
+// pool's read timeout and each page's write by its own window. The live
+// balance stream holds no connection while it waits and ends with its
+// session or the server.
 func withDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if handlers.Streams(r.URL.Path) {
