@@ -32,6 +32,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.BodyLimit(maxBody))
 	e.Use(s.sameOrigin)
 	e.Use(s.locale)
+	e.Use(s.supportContext)
 	e.Use(s.refuseBadText)
 	e.Use(s.loadSession)
 	e.Use(s.csrf())
@@ -83,6 +84,7 @@ func (s *Server) routes() *echo.Echo {
 		ops.Mount(e, *s.ops) // the operations console, its own sessions and CSRF
 	}
 	s.redeemRoutes(e)
+	s.protectRoutes(e)
 	return e
 }
 

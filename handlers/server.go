@@ -22,6 +22,7 @@ import (
 	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/statement"
+	"im2pay/views/components"
 	"im2pay/wallet"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	ServiceToken string
 	// Metrics, when not nil, counts requests by route for Prometheus.
 	Metrics *metrics.Metrics
+	// Support is the 客服 entry of the result and failure pages
+	// (SUPPORT_URL, SUPPORT_CONTACT).
+	Support components.SupportInfo
 }
 
 // ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.

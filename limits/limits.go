@@ -141,7 +141,7 @@ func (r *Refused) Unwrap() error { return r.p }
 
 func refuse(field string, c Cap, limit, used wallet.Money) *Refused {
 	left := max(limit-used, 0)
-	return &Refused{Cap: c, Limit: limit, Used: used, p: problem.New(field, "limit."+string(c), limit.Yuan(), left.Yuan())}
+	return &Refused{Cap: c, Limit: limit, Used: used, p: problem.New(field, "limit."+string(c), limit.String(), left.String())}
 }
 
 // UnprotectedGate is a ledger.Row gate (see ledger.Row.Gate) that opens
