@@ -35,9 +35,10 @@ func (s *Server) sendGift(c echo.Context) error {
 	req := spend.GiftRequest{SenderID: u.ID, To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message,
 		Key: f.Key, Session: sessionHash(c), Confirmed: c.FormValue("confirmed") == "1"}
 	if price := c.FormValue("price"); price != "" {
-		// A total that is not an amount no page of ours sent.
+		// Our form carries a total only with its confirmation, and only
+		// as an amount: anything else no page of ours sent.
 		quoted, err := wallet.ParseMoney(price)
-		if err != nil {
+		if err != nil || !req.Confirmed {
 			return echo.NewHTTPError(http.StatusBadRequest)
 		}
 		req.Quoted = quoted
