@@ -66,9 +66,9 @@ var protectTexts = map[string]texts{
 	"agreement.back":   {"返回充值", "Back to top-up"},
 
 	// The support entry.
-	"support.title":   {"遇到问题？", "Need help?"},
-	"support.contact": {"联系客服", "Contact support"},
-	"support.hours":   {"客服：%s", "Support: %s"},
+	"support.title":      {"遇到问题？", "Need help?"},
+	"support.contact":    {"联系客服", "Contact support"},
+	"support.hours":      {"客服：%s", "Support: %s"},
 	"support.page_intro": {"充值未到账、扣款有疑问或想申请退款：先在“我的充值”查看订单进度，已支付的订单可在那里申请退款。", "A top-up not credited, a charge you do not recognise, or a refund: first look at the order in My top-ups, where a paid order can also be refunded."},
 	"support.orders":     {"查看我的充值", "Open My top-ups"},
 	"support.none":       {"本站尚未配置其他客服联系方式。", "This site has not configured another way to reach support."},
