@@ -32,7 +32,7 @@ var protectLanguages = map[string]protectLanguage{
 		protectLink: "消费保护：消费与充值上限、青少年模式",
 		capsSaved:   "上限已保存。调高的上限 24 小时后生效。",
 		capNow5:     "当前：¥5.00",
-		shopRefused: "已达你设置的每日消费上限 ¥5.00（今日还可用 ¥5.00）。",
+		shopRefused: "这笔消费会超过你设置的每日消费上限 ¥5.00（今日还可用 ¥5.00）。",
 		minorsOn:    "青少年模式已开启",
 		minorsOff:   "青少年模式已关闭。",
 		giftsOff:    "青少年模式下不能给他人送礼物。",

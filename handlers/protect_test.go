@@ -78,7 +78,7 @@ func TestTheProtectionPageShowsWhenARaiseTakesEffect(t *testing.T) {
 	}
 	a := b.post("/shop", "/shop/buy", url.Values{"product": {"stickers_cat"}, "confirmed": {"1"}, "price": {"6.00"}, "key": {"raise-buy-key-00000001"}})
 	expectStatus(t, a, http.StatusUnprocessableEntity)
-	if !strings.Contains(a.body, "已达你设置的每日消费上限 ¥2.00") {
+	if !strings.Contains(a.body, "这笔消费会超过你设置的每日消费上限 ¥2.00") {
 		t.Fatalf("the shop did not say which cap refused:\n%.3000s", a.body)
 	}
 	a = caps("-1")

@@ -5,10 +5,10 @@ package i18n
 // the recharge agreement (充值协议) and the support (客服) entry.
 var protectTexts = map[string]texts{
 	// Refusals (package limits); args: the cap, what is left.
-	"limit.spend_day":    {"已达你设置的每日消费上限 %s（今日还可用 %s）。", "This would pass the daily spending cap you set, %s (%s left today)."},
-	"limit.spend_month":  {"已达你设置的每月消费上限 %s（本月还可用 %s）。", "This would pass the monthly spending cap you set, %s (%s left this month)."},
-	"limit.topup_day":    {"已达你设置的每日充值上限 %s（今日还可充 %s）。", "This would pass the daily top-up cap you set, %s (%s left today)."},
-	"limit.topup_month":  {"已达你设置的每月充值上限 %s（本月还可充 %s）。", "This would pass the monthly top-up cap you set, %s (%s left this month)."},
+	"limit.spend_day":    {"这笔消费会超过你设置的每日消费上限 %s（今日还可用 %s）。", "This would pass the daily spending cap you set, %s (%s left today)."},
+	"limit.spend_month":  {"这笔消费会超过你设置的每月消费上限 %s（本月还可用 %s）。", "This would pass the monthly spending cap you set, %s (%s left this month)."},
+	"limit.topup_day":    {"这笔充值会超过你设置的每日充值上限 %s（今日还可充 %s）。", "This would pass the daily top-up cap you set, %s (%s left today)."},
+	"limit.topup_month":  {"这笔充值会超过你设置的每月充值上限 %s（本月还可充 %s）。", "This would pass the monthly top-up cap you set, %s (%s left this month)."},
 	"limit.minors_each":  {"青少年模式下单笔充值不能超过 %s。", "In minors' mode a top-up may be at most %s."},
 	"limit.minors_month": {"青少年模式下每月充值不能超过 %s（本月还可充 %s）。", "In minors' mode top-ups may total at most %s a month (%s left this month)."},
 	"limit.minors_gifts": {"青少年模式下不能给他人送礼物。", "Gifts to others are off in minors' mode."},
@@ -19,6 +19,7 @@ var protectTexts = map[string]texts{
 	"protect.gift_large":    {"这份礼物合计 %s，超过你设置的确认金额，确认后才会送出。", "This gift totals %s, above the amount you asked to confirm; it is sent only once you confirm."},
 	"protect.gift_repriced": {"合计已变为 %s，请再次确认。", "The total is now %s; please confirm again."},
 	"protect.gift_confirm":  {"确认赠送 %s", "Confirm and send %s"},
+	"protect.gift_after":    {"送出后余额", "Balance after"},
 
 	// The protection page.
 	"protect.title":             {"消费保护", "Spending protection"},
