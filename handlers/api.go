@@ -123,6 +123,10 @@ func (s *Server) createCharge(c echo.Context) error {
 func (s *Server) chargeRefusal(c echo.Context, err error) error {
 	var p *wallet.Problem
 	switch {
+	case isLimitRefusal(err):
+		// Before the Problem it unwraps to: the IM backend gets one
+		// code for every cap, nothing debited.
+		return apiProblem(c, http.StatusUnprocessableEntity, wallet.NewProblem("", "api.limit_reached"))
 	case errors.As(err, &p):
 		return apiProblem(c, http.StatusBadRequest, p)
 	case errors.Is(err, spend.ErrUnknownUser):

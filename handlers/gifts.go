@@ -11,6 +11,7 @@ import (
 	"im2pay/spend"
 	"im2pay/views/components"
 	"im2pay/views/pages"
+	"im2pay/wallet"
 )
 
 // giftsPage shows the gifts page. Query parameters prefill the form, so
@@ -25,16 +26,32 @@ func (s *Server) giftsPage(c echo.Context) error {
 // sendGift sends a gift once per form key, or shows the form again with
 // what stopped it: the problems, or the shortfall with its top-up button.
 func (s *Server) sendGift(c echo.Context) error {
-	if err := strictForm(c, "to", "gift", "quantity", "message", "key"); err != nil {
+	if err := strictForm(c, "to", "gift", "quantity", "message", "key", "confirmed", "price"); err != nil {
 		return err
 	}
 	u, _ := currentUser(c)
 	f := pages.GiftFormView{To: c.FormValue("to"), Gift: c.FormValue("gift"), Quantity: c.FormValue("quantity"),
 		Message: c.FormValue("message"), Key: c.FormValue("key")}
-	_, err := s.spend.SendGift(c.Request().Context(), spend.GiftRequest{SenderID: u.ID,
-		To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message, Key: f.Key, Session: sessionHash(c)})
+	req := spend.GiftRequest{SenderID: u.ID, To: f.To, Gift: f.Gift, Quantity: f.Quantity, Message: f.Message,
+		Key: f.Key, Session: sessionHash(c), Confirmed: c.FormValue("confirmed") == "1"}
+	if price := c.FormValue("price"); price != "" {
+		// Our form carries a total only with its confirmation, and only
+		// as an amount: anything else no page of ours sent.
+		quoted, err := wallet.ParseMoney(price)
+		if err != nil || !req.Confirmed {
+			return echo.NewHTTPError(http.StatusBadRequest)
+		}
+		req.Quoted = quoted
+	}
+	_, err := s.spend.SendGift(c.Request().Context(), req)
 	var short *spend.Shortfall
+	var need *spend.NeedsConfirmation
 	switch {
+	case errors.As(err, &need):
+		// Above the person's threshold: the same form again, asking to
+		// confirm the total (a total changed meanwhile is a 409).
+		f.Confirm = &pages.GiftConfirm{Total: need.Price, BalanceAfter: need.BalanceAfter, Repriced: need.Repriced}
+		return s.renderGifts(c, statusFor(err), f, false)
 	case errors.As(err, &short):
 		missing := short.Missing()
 		f.Shortfall = &pages.GiftShortfall{Missing: missing, Preset: s.recharges.RoundUpToPreset(c.Request().Context(), missing), ReturnTo: giftReturnTo(f)}

@@ -32,6 +32,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.BodyLimit(maxBody))
 	e.Use(s.sameOrigin)
 	e.Use(s.locale)
+	e.Use(s.supportContext)
 	e.Use(s.refuseBadText)
 	e.Use(s.loadSession)
 	e.Use(s.csrf())
@@ -84,6 +85,7 @@ func (s *Server) routes() *echo.Echo {
 	}
 	s.redeemRoutes(e)
 	s.liveRoutes(e)
+	s.protectRoutes(e)
 	return e
 }
 

@@ -272,7 +272,8 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	var out []reach
 	for _, route := range []string{"/", "/healthz", "/livez", "/readyz", "/api/v1/openapi.json", "/login", "/register", "/account", "/account/password", "/account/settings",
 		"/account/redeem", "/history", "/history/summary", "/history/export.csv", "/gifts", "/shop", "/events", "/recharge", "/recharge/orders",
-		"/recharge/preview", "/recharge/confirm", "/account/live", "/account/live/balance"} {
+		"/recharge/preview", "/recharge/confirm", "/account/live", "/account/live/balance",
+		"/account/protection", "/recharge/agreement", "/support"} {
 		out = append(out, reach{route: "GET " + route, method: http.MethodGet, path: route})
 	}
 	out = append(out,
@@ -296,6 +297,9 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	post("/shop/buy", url.Values{"product": {"stickers_panda"}, "confirmed": {"1"}, "price": {"6.00"}, "key": {v.buyKey}})
 	post("/events/buy", url.Values{"event": {event}, "confirmed": {"1"}, "key": {"mallory-event-key-00001"}})
 	post("/account/settings", url.Values{"confirm_above": {"1"}, "low_balance": {"1"}})
+	post("/account/protection/caps", url.Values{"spend_day": {"500"}, "spend_month": {""}, "topup_day": {""}, "topup_month": {""}})
+	post("/account/protection/minors", url.Values{"pin": {"246810"}, "pin_again": {"246810"}})
+	post("/account/protection/minors/off", url.Values{"pin": {"246810"}})
 	post("/account/password", url.Values{"current_password": {goodPassword}, "password": {"mallory-new-secret-9"}})
 	post("/account/sessions/end-others", url.Values{})
 	post("/account/redeem", url.Values{"code": {"AAAA-AAAA-AAAA-AAAA"}})

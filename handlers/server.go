@@ -23,6 +23,7 @@ import (
 	"im2pay/refund"
 	"im2pay/spend"
 	"im2pay/statement"
+	"im2pay/views/components"
 	"im2pay/wallet"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// LiveHeartbeat is how often an idle live balance stream sends a
 	// comment and checks its session; 0: DefaultLiveHeartbeat.
 	LiveHeartbeat time.Duration
+	// Support is the 客服 entry of the result and failure pages
+	// (SUPPORT_URL, SUPPORT_CONTACT).
+	Support components.SupportInfo
 }
 
 // ScanURL is the sandbox's scan page for a code_url, or "" outside the sandbox.

@@ -173,7 +173,9 @@ func (s *Service) checkLimits(ctx context.Context, q sqlx.QueryerContext, r Rule
 	if left := r.DailyMax - wallet.Money(used); amt > left {
 		return problem.New("amount", "recharge.daily", r.DailyMax.String(), max(left, 0).String())
 	}
-	return nil
+	// The person's own caps and minors' mode (CreateOrder calls this under
+	// the person's order lock, so two tabs cannot both fit under them).
+	return s.limits.TopUp(ctx, q, userID, amt)
 }
 
 // NewOrder is a confirmed top-up.

@@ -16,6 +16,7 @@ import (
 
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/limits"
 	"im2pay/metrics"
 	"im2pay/payment"
 )
@@ -40,6 +41,9 @@ type Service struct {
 	// refundNotified and debts are package refund's hooks (see Options).
 	refundNotified func(ctx context.Context, method payment.Method, n payment.Notification) error
 	debts          DebtRepayer
+	// limits holds each top-up against the person's own caps and
+	// minors' mode.
+	limits *limits.Service
 }
 
 // Options configures a Service; zero fields take the defaults.
@@ -68,6 +72,10 @@ type Options struct {
 	// Debts is repaid first from every top-up (package refund's Service);
 	// nil: nobody owes anything.
 	Debts DebtRepayer
+	// Limits checks each top-up against the caps the person set and
+	// minors' mode (nil: limits.New over the same store with Now and the
+	// defaults).
+	Limits *limits.Service
 }
 
 // DebtRepayer is what a person owes after a refund made outside the app
@@ -104,9 +112,12 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Limits == nil {
+		o.Limits = limits.New(store, limits.Config{Now: o.Now})
+	}
 	store.PrepareForTx(markPaidSQL)
 	return &Service{store: store, ledger: o.Ledger, now: o.Now,
 		rules: rules, loc: o.Location, providers: o.Providers, baseURL: o.BaseURL,
 		reconcileAfter: o.ReconcileAfter, log: o.Logger, metrics: o.Metrics,
-		refundNotified: o.RefundNotified, debts: o.Debts}
+		refundNotified: o.RefundNotified, debts: o.Debts, limits: o.Limits}
 }

@@ -15,6 +15,7 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/limits"
 	"im2pay/wallet"
 )
 
@@ -142,10 +143,27 @@ func (s *Service) ChargeUser(ctx context.Context, r ChargeRequest) (Charge, erro
 	row := APICharge{Key: r.Key, RequestHash: hash, UserID: u.ID, Username: u.Username,
 		Amount: int64(r.Amount), Reason: r.Reason}
 	err = s.chargeNow(ctx, &row, chargePosting(u.WalletID, revenue, &row), u.WalletID)
-	if errors.Is(err, ledger.ErrInsufficientFunds) {
+	protected := errors.Is(err, ledger.ErrGateClosed)
+	if protected {
+		// The person set caps: nothing was written, and the transaction
+		// below holds the charge against them. A key answered before gets
+		// its first answer, whatever the caps say now.
+		if first, ferr := s.firstCharge(ctx, r.Key, hash); !errors.Is(ferr, db.ErrNotFound) {
+			return first, ferr
+		}
+	}
+	if protected || errors.Is(err, ledger.ErrInsufficientFunds) {
 		// Nothing was written: record the refusal with the balance that was
 		// too low (or find that a twin answered the key meanwhile).
 		err = s.store.InTx(ctx, func(tx *sqlx.Tx) error { return s.chargeTx(ctx, tx, u, revenue, &row) })
+	}
+	var refused *limits.Refused
+	if errors.As(err, &refused) {
+		// A twin may have charged the key and reached the cap with it.
+		if first, ferr := s.firstCharge(ctx, r.Key, hash); !errors.Is(ferr, db.ErrNotFound) {
+			return first, ferr
+		}
+		return Charge{}, fmt.Errorf("charge %q: %w", r.Key, err)
 	}
 	if errors.Is(err, errChargeRaced) || errors.Is(err, db.ErrIdempotencyMismatch) {
 		// The key was answered before, or by a twin (with this request or
@@ -177,12 +195,13 @@ const chargeAnswerSQL = `written AS (
 // answer, in one query of its own: one exchange and one commit. It
 // fills row's ID, CreatedAt, Outcome, TransactionID and Balance. A short
 // balance is ErrInsufficientFunds with nothing written (the caller records
-// the refusal); a key answered before, or posted before, is errChargeRaced.
+// the refusal); a key answered before, or posted before, is errChargeRaced;
+// a protected payer is ledger.ErrGateClosed with nothing written.
 func (s *Service) chargeNow(ctx context.Context, row *APICharge, p ledger.Posting, wallet int64) error {
 	var id sql.NullInt64
 	var at sql.NullTime
 	posted, err := s.ledger.Post(ctx, p, ledger.Covered(wallet, row.Amount), ledger.With(&ledger.Row{
-		Write: chargeAnswerSQL, Columns: "written.id, written.created_at", Dest: []any{&id, &at},
+		Gate: limits.UnprotectedGate, Write: chargeAnswerSQL, Columns: "written.id, written.created_at", Dest: []any{&id, &at},
 		Args: []any{row.Key, row.RequestHash, row.UserID, row.Reason},
 	}))
 	switch {

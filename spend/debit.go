@@ -9,6 +9,7 @@ import (
 
 	"im2pay/account"
 	"im2pay/ledger"
+	"im2pay/limits"
 	"im2pay/wallet"
 )
 
@@ -42,15 +43,40 @@ type Debit struct {
 // stays usable; the database's CHECK remains the backstop. Everything here
 // goes through tx: a second pool connection inside a transaction can
 // deadlock the pool.
+//
+// A protected person's debit is first held against their caps
+// (limits.HoldSpend, which locks their protection row for tx) and counted
+// once posted: a *limits.Refused refuses it with nothing written.
 func (s *Service) DebitTx(ctx context.Context, tx *sqlx.Tx, d Debit) (ledger.Posted, error) {
-	return s.debit(ctx, tx, d, ledger.InTx(tx))
+	if d.Amount <= 0 {
+		return ledger.Posted{}, fmt.Errorf("debit %q: amount %d must be positive", d.Key, d.Amount)
+	}
+	hold, err := s.limits.HoldSpend(ctx, tx, d.UserID, d.Amount, d.Kind == ledger.Gift)
+	if err != nil {
+		return ledger.Posted{}, fmt.Errorf("debit %q: %w", d.Key, err)
+	}
+	posted, err := s.debit(ctx, tx, d, ledger.InTx(tx))
+	if err != nil || posted.Replayed {
+		return posted, err
+	}
+	return posted, hold.Record(ctx, tx)
 }
 
 // Debit is DebitTx for a payment with nothing else to write beside it: one
 // query of its own, so one exchange with the database instead of
-// three.
+// three. The query is gated on the payer having no protection; a
+// protected payer's debit takes DebitTx's transaction instead.
 func (s *Service) Debit(ctx context.Context, d Debit) (ledger.Posted, error) {
-	return s.debit(ctx, s.store.DB(), d)
+	posted, err := s.debit(ctx, s.store.DB(), d, ledger.With(&ledger.Row{Gate: limits.UnprotectedGate}))
+	if !errors.Is(err, ledger.ErrGateClosed) {
+		return posted, err
+	}
+	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var txErr error
+		posted, txErr = s.DebitTx(ctx, tx, d)
+		return txErr
+	})
+	return posted, err
 }
 
 // debit is DebitTx and Debit: q reads through the same transaction (or the

@@ -33,6 +33,7 @@ import (
 	"im2pay/account"
 	"im2pay/db"
 	"im2pay/ledger"
+	"im2pay/limits"
 	"im2pay/wallet"
 )
 
@@ -80,6 +81,12 @@ type GiftRequest struct {
 	// the gift is sent only while that session is alive (see
 	// account.HoldSession). Nil for callers without a session.
 	Session []byte
+	// Confirmed: the person confirmed the total Quoted (quantity × unit
+	// price) on the confirmation step. A gift above the sender's
+	// ConfirmAbove is refused with *NeedsConfirmation until it is, and a
+	// confirmed total that is not the total now is asked again.
+	Confirmed bool
+	Quoted    wallet.Money
 }
 
 // SentGift is the outcome of SendGift; for a repeated key it is the first
@@ -160,6 +167,12 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 		return SentGift{}, err
 	}
 	amount := o.item.Price * wallet.Money(o.quantity)
+	if err := s.limits.GiftsOff(ctx, r.SenderID); err != nil {
+		return SentGift{}, err
+	}
+	if err := s.confirmGift(ctx, r, amount); err != nil {
+		return SentGift{}, err
+	}
 	// The common case, a new gift its sender can afford, is one query;
 	// anything else (a short balance, a retry, a catalog change) writes
 	// nothing there and takes the transaction, which tells them apart. A
@@ -185,10 +198,45 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 	return out, nil
 }
 
+// confirmGift asks, before anything moves, for a confirmation of a gift
+// whose total is above the sender's threshold, as the shop does: a
+// balance that cannot cover it is a *Shortfall first (nothing to
+// confirm), then *NeedsConfirmation with the total and the balance after.
+// A confirmation of another total (the catalog changed, or a forged form)
+// asks again at this one.
+func (s *Service) confirmGift(ctx context.Context, r GiftRequest, amount wallet.Money) error {
+	if r.Confirmed && r.Quoted == amount {
+		return nil
+	}
+	st, err := s.SettingsOf(ctx, r.SenderID)
+	if err != nil {
+		return err
+	}
+	repriced := r.Quoted != 0 && r.Quoted != amount
+	if !repriced && !r.Confirmed && amount <= st.ConfirmAbove {
+		return nil
+	}
+	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), r.SenderID)
+	if err != nil {
+		return err
+	}
+	bal, err := s.ledger.Balance(ctx, walletID)
+	if err != nil {
+		return err
+	}
+	if wallet.Money(bal) < amount {
+		return &Shortfall{Price: amount, Balance: wallet.Money(bal)}
+	}
+	return &NeedsConfirmation{Price: amount, BalanceAfter: wallet.Money(bal) - amount, Repriced: repriced}
+}
+
 // giftOnOfferSQL is the gate of a gift's payment sent in one query
 // (see ledger.Row): the item is still on offer at the unit price the
-// sender saw. $11 the item, $12 the unit price.
-const giftOnOfferSQL = `SELECT 1 FROM gift_items i WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint`
+// sender saw, and the sender has no protection (a protected sender's gift
+// takes the transaction, where limits.HoldSpend decides it). $11 the
+// item, $12 the unit price.
+const giftOnOfferSQL = `SELECT 1 FROM gift_items i WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint
+	AND ` + limits.UnprotectedCondition
 
 // giftRowSQL records the gift from its payment's transaction, in the same
 // query. A gift already recorded under the sender's key fails the

@@ -15,6 +15,7 @@ import (
 	"im2pay/db"
 	"im2pay/internal/cache"
 	"im2pay/ledger"
+	"im2pay/limits"
 )
 
 // maxCachedGiftItems bounds the gift catalog's cache: only codes of the
@@ -34,6 +35,8 @@ type Service struct {
 	// instance's remembered item is stale until its next use, which
 	// insertGift refuses (nothing is charged) and which forgets it.
 	giftItems *cache.Bounded[string, GiftItem]
+	// limits holds every spend of a protected person against their caps.
+	limits *limits.Service
 }
 
 // Options configures a Service; zero fields take the defaults.
@@ -45,6 +48,9 @@ type Options struct {
 	Accounts *account.Service
 	Now      func() time.Time
 	Logger   *slog.Logger // nil: slog.Default()
+	// Limits enforces the caps people set and minors' mode (nil:
+	// limits.New over the same store with Now and the defaults).
+	Limits *limits.Service
 }
 
 // NewService builds a Service over a store and names the queries its
@@ -62,7 +68,14 @@ func NewService(store *db.Store, o Options) *Service {
 	if o.Accounts == nil {
 		o.Accounts = account.NewService(store, account.Options{Now: o.Now, Logger: o.Logger, Ledger: o.Ledger})
 	}
+	if o.Limits == nil {
+		o.Limits = limits.New(store, limits.Config{Now: o.Now})
+	}
 	store.PrepareForTx(insertGiftSQL)
 	return &Service{store: store, ledger: o.Ledger, accounts: o.Accounts, now: o.Now, log: o.Logger,
-		giftItems: cache.New[string, GiftItem](maxCachedGiftItems)}
+		giftItems: cache.New[string, GiftItem](maxCachedGiftItems), limits: o.Limits}
 }
+
+// Limits is the protection this service enforces, for the pages that
+// show and change it.
+func (s *Service) Limits() *limits.Service { return s.limits }

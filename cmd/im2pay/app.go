@@ -17,6 +17,7 @@ import (
 	"im2pay/db/pgcluster"
 	"im2pay/internal/reqlog"
 	"im2pay/ledger"
+	"im2pay/limits"
 	"im2pay/metrics"
 	"im2pay/recharge"
 	reconciliation "im2pay/reconcile"
@@ -123,12 +124,15 @@ func withDatabase(ctx context.Context, cfg config, stdout io.Writer, fn func(*ap
 	})
 	a.refund = refund.NewService(a.store, refund.Options{Ledger: a.ledger, Providers: providers, BaseURL: cfg.BaseURL,
 		ApprovalAbove: int64(cfg.OpsApprovalAbove), Logger: logger})
+	// One protection for top-ups and spends, with the operator's minors'
+	// caps. Days are Beijing's whatever TIME_ZONE shows.
+	protection := limits.New(a.store, limits.Config{MinorsTopUpEach: cfg.MinorsTopUpEach, MinorsTopUpMonth: cfg.MinorsTopUpMonth})
 	a.recharge = recharge.NewService(a.store, recharge.Options{
-		Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
+		Limits: protection, Location: cfg.Location, Providers: providers, BaseURL: cfg.BaseURL,
 		ReconcileAfter: cfg.ReconcileAfter, Logger: logger, Metrics: a.metrics, Ledger: a.ledger,
 		RefundNotified: a.refund.Notified, Debts: a.refund,
 	})
-	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger})
+	a.spend = spend.NewService(a.store, spend.Options{Ledger: a.ledger, Accounts: a.accounts, Logger: logger, Limits: protection})
 	a.center = center.NewService(a.store, center.Options{Spend: a.spend, Recharge: a.recharge})
 	a.staff = staff.NewService(a.store, staff.Options{Logger: logger})
 	a.adjust = adjust.NewService(a.store, adjust.Options{Ledger: a.ledger, Accounts: a.accounts,

@@ -66,6 +66,10 @@ type config struct {
 	// OpsApprovalAbove: a console adjustment of more than this waits for a
 	// second staff member's approval (four eyes).
 	OpsApprovalAbove wallet.Money
+	// MinorsTopUpEach and MinorsTopUpMonth cap top-ups in minors' mode
+	// (青少年模式); SupportURL and SupportContact are the 客服 entry.
+	MinorsTopUpEach, MinorsTopUpMonth wallet.Money
+	SupportURL, SupportContact        string
 }
 
 // settings documents each variable and its default; the README's table is
@@ -100,6 +104,10 @@ var settings = []struct{ name, def, help string }{
 	{"OPS_ALLOW_CIDRS", "", "comma-separated CIDRs the operations console (/ops) answers to; others get 404; empty: every address"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; a streamed CSV export instead bounds each database read and each page it writes"},
 	{"OPS_APPROVAL_ABOVE", "500.00", "a console adjustment of more than this (yuan) waits for a second staff member's approval"},
+	{"MINORS_TOPUP_EACH", "50.00", "in minors' mode (青少年模式) the most one top-up may be (yuan)"},
+	{"MINORS_TOPUP_MONTH", "200.00", "in minors' mode the most top-ups may total in a Beijing month (yuan)"},
+	{"SUPPORT_URL", "", "where the 客服 (support) entry of the result and failure pages leads (https URL or mailto:); empty: the app's own /support page"},
+	{"SUPPORT_CONTACT", "", "a line of support contact shown beside the 客服 entry and on /support (e.g. a phone number and hours); empty: none"},
 }
 
 // loadConfig reads every variable and reports all bad ones together.
@@ -212,6 +220,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("OPS_APPROVAL_ABOVE", err)
 	} else if c.OpsApprovalAbove == 0 {
 		bad("OPS_APPROVAL_ABOVE", errors.New("must be more than zero"))
+	}
+	for _, m := range []struct {
+		name string
+		to   *wallet.Money
+	}{{"MINORS_TOPUP_EACH", &c.MinorsTopUpEach}, {"MINORS_TOPUP_MONTH", &c.MinorsTopUpMonth}} {
+		if *m.to, err = wallet.ParseMoney(get(m.name)); err != nil {
+			bad(m.name, err)
+		} else if *m.to == 0 {
+			bad(m.name, errors.New("must be more than zero"))
+		}
+	}
+	c.SupportURL, c.SupportContact = get("SUPPORT_URL"), get("SUPPORT_CONTACT")
+	if c.SupportURL != "" {
+		// Shown as a link on our pages: only a web address or an email.
+		if u, err := url.Parse(c.SupportURL); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && u.Host != "" || u.Scheme == "mailto") {
+			bad("SUPPORT_URL", errors.New("must be an http(s) or mailto: URL"))
+		}
 	}
 	if c.SeedDemo, err = strconv.ParseBool(get("SEED_DEMO")); err != nil {
 		bad("SEED_DEMO", errors.New("must be true or false"))

@@ -20,6 +20,7 @@ import (
 	wechatsandbox "im2pay/payment/sandbox/wechat"
 	"im2pay/people"
 	"im2pay/seal"
+	"im2pay/views/components"
 )
 
 // serve runs the web server until ctx ends, then drains it.
@@ -74,6 +75,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			Secure: cfg.Production, Origin: cfg.BaseURL, TrustedProxies: cfg.TrustedProxies,
 			Location: cfg.Location, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Logger: log,
 			FormActionOrigins: a.formOrigins, SandboxScanURL: scanURL, ServiceToken: cfg.ServiceToken, Metrics: m,
+			Support: components.SupportInfo{URL: cfg.SupportURL, Contact: cfg.SupportContact},
 		})
 		srv := &http.Server{
 			Handler:           withDeadline(h, cfg.RequestTimeout),
