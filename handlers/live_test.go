@@ -45,7 +45,7 @@ func newLiveSite(t *testing.T, maxPerUser int) *liveSite {
 	store := db.New(conn)
 	clk := &clock{now: time.Now()}
 	svc, led := services(store, recharge.Options{Now: clk.Now})
-	hub := live.NewHub(dsn, live.Options{MaxPerUser: maxPerUser})
+	hub := live.NewHub(dsn, conn, live.Options{MaxPerUser: maxPerUser})
 	svc.Live = live.NewService(store, hub)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	cfg := handlers.Config{Location: loc, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now,

@@ -43,7 +43,13 @@ func newFixture(t *testing.T, o live.Options) *fixture {
 	}
 	t.Cleanup(func() { conn.Close() })
 	store := db.New(conn)
-	f := &fixture{t: t, ctx: context.Background(), store: store, ledger: ledger.New(store), hub: live.NewHub(url, o)}
+	// The hub reads through a pool of its own, as another process would.
+	hubConn, err := sqlx.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hubConn.Close() })
+	f := &fixture{t: t, ctx: context.Background(), store: store, ledger: ledger.New(store), hub: live.NewHub(url, hubConn, o)}
 	if f.grants, err = f.ledger.SystemAccountID(f.ctx, "grants"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +131,9 @@ func TestAPostingInAnotherConnectionReachesItsOwnersSubscriptionsOnly(t *testing
 			t.Fatalf("alice's stream got %+v, want the grant %d", ev, posted.TransactionID)
 		}
 	}
-	// Bob's posting comes after alice's on the one listening connection,
-	// so once it reached bob, alice's would have too: his first event is
-	// his own.
+	// Bob's posting comes after alice's, and a read covers both or alice's
+	// first, so once his reached him, alice's would have too: his first
+	// event is his own.
 	mine := f.grant("g-bob", bob, 300)
 	if ev := next(t, b); ev.TxnID != mine.TransactionID {
 		t.Fatalf("bob's stream got %+v: another person's movement (alice's is %d)", ev, posted.TransactionID)
@@ -143,6 +149,53 @@ func TestAPostingInAnotherConnectionReachesItsOwnersSubscriptionsOnly(t *testing
 	}
 	if bal, err := r.Balance(f.ctx, alice.ID); err != nil || bal != 500 {
 		t.Fatalf("alice's balance %v, %v", bal, err)
+	}
+}
+
+// Ids commit out of order: a posting may draw its ids and stay
+// uncommitted while a later posting, for someone else, commits and is
+// read. Its movement must still be told, once, and the later one not told
+// again. (The lookback is set far above any wait here, so the test does
+// not depend on the machine's speed.)
+func TestAMovementCommittedOutOfIdOrderIsToldOnce(t *testing.T) {
+	f := newFixture(t, live.Options{PollEvery: 20 * time.Millisecond, Lookback: time.Hour})
+	u, v := f.user("grace"), f.user("heidi")
+	su, sv := f.subscribe(u), f.subscribe(v)
+
+	tx, err := f.store.DB().BeginTxx(f.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	early, err := f.ledger.Post(f.ctx, ledger.Posting{Key: "early", Kind: ledger.Grant, Reference: "test", Description: "welcome_grant",
+		Entries: []ledger.Entry{{AccountID: f.grants, Amount: -100}, {AccountID: u.WalletID, Amount: 100}}}, ledger.InTx(tx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := f.grant("late", v, 50)
+	if late.TransactionID <= early.TransactionID {
+		t.Fatalf("late %d drew its id before early %d", late.TransactionID, early.TransactionID)
+	}
+	// v hearing of late proves a read has passed over ids above early's.
+	if ev := next(t, sv); ev.TxnID != late.TransactionID {
+		t.Fatalf("heidi got %+v, want %d", ev, late.TransactionID)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, su); ev.Kind != live.Moved || ev.TxnID != early.TransactionID {
+		t.Fatalf("grace got %+v, want the early posting %d", ev, early.TransactionID)
+	}
+	// Nothing twice: each person's next event is a new posting, not a
+	// movement the reads found again.
+	for _, p := range []struct {
+		u account.User
+		s *live.Subscription
+	}{{u, su}, {v, sv}} {
+		marker := f.grant("marker-"+p.u.Username, p.u, 1)
+		if ev := next(t, p.s); ev.TxnID != marker.TransactionID {
+			t.Fatalf("%s got %+v, want the marker %d (a movement told twice?)", p.u.Username, ev, marker.TransactionID)
+		}
 	}
 }
 

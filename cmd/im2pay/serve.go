@@ -56,9 +56,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 				return err
 			}
 		}
-		// One LISTEN connection for the whole process: every live balance
+		// One hub for the whole process: it reads movements for the people
+		// watching and listens for ended sessions, and every live balance
 		// stream is fanned out from it (package live).
-		hub := live.NewHub(a.url, live.Options{Logger: log})
+		hub := live.NewHub(a.url, a.conn, live.Options{Logger: log})
 		go func() {
 			if err := hub.Run(ctx); err != nil {
 				log.Error("live balance: the listener stopped; pages poll instead", "err", err)
