@@ -250,7 +250,7 @@ func TestLimitsAndMaintenanceAreExplainedBeforePaying(t *testing.T) {
 	low := b.get("/recharge/preview?method=alipay&amount=0.5")
 	expectContains(t, low, "单笔最低 ¥1.00，还差 ¥0.50")
 	high := b.get("/recharge/preview?method=wechat&custom=20000.01")
-	expectContains(t, high, "单笔最高 ¥20000.00，超出 ¥0.01")
+	expectContains(t, high, "单笔最高 ¥20,000.00，超出 ¥0.01")
 	for _, bad := range []string{"-1", "0.001", "1e3", "0x10", "1_000", "NaN", "１２", "99999999999999999999"} {
 		a := b.get("/recharge/confirm?method=alipay&amount=" + url.QueryEscape(bad) + "&key=aaaaaaaaaaaaaaaaaaaa")
 		expectStatus(t, a, http.StatusUnprocessableEntity)
@@ -314,5 +314,5 @@ func TestTheDailyLimitCountsTheDayByTheAppsClock(t *testing.T) {
 	if a.status == http.StatusSeeOther {
 		t.Fatalf("a third order past ¥100,000 in one day was placed: %s", a.header.Get("Location"))
 	}
-	expectContains(t, a, "已达每日充值上限 ¥100000.00，今天还可充值 ¥0.00。")
+	expectContains(t, a, "已达每日充值上限 ¥100,000.00，今天还可充值 ¥0.00。")
 }
