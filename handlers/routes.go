@@ -83,6 +83,7 @@ func (s *Server) routes() *echo.Echo {
 		ops.Mount(e, *s.ops) // the operations console, its own sessions and CSRF
 	}
 	s.redeemRoutes(e)
+	s.receiptRoutes(e)
 	return e
 }
 
