@@ -144,3 +144,40 @@ func TestMyTopUpsPageAndFilter(t *testing.T) {
 		expectLacks(t, a, no)
 	}
 }
+
+// TestACardFailureSpeaksOfTheCardAndOffersEachActionOnce: a card refused
+// for want of money reads 卡内余额不足, offers "another method" once (in
+// English too, where it used to be twice), and that link opens the
+// recharge page with the card not picked again.
+func TestACardFailureSpeaksOfTheCardAndOffersEachActionOnce(t *testing.T) {
+	t.Parallel()
+	p := newPaySite(t)
+	b := p.browser()
+	b.register("card_refused", goodPassword)
+	no := p.order(b, "card", "30")
+	p.pay(b, no)
+	p.settle(b, no, sim.InsufficientFunds)
+	state, zh := p.result(b, no, settleBound)
+	if state != recharge.OrderFailed {
+		t.Fatalf("order %s is %s, want failed", no, state)
+	}
+	expectContains(t, zh, "卡内余额不足")
+	expectLacks(t, zh, "支付账户余额不足")
+	b.header.Set("Accept-Language", "en")
+	en := b.get("/recharge/orders/" + no)
+	if n := strings.Count(en.body, `data-testid="result-other-method"`); n != 1 {
+		t.Fatalf("the failure page offers another method %d times, want once", n)
+	}
+	if n := strings.Count(en.body, "another card or method") + strings.Count(en.body, "Use another method"); n != 1 {
+		t.Fatalf("the English failure page names another method %d times, want once:\n%.3000s", n, en.body)
+	}
+	m := regexp.MustCompile(`href="(/recharge\?[^"]*)"[^>]*data-testid="result-other-method"`).FindStringSubmatch(en.body)
+	if m == nil || !strings.Contains(m[1], "not=card") {
+		t.Fatalf("the other-method link is %v, want one that leaves the card unpicked", m)
+	}
+	page := b.get(htmlUnescape(m[1]))
+	if regexp.MustCompile(`value="card" checked`).MatchString(page.body) {
+		t.Fatal("换一种支付方式 opens the recharge page with the failed card picked again")
+	}
+	expectContains(t, page, `value="alipay" checked`)
+}
