@@ -1174,14 +1174,14 @@ func orderRow(csrf string, o recharge.Order, refunds OrdersRefunds) templ.Compon
 			return templ_7745c5c3_Err
 		}
 		if o.TierBonus+o.FirstBonus > 0 && o.State == recharge.OrderPaid {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<span class=\"money text-emerald-700\" data-testid=\"order-bonus\">+")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<span class=\"money ml-1 text-emerald-700\" data-testid=\"order-bonus\">+")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var66 string
 			templ_7745c5c3_Var66, templ_7745c5c3_Err = templ.JoinStringErrs(wallet.Money(o.TierBonus + o.FirstBonus).String())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/receipt.templ`, Line: 250, Col: 120}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/receipt.templ`, Line: 250, Col: 125}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var66))
 			if templ_7745c5c3_Err != nil {
@@ -1192,14 +1192,14 @@ func orderRow(csrf string, o recharge.Order, refunds OrdersRefunds) templ.Compon
 				return templ_7745c5c3_Err
 			}
 		} else if o.TierBonus+o.FirstBonus > 0 && (o.State == recharge.OrderAwaiting || o.State == recharge.OrderProcessing) {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 89, "<span class=\"money text-slate-500\" data-testid=\"order-bonus\">+")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 89, "<span class=\"money ml-1 text-slate-500\" data-testid=\"order-bonus\">+")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var67 string
 			templ_7745c5c3_Var67, templ_7745c5c3_Err = templ.JoinStringErrs(wallet.Money(o.TierBonus + o.FirstBonus).String())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/receipt.templ`, Line: 252, Col: 118}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/receipt.templ`, Line: 252, Col: 123}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var67))
 			if templ_7745c5c3_Err != nil {
