@@ -12,6 +12,7 @@ import (
 	"im2pay/payment"
 	"im2pay/payment/sandbox/sim"
 	"im2pay/recharge"
+	"im2pay/spend"
 )
 
 // beijingZone is how the receipt states times: Beijing time, +8 all year.
@@ -180,4 +181,39 @@ func TestACardFailureSpeaksOfTheCardAndOffersEachActionOnce(t *testing.T) {
 		t.Fatal("换一种支付方式 opens the recharge page with the failed card picked again")
 	}
 	expectContains(t, page, `value="alipay" checked`)
+}
+
+// TestAGiftLineNamesItsRecipient: the sender's history line of a gift opens
+// a detail that names the recipient and the gift; the recipient, who has no
+// such line, gets 404 for the sender's line id.
+func TestAGiftLineNamesItsRecipient(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := context.Background()
+	sender := s.browser()
+	sender.register("gift_line_from", goodPassword)
+	to := s.browser()
+	to.register("gift_line_to", goodPassword)
+	u, err := s.accounts.UserByName(ctx, "gift_line_from")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wallet.Grant(ctx, u.ID, 50_00, "gift-line:grant", "welcome_grant"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.spend.SendGift(ctx, spend.GiftRequest{SenderID: u.ID, To: "gift_line_to", Gift: "rose", Quantity: "3",
+		Key: "gift-line-key-0000001"}); err != nil {
+		t.Fatal(err)
+	}
+	var entry int64
+	if err := s.store.DB().GetContext(ctx, &entry, `SELECT e.id FROM ledger_entries e
+		JOIN ledger_transactions x ON x.id = e.transaction_id JOIN accounts a ON a.id = e.account_id
+		WHERE a.user_id = $1 AND x.kind = 'gift'`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("/history/lines/%d", entry)
+	a := sender.get(line)
+	expectStatus(t, a, 200)
+	expectContains(t, a, "收礼人", `data-testid="line-gift-to">gift_line_to<`, "玫瑰 × 3")
+	expectStatus(t, to.get(line), 404)
 }
