@@ -32,7 +32,6 @@ var receiptTexts = map[string]texts{
 	"orders.none_match":              {"没有符合条件的充值记录。", "No top-ups match this filter."},
 	"orders.more":                    {"下一页", "Next page"},
 	"orders.first":                   {"回到第一页", "Back to the first page"},
-	"orders.open":                    {"查看订单 %s", "Open order %s"},
 	"statement.summary.chart_in_out": {"每月收入与支出", "Money in and out per month"},
 	"statement.summary.chart_zone":   {"按%s分月；没有收支的月份不画出。", "Months by %s; months with no money in or out are left out."},
 	"zone.beijing":                   {"北京时间", "Beijing time"},
