@@ -35,8 +35,10 @@ func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
 			if state != recharge.OrderPaid {
 				t.Fatalf("order %s is %s, want paid", no, state)
 			}
-			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00).
-			expectContains(t, page, "充值成功", "+¥9.40", `data-fen="7740"`)
+			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00), each
+			// bonus on its own line.
+			expectContains(t, page, "充值成功", `data-testid="result-tier-bonus">+¥3.40<`,
+				`data-testid="result-first-bonus">+¥6.00<`, `data-testid="result-received">¥77.40<`, `data-fen="7740"`)
 			if got := p.balance(b); got != "7740" {
 				t.Fatalf("balance = %s fen, want 7740", got)
 			}
@@ -59,7 +61,7 @@ func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 		says    string
 	}{
 		{"card", sim.Declined, 1, "被发卡行拒绝"},
-		{"card", sim.InsufficientFunds, 1, "支付账户余额不足"},
+		{"card", sim.InsufficientFunds, 1, "卡内余额不足"}, // a card's words, not an account's
 		{"paypal", sim.Restricted, 1, "被支付机构限制使用"},
 	}
 	for i, c := range cases {
