@@ -19,7 +19,7 @@ type payLanguage struct {
 	wrongDetails string
 	maintenance  string
 	allClosed    string
-	tooHigh      string // ¥20000.01 by WeChat Pay, whose maximum is ¥20000.00
+	tooHigh      string // ¥20,000.01 by WeChat Pay, whose maximum is ¥20,000.00
 	// The order states and what they offer.
 	awaiting     string
 	cancelled    string
@@ -41,7 +41,7 @@ var payLanguages = map[string]payLanguage{
 		wrongDetails: "支付信息有误（如支付密码或卡信息错误），本次没有扣款。",
 		maintenance:  "维护中",
 		allClosed:    "所有支付方式正在维护，暂时无法充值，请稍后再试。",
-		tooHigh:      "单笔最高 ¥20000.00，超出 ¥0.01。",
+		tooHigh:      "单笔最高 ¥20,000.00，超出 ¥0.01。",
 		awaiting:     "待支付",
 		cancelled:    "已取消",
 		closed:       "已关闭",
@@ -60,7 +60,7 @@ var payLanguages = map[string]payLanguage{
 		wrongDetails: "The payment details were wrong (password or card details). Nothing was charged.",
 		maintenance:  "Under maintenance",
 		allClosed:    "All payment methods are under maintenance. Please try again later.",
-		tooHigh:      "The maximum per top-up is ¥20000.00; that is ¥0.01 over.",
+		tooHigh:      "The maximum per top-up is ¥20,000.00; that is ¥0.01 over.",
 		awaiting:     "Awaiting payment",
 		cancelled:    "Cancelled",
 		closed:       "Closed",

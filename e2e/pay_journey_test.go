@@ -176,7 +176,10 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 
 	no := p.waitResult("paid")
 	p.wantText(byTestID("result-title"), l.paid)
-	p.wantText(byTestID("result-bonus"), "+¥9.40")
+	// ¥68: the 5% tier bonus and the first top-up bonus, each on its own line.
+	p.wantText(byTestID("result-tier-bonus"), "+¥3.40")
+	p.wantText(byTestID("result-first-bonus"), "+¥6.00")
+	p.wantText(byTestID("result-received"), "¥77.40")
 	bal := chromedp.CSS(`[data-testid="result"] [data-fen]`)
 	if got := p.attr(bal, "data-fen"); got != "7740" {
 		p.fail("the result page's balance data-fen = %q, want 7740", got)
@@ -310,7 +313,7 @@ func wrongPaymentPasswordJourney(p *payPage, v variant) {
 	no := p.waitResult("awaiting")
 	p.wantText(byTestID("result-title"), l.notCompleted)
 	p.wantAwaitingActions(l)
-	if p.present(byTestID("result-bonus")) {
+	if p.present(byTestID("result-tier-bonus")) || p.present(byTestID("result-first-bonus")) {
 		p.fail("an unpaid top-up shows a bonus")
 	}
 	p.snap("result-not-completed")

@@ -178,7 +178,7 @@ func shortfallJourney(p *spendPage) {
 
 	p.waitResult("paid")
 	p.wantText(byTestID("result-title"), payLang(p.v).paid)
-	p.wantText(byTestID("result-bonus"), "+¥6.00")
+	p.wantText(byTestID("result-first-bonus"), "+¥6.00")
 	p.wantMoney(chromedp.CSS(`[data-testid="result"] dd [data-fen]`), 18_00)
 	if got := p.text(byTestID("result-back")); got != l.backToPurchase {
 		p.fail("the result page's way back says %q, want %q", got, l.backToPurchase)

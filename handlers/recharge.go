@@ -35,7 +35,9 @@ func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.Rech
 		Method: method, Amount: amount, ReturnTo: safeNext(c.QueryParam("return_to")), Key: c.QueryParam("key")}
 	if v.Method == "" {
 		for _, m := range methods {
-			if m.Open {
+			// "not" is the method that just failed (换一种支付方式): never
+			// picked for the person again.
+			if m.Open && string(m.Method) != c.QueryParam("not") {
 				v.Method = string(m.Method)
 				break
 			}
@@ -275,19 +277,6 @@ func writeAck(c echo.Context, a payment.Ack) error {
 		return fmt.Errorf("acknowledge notification: %w", err)
 	}
 	return nil
-}
-
-func (s *Server) myOrders(c echo.Context) error {
-	u, _ := currentUser(c)
-	orders, err := s.recharges.OrdersOf(c.Request().Context(), u.ID)
-	if err != nil {
-		return err
-	}
-	refunds, err := s.ordersRefunds(c.Request().Context(), u.ID, orders, c.QueryParam("refund"))
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, pages.Orders(s.shell(c, "orders.title", "orders"), orders, refunds), nil)
 }
 
 func (s *Server) myOrder(c echo.Context) (recharge.Order, error) {

@@ -35,8 +35,10 @@ func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
 			if state != recharge.OrderPaid {
 				t.Fatalf("order %s is %s, want paid", no, state)
 			}
-			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00).
-			expectContains(t, page, "充值成功", "+¥9.40", `data-fen="7740"`)
+			// ¥68 + 5% tier bonus (¥3.40) + first top-up bonus (¥6.00), each
+			// bonus on its own line.
+			expectContains(t, page, "充值成功", `data-testid="result-tier-bonus">+¥3.40<`,
+				`data-testid="result-first-bonus">+¥6.00<`, `data-testid="result-received">¥77.40<`, `data-fen="7740"`)
 			if got := p.balance(b); got != "7740" {
 				t.Fatalf("balance = %s fen, want 7740", got)
 			}
@@ -59,7 +61,7 @@ func TestRefusedPaymentsSayWhyAndCreditNothing(t *testing.T) {
 		says    string
 	}{
 		{"card", sim.Declined, 1, "被发卡行拒绝"},
-		{"card", sim.InsufficientFunds, 1, "支付账户余额不足"},
+		{"card", sim.InsufficientFunds, 1, "卡内余额不足"}, // a card's words, not an account's
 		{"paypal", sim.Restricted, 1, "被支付机构限制使用"},
 	}
 	for i, c := range cases {
@@ -250,7 +252,7 @@ func TestLimitsAndMaintenanceAreExplainedBeforePaying(t *testing.T) {
 	low := b.get("/recharge/preview?method=alipay&amount=0.5")
 	expectContains(t, low, "单笔最低 ¥1.00，还差 ¥0.50")
 	high := b.get("/recharge/preview?method=wechat&custom=20000.01")
-	expectContains(t, high, "单笔最高 ¥20000.00，超出 ¥0.01")
+	expectContains(t, high, "单笔最高 ¥20,000.00，超出 ¥0.01")
 	for _, bad := range []string{"-1", "0.001", "1e3", "0x10", "1_000", "NaN", "１２", "99999999999999999999"} {
 		a := b.get("/recharge/confirm?method=alipay&amount=" + url.QueryEscape(bad) + "&key=aaaaaaaaaaaaaaaaaaaa")
 		expectStatus(t, a, http.StatusUnprocessableEntity)
@@ -314,5 +316,5 @@ func TestTheDailyLimitCountsTheDayByTheAppsClock(t *testing.T) {
 	if a.status == http.StatusSeeOther {
 		t.Fatalf("a third order past ¥100,000 in one day was placed: %s", a.header.Get("Location"))
 	}
-	expectContains(t, a, "已达每日充值上限 ¥100000.00，今天还可充值 ¥0.00。")
+	expectContains(t, a, "已达每日充值上限 ¥100,000.00，今天还可充值 ¥0.00。")
 }

@@ -86,6 +86,7 @@ func (s *Server) routes() *echo.Echo {
 	s.redeemRoutes(e)
 	s.liveRoutes(e)
 	s.protectRoutes(e)
+	s.receiptRoutes(e)
 	return e
 }
 

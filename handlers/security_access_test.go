@@ -29,7 +29,8 @@ type victim struct {
 	browser         *browser
 	carol           string // the third person alice exchanged gifts with
 	carolID         int64
-	session         string // the public id of alice's session
+	session         string  // the public id of alice's session
+	entries         []int64 // the ids of alice's history lines
 }
 
 // newVictim makes alice: a paid and a pending top-up, a gift sent and one
@@ -90,6 +91,10 @@ func newVictim(t *testing.T, p *paySite) *victim {
 	}
 	if err := p.store.DB().GetContext(ctx, &v.orderKey, `SELECT request_key FROM recharge_orders WHERE out_trade_no = $1`, v.pending); err != nil {
 		t.Fatal(err)
+	}
+	if err := p.store.DB().SelectContext(ctx, &v.entries, `SELECT e.id FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
+		WHERE a.user_id = $1 ORDER BY e.id`, v.id); err != nil || len(v.entries) == 0 {
+		t.Fatalf("alice's history lines: %v (%d)", err, len(v.entries))
 	}
 	v.secrets = []string{v.name, v.carol, "alice-whisper-Zq81", "carol-reply-Hm27", v.paid, v.pending,
 		"52.39", "61.17", "43.21", "17.89", v.giftKey, v.orderKey}
@@ -236,6 +241,7 @@ func foreignReaches(v *victim) []reach {
 		get("GET /recharge/orders/:no", o)
 		get("GET /recharge/orders/:no", o+"?said=paid&at=1&start_failed=1", "HX-Request", "true")
 		get("GET /recharge/orders/:no/pay", o+"/pay")
+		get("GET /recharge/orders/:no/receipt", o+"/receipt")
 		get("GET /recharge/orders/:no/status", o+"/status")
 		get("GET /recharge/orders/:no/status", o+"/status?qr=1", "HX-Request", "true")
 		get("GET /recharge/orders/:no/return", o+"/return")
@@ -246,6 +252,11 @@ func foreignReaches(v *victim) []reach {
 			reach{route: "POST /recharge/orders/:no/renew", method: http.MethodPost, path: o + "/renew", form: url.Values{}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/refund", method: http.MethodPost, path: o + "/refund", form: url.Values{"reason": {"mine now"}}, foreign: true},
 			reach{route: "POST /recharge/orders/:no/return", method: http.MethodPost, path: o + "/return", form: url.Values{}, foreign: true})
+	}
+	// Every line of alice's history, opened by its id: the receipt's and
+	// the gift's details are hers alone.
+	for _, id := range v.entries {
+		out = append(out, reach{route: "GET /history/lines/:id", method: http.MethodGet, path: "/history/lines/" + strconv.FormatInt(id, 10), foreign: true})
 	}
 	// Alice's session, named on mallory's settings page form: ending it
 	// must find nothing (alice stays logged in, checked at the end).

@@ -79,7 +79,7 @@ func (s *Service) Pay(ctx context.Context, o Order, clientIP string) (payment.Ne
 	}
 	next, err := p.Start(ctx, payment.Order{
 		OutTradeNo: o.OutTradeNo, Amount: o.PayAmount, Currency: o.PayCurrency, // the price the order stored
-		Subject: fmt.Sprintf("IM2.0 Pay 余额充值 %s", wallet.Money(o.Amount)),
+		Subject: "IM2.0 Pay 余额充值 ¥" + wallet.Money(o.Amount).Yuan(), // ungrouped: providers show it as sent
 		Device:  payment.Device(o.Device), ClientIP: clientIP, ExpiresAt: o.ExpiresAt,
 		ReturnURL: s.baseURL + "/recharge/orders/" + o.OutTradeNo + "/return",
 		NotifyURL: s.baseURL + "/pay/notify/" + o.Method,

@@ -112,17 +112,19 @@ func allDigits(s string) bool {
 	return true
 }
 
-// String formats the amount for reading: "¥12.50", "-¥3.05". Thousands are
-// not grouped, because grouping differs by locale and the views do that.
+// String formats the amount for people to read: "¥12.50", "-¥3.05",
+// "¥55,218.62". Thousands are grouped with commas, as both our languages
+// write yuan; nothing a machine reads back may use it (see Yuan).
 func (m Money) String() string {
 	if m < 0 {
-		return "-¥" + formatFen(m.abs())
+		return "-¥" + groupThousands(formatFen(m.abs()))
 	}
-	return "¥" + formatFen(m.abs())
+	return "¥" + groupThousands(formatFen(m.abs()))
 }
 
-// Yuan formats the amount without a symbol ("12.50", "-3.05"), for form
-// values and CSV, where ParseMoney must be able to read it back.
+// Yuan formats the amount without a symbol or grouping ("1234.50",
+// "-3.05"), for form values, CSV and provider requests, where ParseMoney
+// (or another program) must be able to read it back.
 func (m Money) Yuan() string {
 	if m < 0 {
 		return "-" + formatFen(m.abs())
@@ -152,4 +154,27 @@ func (m Money) abs() uint64 {
 func formatFen(fen uint64) string {
 	c := fen % 100
 	return strconv.FormatUint(fen/100, 10) + "." + string([]byte{byte('0' + c/10), byte('0' + c%10)})
+}
+
+// groupThousands puts a comma between each group of three whole-yuan digits
+// of an unsigned "1234567.89", giving "1,234,567.89".
+func groupThousands(s string) string {
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(whole) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(whole)/3)
+	lead := len(whole) % 3
+	if lead == 0 {
+		lead = 3
+	}
+	b.WriteString(whole[:lead])
+	for i := lead; i < len(whole); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(whole[i : i+3])
+	}
+	b.WriteByte('.')
+	b.WriteString(frac)
+	return b.String()
 }

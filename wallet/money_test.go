@@ -110,12 +110,16 @@ func TestMoneyFormatting(t *testing.T) {
 		{"ten fen pads the decimals", 10, "¥0.10", "0.10", "+¥0.10"},
 		{"a whole yuan shows zero fen", 100, "¥1.00", "1.00", "+¥1.00"},
 		{"an ordinary amount shows both parts", 1250, "¥12.50", "12.50", "+¥12.50"},
-		{"thousands are not grouped", 123456789, "¥1234567.89", "1234567.89", "+¥1234567.89"},
+		{"an amount below a thousand has no comma", 99999, "¥999.99", "999.99", "+¥999.99"},
+		{"a thousand gets its comma", 100000, "¥1,000.00", "1000.00", "+¥1,000.00"},
+		{"thousands are grouped for reading, not in Yuan", 123456789, "¥1,234,567.89", "1234567.89", "+¥1,234,567.89"},
+		{"six whole digits group evenly", 5521862, "¥55,218.62", "55218.62", "+¥55,218.62"},
+		{"a negative amount groups after the minus", -123456789, "-¥1,234,567.89", "-1234567.89", "-¥1,234,567.89"},
 		{"a negative amount puts the minus before the symbol", -305, "-¥3.05", "-3.05", "-¥3.05"},
 		{"a negative fen keeps its padding", -1, "-¥0.01", "-0.01", "-¥0.01"},
-		{"the largest amount formats", MaxMoney, "¥999999999.99", "999999999.99", "+¥999999999.99"},
-		{"the smallest int64 formats without overflow", math.MinInt64, "-¥92233720368547758.08", "-92233720368547758.08", "-¥92233720368547758.08"},
-		{"the largest int64 formats", math.MaxInt64, "¥92233720368547758.07", "92233720368547758.07", "+¥92233720368547758.07"},
+		{"the largest amount formats", MaxMoney, "¥999,999,999.99", "999999999.99", "+¥999,999,999.99"},
+		{"the smallest int64 formats without overflow", math.MinInt64, "-¥92,233,720,368,547,758.08", "-92233720368547758.08", "-¥92,233,720,368,547,758.08"},
+		{"the largest int64 formats", math.MaxInt64, "¥92,233,720,368,547,758.07", "92233720368547758.07", "+¥92,233,720,368,547,758.07"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +137,7 @@ func TestMoneyFormatting(t *testing.T) {
 }
 
 func TestProblemErrorNamesCodeAndArgs(t *testing.T) {
-	if got := NewProblem("amount", "money.too_large", MaxMoney).Error(); got != "wallet: money.too_large ¥999999999.99" {
+	if got := NewProblem("amount", "money.too_large", MaxMoney).Error(); got != "wallet: money.too_large ¥999,999,999.99" {
 		t.Errorf("Error() = %q", got)
 	}
 	if got := NewProblem("", "money.empty").Error(); got != "wallet: money.empty" {

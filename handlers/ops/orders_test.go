@@ -139,7 +139,7 @@ func TestAnOperatorsRequeryCreditsALostNotificationOnceAndASecondMovesNothing(t 
 	// A second 补单, as a plain form: the whole page, nothing moved.
 	a = op.post(page, page+"/requery", url.Values{})
 	expectStatus(t, a, http.StatusOK)
-	expectContains(t, a, `data-said="already_paid"`, "此前已入账，本次未再入账", `data-testid="ops-order-credited"><span class="font-mono tabular-nums" data-fen="7740">¥77.40<`)
+	expectContains(t, a, `data-said="already_paid"`, "此前已入账，本次未再入账", `data-testid="ops-order-credited"><span class="money" data-fen="7740">¥77.40<`)
 	if got := balance(t, con, u) - before; got != 77_40 {
 		t.Fatalf("after a second 补单 the balance moved by %d fen, want 7740 in all", got)
 	}
