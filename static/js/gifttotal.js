@@ -5,8 +5,10 @@
 // listening on the document also covers a form htmx swapped in.
 (function () {
   function yuan(fen) {
-    // As wallet.Money.String formats it on the server.
-    return "¥" + (fen / 100).toFixed(2);
+    // As wallet.Money.String formats it on the server: thousands grouped
+    // with commas, two decimals, in both languages.
+    var s = (fen / 100).toFixed(2).split(".");
+    return "¥" + s[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + s[1];
   }
   function update(form) {
     var line = form.querySelector("[data-gift-total]");
