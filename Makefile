@@ -24,7 +24,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static | \
 	xargs -0r sha256sum 2>/dev/null || true
 
-.PHONY: help deps node-deps generate css vendor-js build run test test-loaded fuzz chaos check-generated lint bench clean
+.PHONY: help deps node-deps generate css vendor-js build run test test-loaded fuzz chaos check-generated lint bench screens clean
 
 # Where the security and chaos suites write their counts (internal/figures).
 FIGURES_DIR := $(CURDIR)/.data/figures
@@ -103,6 +103,10 @@ lint: ## gofmt, go vet and staticcheck
 	fi
 	go vet ./...
 	go run $(STATICCHECK) ./...
+
+screens: deps ## retake the README's screenshots (docs/screens/: recharge, result, receipt, account; zh-CN and en; desktop and phone)
+	mkdir -p docs/screens
+	IM2_SCREENS_DIR=$(CURDIR)/docs/screens go test -count=1 -run 'TestReceiptJourneys' ./e2e
 
 bench: ## measure figures 1-7 (and 3b, two app instances) of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
 	.ci/install-deps postgres

@@ -100,7 +100,7 @@ func newLiveSite(t *testing.T) *liveSite {
 	ws := wallet.NewService(store, wallet.Options{Accounts: accounts})
 	rs := recharge.NewService(store, recharge.Options{Location: loc, Providers: gw.Providers, BaseURL: appURL})
 	sp := spend.NewService(store, spend.Options{Accounts: accounts})
-	hub := live.NewHub(dsn, live.Options{})
+	hub := live.NewHub(dsn, conn, live.Options{})
 	sl := &serverLog{}
 	srv.Config.Handler = handlers.New(handlers.Services{Accounts: accounts, Wallet: ws, Statement: statement.New(store, loc, nil),
 		Spend: sp, Recharge: rs, Center: center.NewService(store, center.Options{Spend: sp, Recharge: rs}),

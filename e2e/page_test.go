@@ -279,3 +279,29 @@ func (p *page) snap(step string) {
 		p.t.Fatal(err)
 	}
 }
+
+// screensDir, when set (make screens), is where publish copies the
+// screenshots the README shows: docs/screens/ in the repository.
+var screensDir = os.Getenv("IM2_SCREENS_DIR")
+
+// publish snaps step and, for make screens, also saves the screenshot as
+// docs/screens/<screen>-<language>-<device>.png.
+func (p *page) publish(step, screen string, v variant) {
+	p.t.Helper()
+	p.snap(step)
+	if screensDir == "" {
+		return
+	}
+	ctx, cancel := p.timeout()
+	defer cancel()
+	// The viewport's height, not the full page: a README shows what a
+	// person sees first.
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.fail("screenshot %s for docs: %v", screen, err)
+	}
+	name := filepath.Join(screensDir, fmt.Sprintf("%s-%s-%s.png", screen, v.lang.tag, v.dev.name))
+	if err := os.WriteFile(name, png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}

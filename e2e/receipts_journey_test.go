@@ -42,6 +42,7 @@ func receiptJourney(p *payPage, v variant) {
 	w := receiptWords(v)
 	name := p.signUp(v, "rcpt")
 	p.openRecharge()
+	p.publish("recharge", "recharge", v)
 	p.chooseMethod("alipay")
 	p.choosePreset("68.00")
 	p.waitFor("the preview to show ¥77.40", fmt.Sprintf(`(e => e && e.innerText.trim() === "¥77.40")(document.querySelector(%q))`, string(byTestID("quote-receive"))))
@@ -59,12 +60,12 @@ func receiptJourney(p *payPage, v variant) {
 	p.wantText(byTestID("result-tier-bonus"), "+¥3.40")
 	p.wantText(byTestID("result-first-bonus"), "+¥6.00")
 	p.wantText(byTestID("result-received"), "¥77.40")
-	p.snap("result")
+	p.publish("result", "result", v)
 
 	receipt := "/recharge/orders/" + no + "/receipt"
 	p.follow(byTestID("result-receipt"), receipt)
 	p.wantReceipt(no, w)
-	p.snap("receipt")
+	p.publish("receipt", "receipt", v)
 
 	// 我的充值: the paid row links its receipt, and the row opens the order.
 	p.visit("/recharge/orders")
@@ -87,6 +88,11 @@ func receiptJourney(p *payPage, v variant) {
 	p.snap("history-line")
 	p.follow(byTestID("line-receipt"), receipt)
 	p.wantReceipt(no, w)
+
+	// The account center after the top-up, for the README's screens.
+	p.visit("/account")
+	p.wantText(byTestID("balance"), "¥77.40")
+	p.publish("account", "account", v)
 }
 
 // wantReceipt checks the receipt page of order no.
