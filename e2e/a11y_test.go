@@ -135,7 +135,9 @@ func TestAccessibility(t *testing.T) {
 		{dev: phone, lang: en, accept: "en-US,en;q=0.9"},
 	}
 	for _, v := range variants {
-		t.Run(v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
+		// Named apart from the journeys' subtests: each subtest's
+		// screenshot folder (out/<name after the test's>) starts empty.
+		t.Run("a11y-"+v.dev.name+"/"+v.lang.tag, func(t *testing.T) {
 			p := newPage(t, s.site, browserCtx, v)
 			auditPerson(p, name, o.OutTradeNo)
 			auditConsole(p, s, v, name, uid, o.OutTradeNo)

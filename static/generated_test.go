@@ -39,7 +39,7 @@ func requireNodeModules(t *testing.T, root string) {
 	if err := json.Unmarshal(raw, &lock); err != nil {
 		t.Fatalf("package-lock.json: %v", err)
 	}
-	for _, name := range []string{"tailwindcss", "htmx.org"} {
+	for _, name := range []string{"tailwindcss", "htmx.org", "axe-core"} {
 		want := lock.Packages["node_modules/"+name].Version
 		if want == "" {
 			t.Fatalf("package-lock.json pins no %s", name)
@@ -111,5 +111,25 @@ func TestHtmxIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("static/js/htmx.min.js differs from node_modules/htmx.org/dist/htmx.min.js: run `make vendor-js` and commit it")
+	}
+}
+
+// TestAxeIsCurrent checks that the axe-core the accessibility audit embeds
+// (e2e/testdata, never served) is the one package-lock.json pins.
+func TestAxeIsCurrent(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	requireNodeModules(t, root)
+
+	want, err := os.ReadFile(filepath.Join(root, "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "e2e", "testdata", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("e2e/testdata/axe.min.js differs from node_modules/axe-core/axe.min.js: run `make vendor-js` and commit it")
 	}
 }
