@@ -24,8 +24,8 @@ import (
 //go:embed testdata/axe.min.js
 var axeSource string
 
-// axeRunJS runs axe over the whole document for WCAG 2.1 A and AA and axe's
-// best practices, and returns the serious and critical violations as lines
+// axeRunJS runs axe over the whole document for WCAG 2.1 A and AA, 2.2 AA
+// (target size) and axe's best practices, and returns the serious and critical violations as lines
 // of text: rule, impact, help, and each offending node's selector and why.
 const axeRunJS = `axe.run(document, {
 	runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
@@ -74,8 +74,9 @@ func (p *page) setScheme(s scheme) {
 	p.waitFor("the "+string(s)+" scheme", `matchMedia("(prefers-color-scheme: dark)").matches === `+want)
 }
 
-// audit runs axe on the page as it is now, in both schemes, and fails the
-// test (without stopping it) on any serious or critical violation.
+// audit runs axe on the page as it is now: every rule in the light scheme,
+// the colour rules again in the dark one. Any serious or critical violation
+// fails the test without stopping it, so one run lists them all.
 func (p *page) audit(what string) {
 	p.t.Helper()
 	if !eval[bool](p, `typeof window.axe === "object"`) {
