@@ -16,12 +16,15 @@ TAILWIND := node_modules/.bin/tailwindcss
 HTMX_DIST := node_modules/htmx.org/dist/htmx.min.js
 # htmx's SSE extension (the live balance), pinned in package.json.
 SSE_DIST := node_modules/htmx-ext-sse/dist/sse.min.js
+# axe-core runs only inside the browser tests (e2e/a11y_test.go embeds it):
+# it lives under e2e/testdata, never under static/, so it is not served.
+AXE_DIST := node_modules/axe-core/axe.min.js
 # staticcheck 2026.2.2, the first release line that knows Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # What check-generated compares before and after regenerating: a checksum of
 # every file under views/ and static/, tracked or not (ignored ones aside).
-GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static | \
+GEN_SUMS := git ls-files -z --cached --others --exclude-standard -- views static e2e/testdata/axe.min.js | \
 	xargs -0r sha256sum 2>/dev/null || true
 
 .PHONY: help deps node-deps generate css vendor-js build run test test-loaded fuzz chaos check-generated lint bench screens clean
@@ -47,9 +50,10 @@ generate: ## regenerate the templ components (views/**/*_templ.go)
 css: node-deps ## build static/css/app.css with Tailwind
 	$(TAILWIND) -c tailwind.config.js -i static/css/input.css -o static/css/app.css --minify
 
-vendor-js: node-deps ## copy htmx.min.js and its SSE extension from node_modules to static/js/
+vendor-js: node-deps ## copy htmx.min.js and its SSE extension from node_modules to static/js/ (and axe.min.js to e2e/testdata/)
 	cp $(HTMX_DIST) static/js/htmx.min.js
 	cp $(SSE_DIST) static/js/sse.min.js
+	cp $(AXE_DIST) e2e/testdata/axe.min.js
 
 build: generate css ## build bin/im2pay
 	go build -o bin/im2pay ./cmd/im2pay
@@ -80,7 +84,7 @@ chaos: deps ## the chaos suite in full (30 SIGKILL cycles, a minute of pg_termin
 fuzz: ## run every fuzz target for FUZZTIME (30s) each, two at a time
 	.ci/fuzz
 
-check-generated: ## fail when committed templ output, CSS, htmx or its SSE extension is stale
+check-generated: ## fail when committed templ output, CSS, htmx and its SSE extension, or axe-core is stale
 	@before="$$($(GEN_SUMS))"; \
 	$(MAKE) --no-print-directory generate css vendor-js; \
 	after="$$($(GEN_SUMS))"; \
@@ -92,7 +96,7 @@ check-generated: ## fail when committed templ output, CSS, htmx or its SSE exten
 		echo "The committed generated files were stale: run \`make generate css vendor-js\` and commit the result." >&2; \
 		exit 1; \
 	fi; \
-	echo "check-generated: templ output, app.css, htmx.min.js and sse.min.js are current"
+check-generated: ## fail when committed templ output, CSS, htmx and its SSE extension, or axe-core is stale
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted="$$(find . \( -name node_modules -o -name .data -o -name .git \) -prune -o -name '*.go' -print0 | xargs -0r gofmt -l)"; \

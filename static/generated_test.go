@@ -133,3 +133,23 @@ func TestSSEExtensionIsCurrent(t *testing.T) {
 		t.Errorf("static/js/sse.min.js differs from node_modules/htmx-ext-sse/dist/sse.min.js: run `make vendor-js` and commit it")
 	}
 }
+
+// TestAxeIsCurrent checks that the axe-core the accessibility audit embeds
+// (e2e/testdata, never served) is the one package-lock.json pins.
+func TestAxeIsCurrent(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	requireNodeModules(t, root)
+
+	want, err := os.ReadFile(filepath.Join(root, "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "e2e", "testdata", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("e2e/testdata/axe.min.js differs from node_modules/axe-core/axe.min.js: run `make vendor-js` and commit it")
+	}
+}
