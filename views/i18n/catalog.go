@@ -7,7 +7,7 @@ type texts struct{ zh, en string }
 // (catalog_*.go) so areas grow without editing each other; a test keeps
 // keys unique across them.
 var catalog, duplicateKeys = merge(coreTexts, spendTexts, giftTexts, statementTexts, apiTexts, securityTexts,
-	opsTexts, promotionTexts, moneyTexts, opsOrdersTexts, refundTexts, reconcileTexts)
+	opsTexts, promotionTexts, moneyTexts, opsOrdersTexts, refundTexts, reconcileTexts, cashierTexts)
 
 func merge(areas ...map[string]texts) (map[string]texts, []string) {
 	out := map[string]texts{}
