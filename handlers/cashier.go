@@ -65,12 +65,22 @@ func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.Rech
 
 // quote fills the preview: the quote, or the problems with the input, and
 // what about it needs a second look.
-func (s *Server) quote(c echo.Context, v *pages.RechargeView) {
+func (s *Server) quote(c echo.Context, v *pages.RechargeView) { s.quoteAt(c, v, 0) }
+
+// quoteAt is quote under the rules version the page was priced with (0:
+// the version in force). When that version is no longer honoured the page
+// gets the terms in force next to the notice that they changed.
+func (s *Server) quoteAt(c echo.Context, v *pages.RechargeView, version int64) {
 	if v.Amount == "" {
 		return
 	}
 	u, _ := currentUser(c)
-	q, err := s.recharges.Quote(c.Request().Context(), u.ID, v.Method, v.Amount)
+	q, err := s.recharges.QuoteAt(c.Request().Context(), u.ID, v.Method, v.Amount, version)
+	if errors.Is(err, recharge.ErrTermsChanged) && version != 0 {
+		s.quoteAt(c, v, 0)
+		v.Problems, _ = components.ProblemsOf(err)
+		return
+	}
 	if problems, ok := components.ProblemsOf(err); ok {
 		v.Problems = problems
 		return
@@ -168,12 +178,15 @@ func (s *Server) rechargeSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.quote(c, &v)
+	// The version the page's preview was priced under; absent or garbled
+	// means the rules in force now.
+	version, _ := strconv.ParseInt(c.FormValue("rules_version"), 10, 64)
+	s.quoteAt(c, &v, version)
 	sh := s.shell(c, "recharge.title", "recharge")
 	if c.FormValue("preview") != "" && len(v.Problems) == 0 {
 		return render(c, http.StatusOK, pages.Recharge(sh, v), nil)
 	}
-	if v.Quote == nil {
+	if v.Quote == nil || len(v.Problems) > 0 {
 		if len(v.Problems) == 0 {
 			v.Problems = components.Problems{"amount": wallet.NewProblem("amount", "money.empty")}
 		}
@@ -187,12 +200,12 @@ func (s *Server) rechargeSubmit(c echo.Context) error {
 }
 
 // placeOrder creates the order the page showed, under the rules version
-// its form carried: CreateOrder checks method, amount, limits, maintenance
-// and that version again, so a form posted past the page gets no more
-// than the page would have.
+// its quote was priced with: CreateOrder checks method, amount, limits,
+// maintenance and that version again, so a form posted past the page gets
+// no more than the page would have.
 func (s *Server) placeOrder(c echo.Context, v pages.RechargeView) error {
 	u, _ := currentUser(c)
-	version, _ := strconv.ParseInt(c.FormValue("rules_version"), 10, 64)
+	version := v.Quote.RulesVersion
 	o, err := s.recharges.CreateOrder(c.Request().Context(), recharge.NewOrder{
 		UserID: u.ID, Method: v.Method, Amount: v.Amount, Device: device(c), RequestKey: v.Key,
 		ReturnTo: v.ReturnTo, RulesVersion: version,

@@ -62,3 +62,16 @@ func (s *Service) dayStart(now time.Time) time.Time {
 	y, mo, d := now.In(s.loc).Date()
 	return time.Date(y, mo, d, 0, 0, 0, 0, s.loc)
 }
+
+// QuoteAt is Quote under the rules version a page was priced with (0: the
+// version in force), as long as CreateOrder would still honour it (see
+// rulesFor); ErrTermsChanged otherwise. The recharge page's one press
+// compares it with what the page showed, so a page open across a change of
+// rules pays the terms it showed, exactly as its confirm step would.
+func (s *Service) QuoteAt(ctx context.Context, userID int64, method, amount string, version int64) (Quote, error) {
+	rv, err := s.rulesFor(ctx, version)
+	if err != nil {
+		return Quote{}, err
+	}
+	return s.quoteUnder(ctx, rv, userID, method, amount)
+}
