@@ -21,6 +21,7 @@ type cashierLanguage struct {
 	reached      string
 	purpose      string // a top-up for the premium month
 	balanceLabel string
+	large        string // the second look at a typed ¥6800
 }
 
 var cashierLanguages = map[string]cashierLanguage{
@@ -32,6 +33,7 @@ var cashierLanguages = map[string]cashierLanguage{
 		reached:      "已达每日上限 ¥100000.00，明天再来充值吧。",
 		purpose:      "本次充值用于购买：高级会员 · 1 个月。",
 		balanceLabel: "当前余额",
+		large:        "金额较大：¥6800.00，高于最大档位 ¥648.00。",
 	},
 	"en": {
 		tierBadge68:  "+¥3.40 bonus",
@@ -41,6 +43,7 @@ var cashierLanguages = map[string]cashierLanguage{
 		reached:      "Daily limit of ¥100000.00 reached: you can top up again tomorrow.",
 		purpose:      "This top-up is for: Premium · 1 month.",
 		balanceLabel: "Balance",
+		large:        "A large amount: ¥6800.00, above the largest preset of ¥648.00.",
 	},
 }
 
@@ -48,8 +51,9 @@ var cashierLanguages = map[string]cashierLanguage{
 // and a phone, in Chinese and English: the preset tiles with their bonus
 // badges and the rules line, the highlight following a typed amount, the
 // pay bar (fixed at the bottom of a phone, a tap target of at least 44px),
-// today's allowance before and at the limit, and what a shortfall top-up
-// is for. Paying in one press is walked by the pay journeys.
+// today's allowance before and at the limit, the second look at a large
+// amount, and what a shortfall top-up is for. Paying in one press is
+// walked by the pay journeys.
 func TestCashierJourneys(t *testing.T) {
 	s := newPaySite(t)
 	browserCtx := startBrowser(t)
@@ -110,6 +114,17 @@ func cashierJourney(p *payPage, v variant) {
 		p.fail("the typed box still holds %q after pressing the ¥30 tile", got)
 	}
 	p.waitBar("¥36.00")
+
+	// A typed amount above every preset gets a second look before paying.
+	p.retype(byTestID("custom-amount"), "6800")
+	p.waitBar("¥7486.00") // ¥6800 + 10% + ¥6
+	p.follow(byTestID("recharge-next"), "/recharge/confirm")
+	p.wantText(byTestID("second-look"), l.large)
+	p.wantText(byTestID("quote-receive"), "¥7486.00")
+	if !p.present(byTestID("confirm-pay")) {
+		p.fail("the second look offers no way to pay")
+	}
+	p.snap("second-look")
 
 	// A top-up for a purchase says what it is for.
 	p.visit("/recharge?amount=7.00&return_to=%2Fshop%3Fproduct%3Dpremium_1m")
