@@ -48,9 +48,8 @@ func promotionJourney(t *testing.T, s *paySite, p *page, v variant) {
 	person.chooseMethod("alipay")
 	person.choosePreset(amount.Yuan())
 	person.waitPreview("the preview", payLang(v).youReceive)
-	person.follow(byTestID("recharge-next"), "/recharge/confirm")
 	person.wantText(byTestID("quote-receive"), oldQuote.Total().String())
-	person.snap("person-confirm-before")
+	person.snap("person-recharge-before")
 
 	// The admin opens the promotions page and sees the preview.
 	p.staffLogin(s.site, staff.Admin, v, "promo")
@@ -84,7 +83,7 @@ func promotionJourney(t *testing.T, s *paySite, p *page, v variant) {
 	p.snap("promo-published")
 
 	// The page the person had open keeps the terms it showed.
-	person.pressAndLeave(byTestID("confirm-pay"))
+	person.pressAndLeave(byTestID("recharge-next"))
 	person.waitCashier(cashierAmountOf68("alipay"), false)
 	no := s.latestOrder(t, name)
 	for col, want := range map[string]wallet.Money{"first_bonus": oldQuote.FirstBonus, "tier_bonus": oldQuote.TierBonus} {

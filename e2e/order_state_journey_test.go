@@ -39,8 +39,7 @@ func (p *payPage) startPayment(v variant, m, journey string) (string, string) {
 	// A new person's ¥68: the 5% tier bonus and the first top-up bonus.
 	p.waitFor("the preview to show ¥77.40", fmt.Sprintf(`(e => e && e.innerText.trim() === "¥77.40")(document.querySelector(%q))`, string(byTestID("quote-receive"))))
 	p.waitPreview("the preview", l.youReceive)
-	p.follow(byTestID("recharge-next"), "/recharge/confirm")
-	p.pressAndLeave(byTestID("confirm-pay"))
+	p.pressAndLeave(byTestID("recharge-next"))
 	if m == "wechat" && !p.phone {
 		p.waitFor("our QR page", fmt.Sprintf(`/^\/recharge\/orders\/[0-9A-Za-z]+\/pay$/.test(location.pathname) && window.htmx !== undefined && %s`,
 			existsJS(byTestID("qr"))))

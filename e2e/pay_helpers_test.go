@@ -149,6 +149,7 @@ func (p *payPage) openRecharge() {
 // chooseMethod picks a payment method and waits for the choice to hold.
 func (p *payPage) chooseMethod(m string) {
 	p.t.Helper()
+	p.scrollToMiddle(byTestID("method-" + m))
 	p.press(byTestID("method-" + m))
 	p.waitFor("method "+m+" to be chosen", fmt.Sprintf(`document.querySelector(%q).checked`, string(byTestID("method-"+m))))
 }
@@ -158,8 +159,17 @@ func (p *payPage) chooseMethod(m string) {
 func (p *payPage) choosePreset(yuan string) {
 	p.t.Helper()
 	radio := byTestID("preset-" + yuan)
+	p.scrollToMiddle(chromedp.CSS(string(radio) + " + span"))
 	p.press(chromedp.CSS(string(radio) + " + span"))
 	p.waitFor("preset "+yuan+" to be chosen", fmt.Sprintf(`document.querySelector(%q).checked`, string(radio)))
+}
+
+// scrollToMiddle scrolls sel to the middle of the screen, as a person
+// does before pressing something: on a phone the pay bar is fixed over
+// the bottom of the screen, and a tap there lands on the bar.
+func (p *payPage) scrollToMiddle(sel chromedp.CSS) {
+	p.t.Helper()
+	eval[chromedp.Void](p.page, fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"})`, string(sel)))
 }
 
 // waitPreview waits for the live preview, updated in place by htmx, to

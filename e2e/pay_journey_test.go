@@ -12,7 +12,7 @@ import (
 )
 
 // TestPayJourneys tops up through the real pages in one browser: our
-// recharge page, the confirm step, the provider's sandbox cashier page in
+// recharge page (one press to pay), the provider's sandbox cashier page in
 // the same tab, and back to our result page. Every subtest is a new person
 // in a tab of its own browser context, run one after another; the
 // screenshots go to out/pay/<device>/<language>/<journey>/.
@@ -155,18 +155,15 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 	}
 	p.snap("recharge-preview")
 
-	p.follow(byTestID("recharge-next"), "/recharge/confirm")
-	p.wantText(byTestID("quote-receive"), "¥77.40")
-	p.wantText(byTestID("confirm-pay"), "¥68.00")
-	if m == "paypal" {
-		p.wantText(byTestID("quote-pay-foreign"), "US$9.45")
-	}
-	p.snap("confirm")
+	// The pay bar says it again; its button goes straight to the
+	// provider: the preview was current, nothing needs a second look.
+	p.wantText(byTestID("bar-receive"), "¥77.40")
+	p.wantText(byTestID("bar-pay"), cashierAmount)
 
 	if m == "wechat" && !p.phone {
 		payByQR(p)
 	} else {
-		p.pressAndLeave(byTestID("confirm-pay"))
+		p.pressAndLeave(byTestID("recharge-next"))
 		// For a card, our page with UnionPay's form posts itself to the
 		// gateway on the way: our CSP's form-action must let it.
 		p.waitCashier(cashierAmount, false)
@@ -208,7 +205,7 @@ func paySuccessJourney(p *payPage, v variant, m string) {
 // tab) and pays there, and the first tab leaves the QR page by itself.
 func payByQR(p *payPage) {
 	p.t.Helper()
-	p.pressAndLeave(byTestID("confirm-pay"))
+	p.pressAndLeave(byTestID("recharge-next"))
 	qr := byTestID("qr")
 	p.waitFor("our QR page", fmt.Sprintf(`/^\/recharge\/orders\/[0-9A-Za-z]+\/pay$/.test(location.pathname) && window.htmx !== undefined && %s`, existsJS(qr)))
 	p.waitFor("the QR code image to load", fmt.Sprintf(`(i => i.complete && i.naturalWidth > 0)(document.querySelector(%q))`, string(qr)))
@@ -281,9 +278,7 @@ func wrongPaymentPasswordJourney(p *payPage, v variant) {
 	p.choosePreset("68.00")
 	p.waitPreview("the preview", l.youReceive)
 	p.snap("recharge-preview")
-	p.follow(byTestID("recharge-next"), "/recharge/confirm")
-	p.snap("confirm")
-	p.pressAndLeave(byTestID("confirm-pay"))
+	p.pressAndLeave(byTestID("recharge-next"))
 	p.waitCashier("¥68.00", false)
 	p.snapCashier("cashier")
 
@@ -352,12 +347,12 @@ func overLimitJourney(p *payPage, v variant) {
 
 	// The refusal is a 422, which the browser may log as a failed load.
 	p.probs.expect("the refused form's 422", 1, func(pr problem) bool {
-		return pr.kind == "log.network" && strings.Contains(pr.url, "/recharge/confirm") && strings.Contains(pr.text, "422")
+		return pr.kind == "log.network" && strings.HasSuffix(pr.url, "/recharge") && strings.Contains(pr.text, "422")
 	})
-	p.follow(byTestID("recharge-next"), "/recharge/confirm")
+	p.follow(byTestID("recharge-next"), "/recharge")
 	p.wantText(byTestID("amount-error"), l.tooHigh)
 	if p.present(byTestID("confirm-pay")) {
-		p.fail("the confirm step offers to pay ¥20000.01 by WeChat Pay")
+		p.fail("the refused page offers to pay ¥20000.01 by WeChat Pay")
 	}
 	if got := p.value(byTestID("custom-amount")); got != "20000.01" {
 		p.fail("the refused form lost the amount: it holds %q", got)

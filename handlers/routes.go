@@ -55,6 +55,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/account", s.account, s.requireLogin)
 	e.GET("/history", s.history, s.requireLogin)
 	e.GET("/recharge", s.recharge, s.requireLogin)
+	e.POST("/recharge", s.rechargeSubmit, s.requireLogin) // the page's 立即充值 (cashier.go)
 	e.GET("/recharge/preview", s.rechargePreview, s.requireLogin)
 	e.GET("/recharge/confirm", s.rechargeConfirm, s.requireLogin)
 	e.POST("/recharge/orders", s.createOrder, s.requireLogin)

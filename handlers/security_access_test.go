@@ -321,6 +321,9 @@ func ownReaches(t *testing.T, p *paySite, v *victim) []reach {
 	// Reusing alice's idempotency keys must find nothing of hers: not her
 	// order (its number in the answer would be a leak), gift or purchase.
 	post("/recharge/orders", url.Values{"method": {v.pendingMethod}, "amount": {"61.17"}, "key": {v.orderKey}})
+	// The page's own one-press order (POST /recharge) likewise.
+	post("/recharge", url.Values{"method": {"alipay"}, "amount": {"30"}, "key": {"mallory-page-order-key-01"}})
+	post("/recharge", url.Values{"method": {v.pendingMethod}, "amount": {"61.17"}, "key": {v.orderKey}})
 	// A notification names the order, not a person; unsigned it is refused.
 	out = append(out, reach{route: "POST /pay/notify/:method", method: http.MethodPost, path: "/pay/notify/alipay",
 		form: url.Values{"out_trade_no": {v.pending}, "trade_status": {"TRADE_SUCCESS"}, "total_amount": {"61.17"}}})

@@ -53,6 +53,7 @@ func TestSecurityCrossSiteStateChangesAreForbidden(t *testing.T) {
 		"/shop/buy":                             {"product": {"stickers_cat"}, "confirmed": {"1"}, "price": {"6.00"}, "key": {"csrf-buy-key-000000001"}},
 		"/events/buy":                           {"event": {"none"}, "confirmed": {"1"}, "key": {"csrf-event-key-0000001"}},
 		"/recharge/orders":                      {"method": {"alipay"}, "amount": {"30"}, "key": {"csrf-order-key-0000001"}},
+		"/recharge":                             {"method": {"alipay"}, "amount": {"30"}, "key": {"csrf-page-order-key-001"}},
 		"/recharge/orders/" + v.paid + "/check": {},
 		"/recharge/orders/" + v.pending + "/cancel": {},
 		"/recharge/orders/" + v.pending + "/paid":   {},

@@ -8,7 +8,7 @@ type texts struct{ zh, en string }
 // keys unique across them.
 var catalog, duplicateKeys = merge(coreTexts, spendTexts, giftTexts, statementTexts, apiTexts, securityTexts,
 	opsTexts, promotionTexts, moneyTexts, opsOrdersTexts, refundTexts, reconcileTexts,
-	liveTexts, protectTexts, receiptTexts, a11yTexts)
+	liveTexts, protectTexts, receiptTexts, a11yTexts, cashierTexts)
 
 func merge(areas ...map[string]texts) (map[string]texts, []string) {
 	out := map[string]texts{}
