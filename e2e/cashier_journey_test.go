@@ -29,21 +29,21 @@ var cashierLanguages = map[string]cashierLanguage{
 		tierBadge68:  "送¥3.40",
 		firstBadge:   "首充+¥6",
 		promo:        "充值优惠：满¥68送5%、满¥328送10%、首充送¥6",
-		leftToday:    "今日还可充值 ¥100000.00（每日上限 ¥100000.00）",
-		reached:      "已达每日上限 ¥100000.00，明天再来充值吧。",
+		leftToday:    "今日还可充值 ¥100,000.00（每日上限 ¥100,000.00）",
+		reached:      "已达每日上限 ¥100,000.00，明天再来充值吧。",
 		purpose:      "本次充值用于购买：高级会员 · 1 个月。",
 		balanceLabel: "当前余额",
-		large:        "金额较大：¥6800.00，高于最大档位 ¥648.00。",
+		large:        "金额较大：¥6,800.00，高于最大档位 ¥648.00。",
 	},
 	"en": {
 		tierBadge68:  "+¥3.40 bonus",
 		firstBadge:   "+¥6 first top-up",
 		promo:        "Bonuses: from ¥68, +5%; from ¥328, +10%; ¥6 extra on your first top-up",
-		leftToday:    "You can top up ¥100000.00 more today (daily limit ¥100000.00).",
-		reached:      "Daily limit of ¥100000.00 reached: you can top up again tomorrow.",
+		leftToday:    "You can top up ¥100,000.00 more today (daily limit ¥100,000.00).",
+		reached:      "Daily limit of ¥100,000.00 reached: you can top up again tomorrow.",
 		purpose:      "This top-up is for: Premium · 1 month.",
 		balanceLabel: "Balance",
-		large:        "A large amount: ¥6800.00, above the largest preset of ¥648.00.",
+		large:        "A large amount: ¥6,800.00, above the largest preset of ¥648.00.",
 	},
 }
 
@@ -117,10 +117,10 @@ func cashierJourney(p *payPage, v variant) {
 
 	// A typed amount above every preset gets a second look before paying.
 	p.retype(byTestID("custom-amount"), "6800")
-	p.waitBar("¥7486.00") // ¥6800 + 10% + ¥6
+	p.waitBar("¥7,486.00") // ¥6800 + 10% + ¥6
 	p.follow(byTestID("recharge-next"), "/recharge/confirm")
 	p.wantText(byTestID("second-look"), l.large)
-	p.wantText(byTestID("quote-receive"), "¥7486.00")
+	p.wantText(byTestID("quote-receive"), "¥7,486.00")
 	if !p.present(byTestID("confirm-pay")) {
 		p.fail("the second look offers no way to pay")
 	}

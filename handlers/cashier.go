@@ -39,7 +39,7 @@ func (s *Server) rechargeView(c echo.Context, method, amount string) (pages.Rech
 	rules := st.Rules.Rules
 	v := pages.RechargeView{Methods: methods, DailyMax: rules.DailyMax, Method: method, Amount: amount,
 		ReturnTo: safeNext(c.FormValue("return_to")), Key: c.FormValue("key"), CSRF: csrfToken(c),
-		Balance: st.Balance, LeftToday: st.LeftToday(), Tiers: rules.Tiers, Purpose: purposeOf(c.FormValue("return_to"))}
+		Balance: st.Balance, LeftToday: st.LeftToday(), OwnBinds: st.OwnBinds(), Tiers: rules.Tiers, Purpose: purposeOf(c.FormValue("return_to"))}
 	if st.First {
 		v.FirstBonus = rules.FirstBonus
 	}

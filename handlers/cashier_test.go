@@ -40,11 +40,11 @@ func TestRechargePageShowsEachPresetsBonusTheRulesAndTheBalance(t *testing.T) {
 	// The badges come from the rules in force: 5% of ¥68, 10% of ¥648,
 	// and the ¥6 first top-up on every tile of a person who never paid.
 	expectContains(t, page, `data-testid="badge-68.00"`, "送¥3.40", "送¥64.80", `data-testid="first-badge-6.00"`, "首充+¥6",
-		"充值优惠：满¥68送5%、满¥328送10%、首充送¥6", "今日还可充值 ¥100000.00", `data-testid="recharge-balance"`, `data-fen="0"`,
+		"充值优惠：满¥68送5%、满¥328送10%、首充送¥6", "今日还可充值 ¥100,000.00", `data-testid="recharge-balance"`, `data-fen="0"`,
 		"立即充值", "实付", "到账", `src="/static/js/cashier.js"`)
 	expectLacks(t, page, `data-testid="badge-6.00"`, `data-testid="badge-30.00"`, "已达每日上限")
 	expectContains(t, b.get("/recharge", "Accept-Language", "en"), "+¥3.40 bonus", "+¥6 first top-up",
-		"Bonuses: from ¥68, +5%; from ¥328, +10%; ¥6 extra on your first top-up", "You can top up ¥100000.00 more today", "Top up now")
+		"Bonuses: from ¥68, +5%; from ¥328, +10%; ¥6 extra on your first top-up", "You can top up ¥100,000.00 more today", "Top up now")
 
 	// After a paid top-up the first-top-up bonus is gone from tiles and line,
 	// and today's allowance counts it.
@@ -53,7 +53,7 @@ func TestRechargePageShowsEachPresetsBonusTheRulesAndTheBalance(t *testing.T) {
 	p.settle(b, no, sim.Success)
 	p.result(b, no, 10*time.Second)
 	page = b.get("/recharge")
-	expectContains(t, page, "送¥3.40", "充值优惠：满¥68送5%、满¥328送10%", "今日还可充值 ¥99932.00", `data-fen="7740"`)
+	expectContains(t, page, "送¥3.40", "充值优惠：满¥68送5%、满¥328送10%", "今日还可充值 ¥99,932.00", `data-fen="7740"`)
 	expectLacks(t, page, "首充", `data-testid="first-badge-6.00"`)
 }
 
@@ -63,11 +63,11 @@ func TestRechargePageSaysAtTheLimitAndNotBefore(t *testing.T) {
 	b.register("limit_day", goodPassword)
 	p.order(b, "alipay", "50000") // open orders count toward the day, as the limit does
 	page := b.get("/recharge")
-	expectContains(t, page, "今日还可充值 ¥50000.00")
+	expectContains(t, page, "今日还可充值 ¥50,000.00")
 	expectLacks(t, page, "已达每日上限")
 	p.order(b, "alipay", "50000")
 	page = b.get("/recharge")
-	expectContains(t, page, `data-testid="daily-reached"`, "已达每日上限 ¥100000.00")
+	expectContains(t, page, `data-testid="daily-reached"`, "已达每日上限 ¥100,000.00")
 	expectLacks(t, page, "今日还可充值")
 	// Every tile and the pay button are off; the server refuses anyway.
 	if !strings.Contains(page.body, `data-testid="preset-6.00" data-fen="600"`) || !strings.Contains(page.body, "disabled data-testid=\"preset-6.00\"") {
@@ -143,7 +143,7 @@ func TestTheRechargePagePaysInOnePressUnlessSomethingNeedsASecondLook(t *testing
 	if a.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/recharge/confirm?") {
 		t.Fatalf("a large amount: %d %q, want the confirm step", a.status, loc)
 	}
-	expectContains(t, b.get(loc), `data-testid="second-look"`, "金额较大：¥6800.00，高于最大档位 ¥648.00。", `data-testid="confirm-pay"`)
+	expectContains(t, b.get(loc), `data-testid="second-look"`, "金额较大：¥6,800.00，高于最大档位 ¥648.00。", `data-testid="confirm-pay"`)
 	if n := p.ordersOfUser("one_press"); n != 1 {
 		t.Fatalf("%d orders, want the one pressed for", n)
 	}

@@ -99,6 +99,10 @@ func TestMinorsModeRefusesGiftsAndLargeTopUpsAndNeedsThePINToEnd(t *testing.T) {
 	if page := b.get("/account/protection"); !strings.Contains(page.body, `data-on="true"`) {
 		t.Fatal("the page does not show minors' mode on")
 	}
+	// The recharge page says what minors' mode still allows before it matters.
+	if page := b.get("/recharge"); !strings.Contains(page.body, `data-testid="own-left"`) || !strings.Contains(page.body, "按你的消费保护设置，现在还可充值 ¥50.00") {
+		t.Fatalf("the recharge page in minors' mode does not show the ¥50.00 still allowed:\n%.3000s", page.body)
+	}
 	before := s.walletBalance(t, id)
 	a := giftSendOne(t, b, "buddy", "rose", "1", "")
 	expectStatus(t, a, http.StatusUnprocessableEntity)
@@ -122,6 +126,9 @@ func TestMinorsModeRefusesGiftsAndLargeTopUpsAndNeedsThePINToEnd(t *testing.T) {
 	}
 	if !strings.Contains(a.body, "青少年模式下每月充值不能超过 ¥200.00") {
 		t.Fatalf("the fifth ¥50 in a month:\n%.3000s", a.body)
+	}
+	if page := b.get("/recharge"); !strings.Contains(page.body, `data-testid="own-reached"`) {
+		t.Fatalf("the recharge page after the month's ¥200 does not say the limit is reached:\n%.3000s", page.body)
 	}
 	for _, pin := range []string{"", "000000"} {
 		a = b.post("/account/protection", "/account/protection/minors/off", url.Values{"pin": {pin}})

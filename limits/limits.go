@@ -281,36 +281,71 @@ func (h Hold) Record(ctx context.Context, tx *sqlx.Tx) error {
 // creation (the app's clock) while it is paid or may still be; the field
 // of a refusal is "amount".
 func (s *Service) TopUp(ctx context.Context, q sqlx.QueryerContext, userID int64, amount wallet.Money) error {
+	bounds, err := s.topUpBounds(ctx, q, userID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bounds {
+		if b.used+amount > b.limit {
+			return refuse("amount", b.cap, b.limit, b.used)
+		}
+	}
+	return nil
+}
+
+// TopUpRoom is the largest top-up userID's own caps and minors' mode admit
+// now, and whether any of them applies (false: only the site's rules
+// bound a top-up). The recharge page shows it before it matters; TopUp
+// decides.
+func (s *Service) TopUpRoom(ctx context.Context, q sqlx.QueryerContext, userID int64) (room wallet.Money, bounded bool, err error) {
+	bounds, err := s.topUpBounds(ctx, q, userID)
+	if err != nil || len(bounds) == 0 {
+		return 0, false, err
+	}
+	room = bounds[0].limit - bounds[0].used
+	for _, b := range bounds[1:] {
+		room = min(room, b.limit-b.used)
+	}
+	return max(room, 0), true, nil
+}
+
+// bound is one limit on top-ups: limit, of which used is taken.
+type bound struct {
+	cap         Cap
+	limit, used wallet.Money
+}
+
+// topUpBounds lists the limits userID's protection puts on a top-up now:
+// minors' each and month, and the person's day and month caps.
+func (s *Service) topUpBounds(ctx context.Context, q sqlx.QueryerContext, userID int64) ([]bound, error) {
 	var minors bool
 	err := sqlx.GetContext(ctx, q, &minors, `SELECT minors FROM protection WHERE user_id = $1`, userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("protection of user %d: %w", userID, err)
+		return nil, fmt.Errorf("protection of user %d: %w", userID, err)
 	}
 	now := s.cfg.Now()
-	if minors && amount > s.cfg.MinorsTopUpEach {
-		return refuse("amount", "minors_each", s.cfg.MinorsTopUpEach, 0)
-	}
 	caps, err := s.capsOf(ctx, q, userID, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dayUsed, monthUsed, err := s.toppedUp(ctx, q, userID, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if minors && monthUsed+amount > s.cfg.MinorsTopUpMonth {
-		return refuse("amount", "minors_month", s.cfg.MinorsTopUpMonth, monthUsed)
+	var out []bound
+	if minors {
+		out = append(out, bound{"minors_each", s.cfg.MinorsTopUpEach, 0}, bound{"minors_month", s.cfg.MinorsTopUpMonth, monthUsed})
 	}
-	if c := caps[TopUpDay].Amount; c > 0 && dayUsed+amount > c {
-		return refuse("amount", TopUpDay, c, dayUsed)
+	if c := caps[TopUpDay].Amount; c > 0 {
+		out = append(out, bound{TopUpDay, c, dayUsed})
 	}
-	if c := caps[TopUpMonth].Amount; c > 0 && monthUsed+amount > c {
-		return refuse("amount", TopUpMonth, c, monthUsed)
+	if c := caps[TopUpMonth].Amount; c > 0 {
+		out = append(out, bound{TopUpMonth, c, monthUsed})
 	}
-	return nil
+	return out, nil
 }
 
 // toppedUp sums userID's top-ups of today and of this month: orders paid,

@@ -21,11 +21,26 @@ type Standing struct {
 	// UsedToday counts paid top-ups and open orders since midnight in the
 	// service's zone, as the daily limit does.
 	UsedToday wallet.Money
+	// Own is the most the person's own caps and minors' mode admit now
+	// (package limits), when OwnBounded.
+	Own        wallet.Money
+	OwnBounded bool
 }
 
-// LeftToday is what the daily limit still admits (never below zero).
+// LeftToday is what the daily limit, and the person's own limits, still
+// admit (never below zero).
 func (st Standing) LeftToday() wallet.Money {
-	return max(st.Rules.Rules.DailyMax-st.UsedToday, 0)
+	left := max(st.Rules.Rules.DailyMax-st.UsedToday, 0)
+	if st.OwnBounded {
+		left = min(left, st.Own)
+	}
+	return left
+}
+
+// OwnBinds reports whether the person's own limits, not the site's daily
+// limit, decide LeftToday.
+func (st Standing) OwnBinds() bool {
+	return st.OwnBounded && st.Own < max(st.Rules.Rules.DailyMax-st.UsedToday, 0)
 }
 
 // Bonuses prices every preset for this person: the tier bonus each earns
@@ -53,7 +68,12 @@ func (s *Service) Standing(ctx context.Context, userID, walletID int64) (Standin
 	if err != nil {
 		return Standing{}, fmt.Errorf("standing: %w", err)
 	}
-	return Standing{Rules: rv, First: !paid, Balance: wallet.Money(bal), UsedToday: wallet.Money(used)}, nil
+	own, bounded, err := s.limits.TopUpRoom(ctx, s.store.DB(), userID)
+	if err != nil {
+		return Standing{}, fmt.Errorf("standing: %w", err)
+	}
+	return Standing{Rules: rv, First: !paid, Balance: wallet.Money(bal), UsedToday: wallet.Money(used),
+		Own: own, OwnBounded: bounded}, nil
 }
 
 // dayStart is midnight of now's day in the service's zone: the day the

@@ -17,6 +17,9 @@ var cashierTexts = map[string]texts{
 
 	// Today's allowance under the daily limit.
 	"cashier.left_today":    {"今日还可充值 %s（每日上限 %s）", "You can top up %s more today (daily limit %s)."},
+	"cashier.own_left":      {"按你的消费保护设置，现在还可充值 %s。", "Your spending protection allows %s more top-up now."},
+	"cashier.own_reached":   {"已达你的消费保护设置的充值上限。", "You have reached the top-up limit of your spending protection."},
+	"cashier.own_link":      {"查看消费保护", "See spending protection"},
 	"cashier.limit_reached": {"已达每日上限 %s，明天再来充值吧。", "Daily limit of %s reached: you can top up again tomorrow."},
 	"cashier.over_today":    {"超出今日额度", "Over today's limit"},
 
