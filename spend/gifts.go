@@ -167,21 +167,24 @@ func (s *Service) SendGift(ctx context.Context, r GiftRequest) (SentGift, error)
 		return SentGift{}, err
 	}
 	amount := o.item.Price * wallet.Money(o.quantity)
+	// The common case, a new gift its unprotected sender can afford, below
+	// their confirmation threshold or confirmed at this total, is one
+	// query; anything else (a short balance, a retry, a catalog change,
+	// protection, a total to confirm) writes nothing there and takes the
+	// path below, which tells them apart. A gift sent from a session takes
+	// that path too: it must hold the session while it pays.
+	confirmed := r.Confirmed && r.Quoted == amount
+	repriced := r.Quoted != 0 && r.Quoted != amount
+	if r.Session == nil && !repriced {
+		if sent, ok, err := s.sendGiftNow(ctx, o, income, amount, confirmed); err != nil || ok {
+			return sent, err
+		}
+	}
 	if err := s.limits.GiftsOff(ctx, r.SenderID); err != nil {
 		return SentGift{}, err
 	}
 	if err := s.confirmGift(ctx, r, amount); err != nil {
 		return SentGift{}, err
-	}
-	// The common case, a new gift its sender can afford, is one query;
-	// anything else (a short balance, a retry, a catalog change) writes
-	// nothing there and takes the transaction, which tells them apart. A
-	// gift sent from a session takes the transaction too: it must hold
-	// the session while it pays.
-	if r.Session == nil {
-		if sent, ok, err := s.sendGiftNow(ctx, o, income, amount); err != nil || ok {
-			return sent, err
-		}
 	}
 	var out SentGift
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -232,10 +235,14 @@ func (s *Service) confirmGift(ctx context.Context, r GiftRequest, amount wallet.
 
 // giftOnOfferSQL is the gate of a gift's payment sent in one query
 // (see ledger.Row): the item is still on offer at the unit price the
-// sender saw, and the sender has no protection (a protected sender's gift
-// takes the transaction, where limits.HoldSpend decides it). $11 the
-// item, $12 the unit price.
+// sender saw, the sender has no protection (a protected sender's gift
+// takes the transaction, where limits.HoldSpend decides it), and the total
+// needs no confirmation: confirmed at this total ($17), or not above the
+// sender's threshold (their setting, or the default $18). $9 the amount,
+// $11 the item, $12 the unit price, $16 the sender.
 const giftOnOfferSQL = `SELECT 1 FROM gift_items i WHERE i.id = $11::bigint AND i.active AND i.price = $12::bigint
+	AND ($17::boolean OR $9::bigint <= coalesce(
+	    (SELECT confirm_above FROM user_settings WHERE user_id = $16::bigint), $18::bigint))
 	AND ` + limits.UnprotectedCondition
 
 // giftRowSQL records the gift from its payment's transaction, in the same
@@ -253,9 +260,10 @@ const giftRowSQL = `written AS (
 
 // sendGiftNow sends a gift in one query of its own: its payment, gated
 // by giftOnOfferSQL, and its row. ok is false when that wrote nothing (a
-// short balance, a key used before, an item retired or repriced): the
-// caller then takes the transaction path, which tells these apart.
-func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount wallet.Money) (SentGift, bool, error) {
+// short balance, a key used before, an item retired or repriced, a
+// protected sender, a total to confirm): the caller then takes the
+// transaction path, which tells these apart.
+func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, amount wallet.Money, confirmed bool) (SentGift, bool, error) {
 	walletID, err := s.ledger.WalletOf(ctx, s.store.DB(), o.senderID)
 	if err != nil {
 		return SentGift{}, false, nil
@@ -267,7 +275,8 @@ func (s *Service) sendGiftNow(ctx context.Context, o giftOrder, income int64, am
 	d := giftDebit(o, income, amount)
 	posted, err := s.ledger.Post(ctx, d.posting(walletID), ledger.Covered(walletID, g.Amount), ledger.With(&ledger.Row{
 		Gate: giftOnOfferSQL, Write: giftRowSQL, Columns: "written.id, written.created_at", Dest: []any{&id, &at},
-		Args: []any{g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey, g.SenderID},
+		Args: []any{g.RecipientID, g.ItemID, g.UnitPrice, g.Quantity, g.Message, g.RequestKey, g.SenderID,
+			confirmed, int64(DefaultSettings.ConfirmAbove)},
 	}))
 	switch {
 	case errors.Is(err, ledger.ErrGateClosed), errors.Is(err, ledger.ErrInsufficientFunds),
