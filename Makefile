@@ -69,7 +69,7 @@ run: ## serve on http://127.0.0.1:8080 with a private PostgreSQL under .data/, t
 
 test: deps check-generated lint ## install what is missing, check generated files, lint (gofmt, vet, staticcheck), run every test (security suite and short chaos included), fuzz each target 30 s
 	rm -rf $(FIGURES_DIR)
-	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 30m ./...
+	IM2_FIGURES_DIR=$(FIGURES_DIR) go test -race -count=1 -timeout 50m ./...
 	.ci/fuzz
 	.ci/figures $(FIGURES_DIR)
 
