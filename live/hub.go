@@ -120,7 +120,6 @@ type Subscription struct {
 	hub    *Hub
 	userID int64
 	c      chan Event
-	once   sync.Once
 }
 
 // C delivers the events; it is closed when the hub stops.
