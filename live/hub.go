@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -196,7 +197,7 @@ const pingEvery = 60 * time.Second
 // retried from the same place at the next tick: nothing is skipped.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.Close()
-	l := pq.NewListener(h.url, time.Second, 30*time.Second, func(ev pq.ListenerEventType, err error) {
+	l := pq.NewListener(named(h.url), time.Second, 30*time.Second, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			h.log.Warn("live: listening connection", "event", int(ev), "err", err)
 		}
@@ -238,6 +239,22 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// ListenerName is the application_name of the hub's one listening
+// connection, the one connection a process holds outside its pool: an
+// operator (or a test counting the pool) can tell it apart.
+const ListenerName = "im2pay-live"
+
+// named sets ListenerName on a connection string, URL or key=value form.
+func named(conn string) string {
+	if u, err := url.Parse(conn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("application_name", ListenerName)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return conn + " application_name=" + ListenerName
 }
 
 // watched is the users with a subscription here now.
