@@ -124,7 +124,8 @@ func csrfOf(t *testing.T, b *browser, path string) string {
 // offSite reports whether a browser following loc would leave this site. It
 // reads loc as browsers do: surrounding spaces and control characters
 // trimmed, tabs and newlines inside dropped, backslashes read as slashes.
-// Our redirects are always paths, so any scheme or host counts as leaving.
+// Our redirects are always paths, so any scheme or host counts as leaving;
+// a link may also be a fragment of the page itself.
 func offSite(loc string) bool {
 	if loc == "" {
 		return false
@@ -139,6 +140,11 @@ func offSite(loc string) bool {
 		}
 		return r
 	}, s)
+	// A fragment alone ("#main", the skip link) stays on the page: a
+	// browser resolves it against the page's own URL.
+	if strings.HasPrefix(s, "#") {
+		return false
+	}
 	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
 		return true
 	}
