@@ -48,7 +48,7 @@ func TestClosedTradesNotifyWhereAlipayDoes(t *testing.T) {
 				}
 				return
 			}
-			d := h.waitFor(t, o.OutTradeNo, 1, 5*time.Second)[0]
+			d := h.waitFor(t, o.OutTradeNo, 1)[0]
 			if d.err != nil || d.n.Status != payment.StatusClosed || !d.n.Final || d.n.Amount != o.Amount {
 				t.Fatalf("notification %+v (%v), want a verified TRADE_CLOSED", d.n, d.err)
 			}

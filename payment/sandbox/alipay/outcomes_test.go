@@ -173,7 +173,7 @@ func (h *harness) checkNotes(t *testing.T, c outcomeCase, o payment.Order, began
 		}
 		return
 	}
-	got := h.waitFor(t, o.OutTradeNo, c.notes, 10*time.Second)
+	got := h.waitFor(t, o.OutTradeNo, c.notes)
 	if c.exact {
 		time.Sleep(100 * time.Millisecond)
 		if got = h.shop.deliveries(o.OutTradeNo); len(got) != c.notes {
@@ -204,7 +204,7 @@ func TestUnacknowledgedNotificationIsRetried(t *testing.T) {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor(t, o.OutTradeNo, 3, 5*time.Second)
+	h.waitFor(t, o.OutTradeNo, 3)
 	time.Sleep(h.n.Scaled(sim.AlipaySchedule[2]) + 100*time.Millisecond)
 	got := h.shop.deliveries(o.OutTradeNo)
 	if len(got) != 3 || got[0].ack || got[1].ack || !got[2].ack {
@@ -227,11 +227,11 @@ func TestFinishedTradeNotifiesAFinalStatement(t *testing.T) {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor(t, o.OutTradeNo, 1, 5*time.Second)
+	h.waitFor(t, o.OutTradeNo, 1)
 	if err := h.sb.Finish(o.OutTradeNo); err != nil {
 		t.Fatal(err)
 	}
-	got := h.waitFor(t, o.OutTradeNo, 2, 5*time.Second)
+	got := h.waitFor(t, o.OutTradeNo, 2)
 	if n := got[1].n; got[1].err != nil || n.Status != payment.StatusPaid || !n.Final || got[0].n.Final {
 		t.Fatalf("TRADE_SUCCESS then TRADE_FINISHED read as %+v then %+v (%v)", got[0].n, n, got[1].err)
 	}

@@ -35,7 +35,7 @@ func TestUnacknowledgedNotificationIsRetriedUntilAccepted(t *testing.T) {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	got := h.hook.waitFor(t, o.OutTradeNo, 1, 5*time.Second)
+	got := h.hook.waitFor(t, o.OutTradeNo, 1)
 	time.Sleep(100 * time.Millisecond) // no retry after the acknowledgement
 	h.hook.mu.Lock()
 	defer h.hook.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"im2pay/payment"
 )
@@ -54,7 +53,7 @@ func TestScanPageShowsTheAmountAndAcceptsTheSandboxPassword(t *testing.T) {
 	if res := h.status(o.OutTradeNo); res.Status != payment.StatusPaid {
 		t.Fatalf("Query = %s, want paid", res.Status)
 	}
-	h.hook.waitFor(t, o.OutTradeNo, 1, 5*time.Second)
+	h.hook.waitFor(t, o.OutTradeNo, 1)
 	if code, page, _ = h.post(action, url.Values{"code": {next.QRCode}, "password": {Password}}); code != http.StatusConflict ||
 		!strings.Contains(page, "已支付") {
 		t.Errorf("paying twice: %d", code)

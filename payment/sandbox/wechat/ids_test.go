@@ -40,7 +40,7 @@ func TestNotificationIDsAreUUIDsAndReachTheMerchantAsSent(t *testing.T) {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.DuplicateNotify); err != nil {
 		t.Fatal(err)
 	}
-	notes := h.hook.waitFor(t, o.OutTradeNo, 2, 10*time.Second)
+	notes := h.hook.waitFor(t, o.OutTradeNo, 2)
 	for _, n := range notes {
 		if !uuidRE.MatchString(n.EventID) {
 			t.Errorf("notification id %q is not UUID-shaped", n.EventID)

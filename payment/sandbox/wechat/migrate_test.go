@@ -64,7 +64,7 @@ func TestAMigratingMerchantCreditsNotificationsSignedEitherWay(t *testing.T) {
 			if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 				t.Fatal(err)
 			}
-			n := h.hook.waitFor(t, o.OutTradeNo, 1, 10*time.Second)[0]
+			n := h.hook.waitFor(t, o.OutTradeNo, 1)[0]
 			if n.Result.Status != payment.StatusPaid || n.Result.Amount != 68_00 {
 				t.Fatalf("notification %+v, want a verified payment of 6800", n.Result)
 			}

@@ -131,14 +131,12 @@ func (h *harness) checkNotes(t *testing.T, o payment.Order, c outcomeCase, began
 		}
 		return
 	}
-	within := 5 * time.Second
 	if c.late {
 		if got := h.hook.notes(o.OutTradeNo); len(got) != 0 {
 			t.Fatalf("a late notification arrived at once")
 		}
-		within += h.n.Scaled(sim.LateDelay)
 	}
-	got := h.hook.waitFor(t, o.OutTradeNo, c.notes, within)
+	got := h.hook.waitFor(t, o.OutTradeNo, c.notes)
 	if c.late {
 		h.hook.mu.Lock()
 		at := h.hook.at[o.OutTradeNo]

@@ -29,7 +29,7 @@ func (h *harness) paid(amount int64) payment.Order {
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		h.t.Fatal(err)
 	}
-	h.hook.waitFor(h.t, o.OutTradeNo, 1, 5*time.Second)
+	h.hook.waitFor(h.t, o.OutTradeNo, 1)
 	return o
 }
 
@@ -315,7 +315,7 @@ func TestAPortalRefundArrivesAsARefundNeverAsAPayment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := platform.waitFor(t, o.OutTradeNo, 1, 5*time.Second)
+	notes := platform.waitFor(t, o.OutTradeNo, 1)
 	n := notes[0]
 	if n.Refund == nil || n.Status != "" {
 		t.Fatalf("the portal refund parsed as %+v, want a refund and no payment status", n)
