@@ -52,10 +52,11 @@ func everyPageSays(t *testing.T, b *browser, no, state string) {
 }
 
 // waitState polls the result page until the order is in state want, or
-// gives up after wait and returns the state it shows then.
-func (p *paySite) waitState(b *browser, no, want string, wait time.Duration) string {
+// gives up after settleBound (a hang guard, not a timing) and returns the
+// state it shows then.
+func (p *paySite) waitState(b *browser, no, want string) string {
 	p.t.Helper()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(settleBound)
 	for {
 		m := stateAttr.FindStringSubmatch(b.get("/recharge/orders/" + no).body)
 		if m == nil {
@@ -134,7 +135,7 @@ func TestCancellingAnOrderStaysCancelledForEveryMethod(t *testing.T) {
 			case "paypal":
 				everyPageSays(t, b, no, recharge.OrderCancelled)
 			default:
-				if state := p.waitState(b, no, recharge.OrderPaid, 10*time.Second); err != nil || state != recharge.OrderPaid {
+				if state := p.waitState(b, no, recharge.OrderPaid); err != nil || state != recharge.OrderPaid {
 					t.Fatalf("a payment taken after the cancel left the order %s (%v), want it credited", state, err)
 				}
 			}
@@ -322,7 +323,7 @@ func TestUnionPaysCancelStaysCancelled(t *testing.T) {
 	no := p.order(b, "card", "30")
 	p.pay(b, no)
 	p.settle(b, no, sim.Cancel)
-	if state := p.waitState(b, no, recharge.OrderCancelled, 10*time.Second); state != recharge.OrderCancelled {
+	if state := p.waitState(b, no, recharge.OrderCancelled); state != recharge.OrderCancelled {
 		t.Fatalf("order is %s after cancelling on the card page, want cancelled", state)
 	}
 	everyPageSays(t, b, no, recharge.OrderCancelled)

@@ -108,7 +108,7 @@ func (h *harness) paid(t testing.TB) (payment.Order, payment.Result, delivery) {
 	if err != nil || r.Status != payment.StatusPaid {
 		t.Fatalf("Complete = %+v, %v", r, err)
 	}
-	return o, r, h.hook.wait(t, o.OutTradeNo, 1, 5*time.Second)[0]
+	return o, r, h.hook.wait(t, o.OutTradeNo, 1)[0]
 }
 
 // delivery is one webhook as our endpoint saw it.
@@ -161,17 +161,18 @@ func (r *recorder) deliveries(outTradeNo string) []delivery {
 	return append([]delivery(nil), r.got[outTradeNo]...)
 }
 
-// wait returns once count deliveries for outTradeNo arrived.
-func (r *recorder) wait(t testing.TB, outTradeNo string, count int, timeout time.Duration) []delivery {
+// wait returns once count deliveries for outTradeNo arrived; waitBound is
+// a hang guard, not a timing.
+func (r *recorder) wait(t testing.TB, outTradeNo string, count int) []delivery {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(waitBound)
 	for {
 		got := r.deliveries(outTradeNo)
 		if len(got) >= count {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d webhooks for %s after %v, want %d", len(got), outTradeNo, timeout, count)
+			t.Fatalf("%d webhooks for %s after %v, want %d", len(got), outTradeNo, waitBound, count)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -129,7 +129,7 @@ func (h *harness) checkWebhooks(t *testing.T, c outcomeCase, o payment.Order, r 
 		}
 		return
 	}
-	got := h.hook.wait(t, o.OutTradeNo, c.webhooks, 10*time.Second)
+	got := h.hook.wait(t, o.OutTradeNo, c.webhooks)
 	for _, d := range got {
 		if d.err != nil || d.n.Status != payment.StatusPaid || d.n.Amount != 6800 || d.n.Currency != "USD" ||
 			d.n.TradeNo != r.TradeNo || d.n.EventID != got[0].n.EventID {

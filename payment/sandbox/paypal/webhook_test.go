@@ -28,7 +28,7 @@ func TestAnUnacknowledgedWebhookIsRetriedOnPayPalsSchedule(t *testing.T) {
 	if _, err := h.prov.Complete(context.Background(), o.OutTradeNo, next.ProviderRef); err != nil {
 		t.Fatal(err)
 	}
-	got := h.hook.wait(t, o.OutTradeNo, 3, 10*time.Second)
+	got := h.hook.wait(t, o.OutTradeNo, 3)
 	time.Sleep(100 * time.Millisecond) // an acknowledged delivery is the last
 	if n := len(h.hook.deliveries(o.OutTradeNo)); n != 3 {
 		t.Fatalf("%d attempts, want 3 (two refused, one acknowledged)", n)
@@ -145,11 +145,11 @@ func TestAHeldCaptureIsPendingUntilPayPalDeniesIt(t *testing.T) {
 	if err != nil || r.Status != payment.StatusProcessing || r.Final || r.TradeNo == "" {
 		t.Fatalf("Complete = %+v, %v; want a pending capture", r, err)
 	}
-	if d := h.hook.wait(t, o.OutTradeNo, 1, 5*time.Second)[0]; d.err != nil || d.n.Status != payment.StatusProcessing {
+	if d := h.hook.wait(t, o.OutTradeNo, 1)[0]; d.err != nil || d.n.Status != payment.StatusProcessing {
 		t.Fatalf("PAYMENT.CAPTURE.PENDING = %+v, %v", d.n, d.err)
 	}
 	h.sb.resolvePending(o.OutTradeNo, false)
-	d := h.hook.wait(t, o.OutTradeNo, 2, 5*time.Second)[1]
+	d := h.hook.wait(t, o.OutTradeNo, 2)[1]
 	if d.err != nil || d.n.Status != payment.StatusFailed || d.n.Reason != payment.ReasonDeclined || d.n.TradeNo != r.TradeNo {
 		t.Fatalf("PAYMENT.CAPTURE.DENIED = %+v, %v", d.n, d.err)
 	}

@@ -33,7 +33,7 @@ func (e *env) payAt(t *testing.T, o payment.Order) string {
 	if _, _, err := e.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	n := e.waitNotes(t, o.OutTradeNo, 1, 5*time.Second)[0]
+	n := e.waitNotes(t, o.OutTradeNo, 1)[0]
 	if n.Status != payment.StatusPaid || n.TradeNo == "" {
 		t.Fatalf("payment notification %+v", n.Notification)
 	}

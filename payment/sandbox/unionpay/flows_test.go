@@ -24,7 +24,7 @@ func TestUnacknowledgedNotificationIsRetried(t *testing.T) {
 	if _, _, err := e.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	e.waitNotes(t, o.OutTradeNo, 1, 5*time.Second)
+	e.waitNotes(t, o.OutTradeNo, 1)
 	_, tries, _ := e.rec.get(o.OutTradeNo)
 	if tries != 3 {
 		t.Fatalf("%d deliveries, want 2 refused + 1 accepted", tries)

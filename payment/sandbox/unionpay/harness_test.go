@@ -151,9 +151,9 @@ func (rc *recorder) get(no string) ([]note, int, []error) {
 }
 
 // waitNotes waits until at least want notifications of no were accepted.
-func (e *env) waitNotes(t *testing.T, no string, want int, within time.Duration) []note {
+func (e *env) waitNotes(t *testing.T, no string, want int) []note {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(waitBound) // a hang guard, not a timing
 	for {
 		notes, _, errs := e.rec.get(no)
 		if len(errs) > 0 {
@@ -163,7 +163,7 @@ func (e *env) waitNotes(t *testing.T, no string, want int, within time.Duration)
 			return notes
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d notifications of %s after %v, want %d", len(notes), no, within, want)
+			t.Fatalf("%d notifications of %s after %v, want %d", len(notes), no, waitBound, want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -187,11 +187,7 @@ func (e *env) checkNotes(t *testing.T, c outcomeCase, o payment.Order, settledAt
 		}
 		return
 	}
-	within := 3 * time.Second
-	if c.late {
-		within += e.n.Scaled(sim.LateDelay)
-	}
-	notes := e.waitNotes(t, o.OutTradeNo, c.notes, within)
+	notes := e.waitNotes(t, o.OutTradeNo, c.notes)
 	for _, n := range notes {
 		if n.Status != payment.StatusPaid || n.Amount != o.Amount || n.Currency != "CNY" || n.TradeNo == "" ||
 			n.TradeNo != n.EventID || !n.Final {

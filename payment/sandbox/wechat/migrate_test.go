@@ -82,7 +82,7 @@ func TestAMerchantWithoutThePlatformCertificateRefusesWhatItSigned(t *testing.T)
 	if _, _, err := h.sb.Simulate(context.Background(), o.OutTradeNo, sim.Success); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		h.hook.mu.Lock()
 		bad := append([]error(nil), h.hook.bad...)
