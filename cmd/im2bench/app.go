@@ -82,6 +82,9 @@ func (b *bench) launch(a *app, name string) error {
 	a.cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+b.cluster.URL(),
 		"DATA_DIR="+filepath.Join(b.dir, name), "PAYMENT_CONFIG="+b.payCfg, "SERVICE_TOKEN="+a.token,
 		"APP_ENV=development", "SEED_DEMO=false", "SANDBOX_ADDR=")
+	if b.sealerOff {
+		a.cmd.Env = append(a.cmd.Env, "SEAL_PERIOD=0")
+	}
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	if err := a.cmd.Start(); err != nil {
 		return err

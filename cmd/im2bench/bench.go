@@ -50,6 +50,7 @@ type bench struct {
 	postingTPS float64    // figure 1, reference of figures 2 and 6
 	memPeakKB  int64      // the app's peak resident memory over every phase
 	sealWatch  *sealWatch // figure 8b's sampler, from the backlog's end to figure 7
+	sealerOff  bool       // -sealer=off: the app runs with SEAL_PERIOD=0
 }
 
 func newBench(ctx context.Context, dir string, quick bool, sz sizes, out io.Writer) (*bench, error) {

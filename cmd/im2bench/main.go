@@ -56,8 +56,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	quick := fs.Bool("quick", false, "tiny sizes, about a second per figure: a self-test, not a measurement")
 	dir := fs.String("dir", "", "where the cluster, the app binary and logs live (default .data/bench; -quick: a temporary directory)")
 	mdOut := fs.String("md", "", "also write the table as Markdown to this file")
+	sealer := fs.String("sealer", "on", "on, or off to run the app with SEAL_PERIOD=0 and skip figures 8a and 8b: the other half of an A/B measurement of what sealing costs")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *sealer != "on" && *sealer != "off" {
+		return fmt.Errorf("-sealer must be on or off, not %q", *sealer)
 	}
 	sz := fullSizes
 	if *quick {
@@ -68,12 +72,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b.sealerOff = *sealer == "off"
 	defer b.close()
 	results, err := b.runAll(ctx)
 	if err != nil {
 		return err
 	}
-	t := table{results: results, wall: time.Since(began).Round(time.Second), machine: b.machine, quick: *quick}
+	t := table{results: results, wall: time.Since(began).Round(time.Second), machine: b.machine, quick: *quick, sealerOff: b.sealerOff}
 	fmt.Fprintln(stdout)
 	t.print(stdout)
 	if *mdOut != "" {
@@ -97,10 +102,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 // when its peak memory is read.
 func (b *bench) runAll(ctx context.Context) ([]result, error) {
 	var out []result
-	steps := []struct {
+	type step struct {
 		name string
 		fn   func(context.Context) ([]result, error)
-	}{
+	}
+	steps := []step{
 		{"pgbench and ledger posting", b.figurePosting},
 		{"hot recipient", b.figureHotRecipient},
 		{"start the app", b.startApp},
@@ -111,6 +117,16 @@ func (b *bench) runAll(ctx context.Context) ([]result, error) {
 		{"notification flood", b.figureNotify},
 		{"seal lag", b.figureSealLag},
 		{"server memory", b.figureMemory},
+	}
+	if b.sealerOff {
+		// No sealer: no backlog to wait for and no seal to watch.
+		kept := steps[:0]
+		for _, s := range steps {
+			if s.name != "seal the backlog" && s.name != "seal lag" {
+				kept = append(kept, s)
+			}
+		}
+		steps = kept
 	}
 	for _, s := range steps {
 		b.logf("== %s", s.name)

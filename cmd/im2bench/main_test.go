@@ -41,3 +41,35 @@ func TestQuickRun(t *testing.T) {
 		t.Error("figure 6 credited some notification other than exactly once")
 	}
 }
+
+// TestQuickRunWithTheSealerOff runs the other half of the sealing A/B: the
+// app starts with SEAL_PERIOD=0, nothing waits for a seal (an earlier bench
+// hung there), figures 8a and 8b are left out, and the table says so.
+func TestQuickRunWithTheSealerOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and the app")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-quick", "-sealer=off"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	table := out.String()[strings.LastIndex(out.String(), "\n#  "):]
+	for _, id := range []string{"3", "6", "7"} {
+		if !regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*(met|MISSED)`).MatchString(table) {
+			t.Errorf("figure %s missing from the table", id)
+		}
+	}
+	for _, id := range []string{"8a", "8b"} {
+		if regexp.MustCompile(`(?m)^` + id + ` `).MatchString(table) {
+			t.Errorf("figure %s is in the table of a run without a sealer", id)
+		}
+	}
+	if !strings.Contains(table, "sealer was OFF") {
+		t.Errorf("the table does not say the sealer was off:\n%s", table)
+	}
+	if err := run(ctx, []string{"-quick", "-sealer=maybe"}, &out); err == nil || !strings.Contains(err.Error(), "-sealer must be on or off") {
+		t.Errorf("-sealer=maybe: %v", err)
+	}
+}

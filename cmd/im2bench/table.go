@@ -61,6 +61,8 @@ type table struct {
 	wall    time.Duration
 	machine machine
 	quick   bool
+	// sealerOff marks a run whose app did not seal (-sealer=off).
+	sealerOff bool
 }
 
 var header = []string{"#", "figure", "measured", "reference", "ratio", "target", "result", "notes"}
@@ -109,6 +111,9 @@ func (t table) print(w io.Writer) {
 	if t.quick {
 		fmt.Fprint(w, " (-quick: sizes too small to mean anything)")
 	}
+	if t.sealerOff {
+		fmt.Fprint(w, "; the app's sealer was OFF (-sealer=off)")
+	}
 	fmt.Fprintf(w, "\nmachine: %d cores, %s; %s; PostgreSQL %s\n", t.machine.Cores, t.machine.CPU, t.machine.Go, t.machine.Postgres)
 }
 
@@ -124,8 +129,12 @@ func (t table) markdown(w io.Writer) {
 			fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(row)))
 		}
 	}
-	fmt.Fprintf(w, "\nWall time %s. Machine: %d cores, %s; %s; PostgreSQL %s.\n",
-		t.wall, t.machine.Cores, t.machine.CPU, t.machine.Go, t.machine.Postgres)
+	off := ""
+	if t.sealerOff {
+		off = " The app's sealer was OFF (-sealer=off)."
+	}
+	fmt.Fprintf(w, "\nWall time %s.%s Machine: %d cores, %s; %s; PostgreSQL %s.\n",
+		t.wall, off, t.machine.Cores, t.machine.CPU, t.machine.Go, t.machine.Postgres)
 }
 
 func sum(xs []int) int {

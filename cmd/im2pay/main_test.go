@@ -21,12 +21,13 @@ func TestEveryBadSettingIsReportedAtOnce(t *testing.T) {
 	_, err := loadConfig(envOf(map[string]string{
 		"PG_PORT": "99999", "APP_ENV": "staging", "TIME_ZONE": "Mars/Olympus", "SIGNUP_GRANT": "1e3",
 		"TRUSTED_PROXIES": "10.0.0.0/33", "SESSION_IDLE_TIMEOUT": "soon", "LOG_FORMAT": "xml", "METRICS_ADDR": "9464",
+		"SEAL_PERIOD": "-1s",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	for _, name := range []string{"PG_PORT", "APP_ENV", "TIME_ZONE", "SIGNUP_GRANT", "TRUSTED_PROXIES", "SESSION_IDLE_TIMEOUT",
-		"LOG_FORMAT", "METRICS_ADDR"} {
+		"LOG_FORMAT", "METRICS_ADDR", "SEAL_PERIOD"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the report does not name %s:\n%v", name, err)
 		}

@@ -126,6 +126,7 @@ func TestProductionRefusesToStartOnEachPlayMoneySwitch(t *testing.T) {
 			env["APP_ENV"], env["SEED_DEMO"] = " production\t", "1"
 		}, "SEED_DEMO is on"},
 		{"APP_ENV is neither value", func(t *testing.T, env map[string]string) { env["APP_ENV"] = "prod" }, "APP_ENV: must be development or production"},
+		{"sealing is turned off", func(t *testing.T, env map[string]string) { env["SEAL_PERIOD"] = "0" }, "SEAL_PERIOD: must not be 0 in production"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -98,8 +98,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		go reconcile(ctx, a, cfg.ReconcileInterval, log, m)
 		go reconcileDaily(ctx, a, cfg.ReconcileAt, log)
 		// Seals the ledger behind the commits (package seal): one query a
-		// second, never in a posting's way.
-		go seal.NewSealer(a.conn, seal.Options{}).Run(ctx, seal.Period, log)
+		// period, never in a posting's way.
+		if cfg.SealPeriod > 0 {
+			go seal.NewSealer(a.conn, seal.Options{}).Run(ctx, cfg.SealPeriod, log)
+		} else {
+			log.Warn("the ledger's sealer is off (SEAL_PERIOD=0): new transactions are not sealed")
+		}
 		if cfg.WebhookURL != "" {
 			if err := a.store.SetWebhooksEnabled(ctx, true); err != nil {
 				return err
