@@ -114,7 +114,7 @@ screens: deps ## retake the README's screenshots (docs/screens/: recharge, resul
 
 bench: ## measure figures 1-7 (and 3b, two app instances) of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
 	.ci/install-deps postgres
-	go run ./cmd/im2bench -md .data/bench/latest.md
+	go run ./cmd/im2bench -md .data/bench/latest.md $(BENCH_ARGS)
 
 clean: ## remove build output (bin/); never touches .data/
 	rm -rf bin
