@@ -51,6 +51,7 @@ type bench struct {
 	memPeakKB  int64      // the app's peak resident memory over every phase
 	sealWatch  *sealWatch // figure 8b's sampler, from the backlog's end to figure 7
 	sealerOff  bool       // -sealer=off: the app runs with SEAL_PERIOD=0
+	hist       histUsers  // figure 5's data set, made sure of before the app starts
 }
 
 func newBench(ctx context.Context, dir string, quick bool, sz sizes, out io.Writer) (*bench, error) {

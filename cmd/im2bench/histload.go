@@ -30,6 +30,18 @@ func (b *bench) histNames() (big, mid, filler string) {
 	return "histbig_" + tag, "histmid_" + tag, "histf_" + tag + "_"
 }
 
+// loadHistorySet makes sure the data set is there before the app starts.
+// Its first load writes millions of ledger transactions at once; made
+// while the app ran, that backlog would land on the sealer in the middle
+// of figures 5 and 6 and on figure 8b's watch, which measure the app
+// keeping up with real traffic. Made before, it is sealed with the rest of
+// the backlog (figure 8a).
+func (b *bench) loadHistorySet(ctx context.Context) ([]result, error) {
+	h, err := b.ensureHistory(ctx)
+	b.hist = h
+	return nil, err
+}
+
 // ensureHistory loads the data set unless the marker says it is there.
 func (b *bench) ensureHistory(ctx context.Context) (histUsers, error) {
 	bigName, midName, _ := b.histNames()

@@ -109,6 +109,7 @@ func (b *bench) runAll(ctx context.Context) ([]result, error) {
 	steps := []step{
 		{"pgbench and ledger posting", b.figurePosting},
 		{"hot recipient", b.figureHotRecipient},
+		{"history data set", b.loadHistorySet},
 		{"start the app", b.startApp},
 		{"seal the backlog", b.figureSealBacklog},
 		{"per-use charges", b.figureCharges},
