@@ -66,7 +66,7 @@ func (b *bench) startApp(ctx context.Context) ([]result, error) {
 // launch starts the built app as a, on a free port, writing its log to
 // name.log and its own files under name/ (a second instance must not share
 // the first one's DATA_DIR).
-func (b *bench) launch(a *app, name string) error {
+func (b *bench) launch(a *app, name string, env ...string) error {
 	port, err := freePort()
 	if err != nil {
 		return err
@@ -85,6 +85,7 @@ func (b *bench) launch(a *app, name string) error {
 	if b.sealerOff {
 		a.cmd.Env = append(a.cmd.Env, "SEAL_PERIOD=0")
 	}
+	a.cmd.Env = append(a.cmd.Env, env...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	if err := a.cmd.Start(); err != nil {
 		return err

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	quick := fs.Bool("quick", false, "tiny sizes, about a second per figure: a self-test, not a measurement")
 	dir := fs.String("dir", "", "where the cluster, the app binary and logs live (default .data/bench; -quick: a temporary directory)")
 	mdOut := fs.String("md", "", "also write the table as Markdown to this file")
-	sealer := fs.String("sealer", "on", "on, or off to run the app with SEAL_PERIOD=0 and skip figures 8a and 8b: the other half of an A/B measurement of what sealing costs")
+	sealer := fs.String("sealer", "on", "on, or off to run the app with SEAL_PERIOD=0 and skip figures 8a-8c: the other half of a whole-run A/B of what sealing costs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,12 +118,14 @@ func (b *bench) runAll(ctx context.Context) ([]result, error) {
 		{"notification flood", b.figureNotify},
 		{"seal lag", b.figureSealLag},
 		{"server memory", b.figureMemory},
+		{"sealing's cost", b.figureSealCost},
 	}
 	if b.sealerOff {
-		// No sealer: no backlog to wait for and no seal to watch.
+		// No sealer: no backlog to wait for, no seal to watch, and no
+		// sealer to switch on and off (8c).
 		kept := steps[:0]
 		for _, s := range steps {
-			if s.name != "seal the backlog" && s.name != "seal lag" {
+			if s.name != "seal the backlog" && s.name != "seal lag" && s.name != "sealing's cost" {
 				kept = append(kept, s)
 			}
 		}

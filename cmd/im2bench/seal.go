@@ -59,22 +59,9 @@ func (b *bench) figureSealBacklog(ctx context.Context) ([]result, error) {
 	}
 	began := time.Now()
 	b.logf("   chain head %d, ledger top %d: %d transactions to seal", start.head, start.top, start.top-start.head)
-	// The bound is generous: it only stops a bench whose sealer is broken.
-	deadline := began.Add(30 * time.Minute)
-	cur := start
-	for cur.head < start.top {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the app's sealer covered %d of %d transactions in 30 minutes (log: %s/app.log)",
-				cur.head-start.head, start.top-start.head, b.dir)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(sealPoll):
-		}
-		if cur, err = b.sealState(ctx); err != nil {
-			return nil, err
-		}
+	cur, err := b.waitSealed(ctx, start)
+	if err != nil {
+		return nil, err
 	}
 	took := time.Since(began)
 	n := float64(cur.head - start.head)
@@ -85,6 +72,30 @@ func (b *bench) figureSealBacklog(ctx context.Context) ([]result, error) {
 		Note: fmt.Sprintf("%.0f transactions (figures 1-2, a first run's history load and any earlier backlog) in %s, measured to the next poll", n, took.Round(time.Second))}
 	b.sealWatch = startSealWatch(ctx, b)
 	return []result{r}, nil
+}
+
+// waitSealed waits until the chain covers start.top, the ledger's highest
+// id when the wait began, and returns the state it saw then.
+func (b *bench) waitSealed(ctx context.Context, start sealState) (sealState, error) {
+	// The bound is generous: it only stops a bench whose sealer is broken.
+	deadline := time.Now().Add(30 * time.Minute)
+	cur := start
+	for cur.head < start.top {
+		if time.Now().After(deadline) {
+			return cur, fmt.Errorf("the app's sealer covered %d of %d transactions in 30 minutes (logs under %s)",
+				cur.head-start.head, start.top-start.head, b.dir)
+		}
+		select {
+		case <-ctx.Done():
+			return cur, ctx.Err()
+		case <-time.After(sealPoll):
+		}
+		var err error
+		if cur, err = b.sealState(ctx); err != nil {
+			return cur, err
+		}
+	}
+	return cur, nil
 }
 
 // sealWatch keeps the longest wait for a seal seen while the server
