@@ -45,7 +45,9 @@ func TestEveryMethodTopsUpThroughItsProvidersProtocol(t *testing.T) {
 			if n := p.ledgerCount(`SELECT count(*) FROM ledger_transactions WHERE reference = $1`, "order:"+no); n != 2 {
 				t.Fatalf("%d ledger transactions for the order, want the top-up and the bonus", n)
 			}
-			expectContains(t, b.get("/history"), "充值奖励", "+¥68.00")
+			// The bonus line names both bonuses it holds, not "top-up bonus"
+			// alone.
+			expectContains(t, b.get("/history"), "充值奖励＋首充奖励", "+¥9.40", "+¥68.00")
 		})
 	}
 }
@@ -148,6 +150,8 @@ func TestAPaymentWhoseNotificationIsLostIsFoundByQuery(t *testing.T) {
 	if got := p.balance(b); got != "1200" { // ¥6 + first bonus ¥6
 		t.Fatalf("balance = %s, want 1200", got)
 	}
+	// ¥6 reaches no tier: the bonus line is the first top-up's, by name.
+	expectContains(t, b.get("/history"), ">首充奖励</span>", "+¥6.00")
 }
 
 // A duplicate storm: every genuine notification, replayed 50 times at once,

@@ -268,8 +268,24 @@ func (s *Service) postBonus(ctx context.Context, tx *sqlx.Tx, o *Order, walletID
 		return nil
 	}
 	_, err := s.ledger.Post(ctx, ledger.Posting{
-		Key: "bonus:" + o.OutTradeNo, Kind: ledger.Bonus, Reference: "order:" + o.OutTradeNo, Description: "recharge_bonus",
+		Key: "bonus:" + o.OutTradeNo, Kind: ledger.Bonus, Reference: "order:" + o.OutTradeNo, Description: bonusDescription(*o),
 		Entries: []ledger.Entry{{AccountID: promotion, Amount: -bonus}, {AccountID: walletID, Amount: bonus}},
 	}, ledger.InTx(tx))
 	return err
+}
+
+// bonusDescription names the bonus a top-up's bonus transaction carries,
+// so that the history line says which one it is (the tier's, the first
+// top-up's, or both together); the line's detail breaks the amounts down
+// from the order. Transactions posted before this kept "recharge_bonus":
+// the ledger is never rewritten.
+func bonusDescription(o Order) string {
+	switch {
+	case o.TierBonus == 0 && o.FirstBonus > 0:
+		return "first_bonus"
+	case o.TierBonus > 0 && o.FirstBonus > 0:
+		return "recharge_first_bonus"
+	default:
+		return "recharge_bonus"
+	}
 }

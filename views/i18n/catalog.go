@@ -250,6 +250,9 @@ var coreTexts = map[string]texts{
 	"desc.topup_card":     {"银行卡充值", "Top-up by bank card"},
 	"desc.topup_paypal":   {"PayPal 充值", "Top-up by PayPal"},
 	"desc.recharge_bonus": {"充值奖励", "Top-up bonus"},
+	"desc.first_bonus":    {"首充奖励", "First top-up bonus"},
+	// A first top-up that also reached a tier: one transaction, both bonuses.
+	"desc.recharge_first_bonus": {"充值奖励＋首充奖励", "Top-up bonus + first top-up bonus"},
 
 	"error.home":       {"返回首页", "Back to the home page"},
 	"error.request_id": {"请求编号：%s", "Request ID: %s"},

@@ -30,10 +30,10 @@ type LineView struct {
 }
 
 // recordKind is the label a history line carries: a bonus says which one
-// (an event's, or a top-up's), not a generic "bonus".
+// (an event's, a first top-up's, or a top-up's), not a generic "bonus".
 func recordKind(r wallet.Record) string {
-	if r.Kind == ledger.Bonus && r.Description == "event_bonus" {
-		return "event_bonus"
+	if r.Kind == ledger.Bonus && (r.Description == "event_bonus" || r.Description == "first_bonus") {
+		return r.Description
 	}
 	return string(r.Kind)
 }
