@@ -112,7 +112,7 @@ screens: deps ## retake the README's screenshots (docs/screens/: recharge, resul
 	mkdir -p docs/screens
 	IM2_SCREENS_DIR=$(CURDIR)/docs/screens go test -count=1 -run 'TestReceiptJourneys' ./e2e
 
-bench: ## measure figures 1-7 (and 3b, two app instances) of BENCHMARKS.md as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
+bench: ## measure figures 1-8c of BENCHMARKS.md (3b: two app instances; 8a-8c: sealing) as ratios in one run (own PostgreSQL under .data/bench; the first run loads 10M entries)
 	.ci/install-deps postgres
 	go run ./cmd/im2bench -md .data/bench/latest.md $(BENCH_ARGS)
 

@@ -66,12 +66,12 @@ func checkProblemDetection(t *testing.T, s *site, browserCtx context.Context) {
 		"failed resource": func(pr problem) bool { return strings.Contains(pr.url, "/static/img/missing.png") },
 	}
 	var got []problem
-	for range 50 {
+	// stepTimeout is a hang guard: a busy browser reports late, not never.
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		got = append(got, p.probs.take()...)
 		if len(missing(want, got)) == 0 {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("the problem listeners missed: %s; they heard: %v", strings.Join(missing(want, got), ", "), got)
 }

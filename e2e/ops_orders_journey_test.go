@@ -50,7 +50,7 @@ func (s *paySite) lostNotification(t *testing.T, v variant) (string, recharge.Or
 		t.Fatalf("pay: %+v %v", next, err)
 	}
 	// The person opens Alipay's cashier: a trade exists there from then on.
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Get(next.RedirectURL)
+	res, err := (&http.Client{Timeout: 2 * time.Minute}).Get(next.RedirectURL)
 	if err != nil {
 		t.Fatalf("open the cashier: %v", err)
 	}

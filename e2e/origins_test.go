@@ -77,7 +77,7 @@ func blockedAtThePageOrigin(p *payPage, v variant, m string) {
 	select {
 	case pr := <-reported:
 		p.t.Logf("Chromium refused the page origin: %s", pr.text)
-	case <-time.After(15 * time.Second):
+	case <-time.After(stepTimeout): // a hang guard, not a timing
 		p.fail("no form-action violation for %s's page origin %s after pressing pay; the browser reported: %v",
 			m, web, p.probs.take())
 	}

@@ -119,14 +119,14 @@ func checkFormActionDetection(t *testing.T, s *paySite, browserCtx context.Conte
 		f.submit();
 	})()`)
 	var got []problem
-	for range 50 {
+	// stepTimeout is a hang guard: a busy browser reports late, not never.
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		got = append(got, p.probs.take()...)
 		for _, pr := range got {
 			if strings.Contains(pr.text, "form-action") {
 				return
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("the listeners missed a form-action violation; they heard: %v", got)
 }

@@ -153,8 +153,9 @@ func TestSecurityInjectedTextNeverRunsInChromium(t *testing.T) {
 		d.innerHTML = '<img src="/__canary/self-img" alt="">'; document.body.append(d);
 		const h = document.createElement("div"); h.setAttribute("hx-get", "/__canary/self-hx");
 		h.setAttribute("hx-trigger", "load"); document.body.append(h); htmx.process(h); })()`)
-	for i := 0; s.hits.Load() < 2; i++ {
-		if i == 100 {
+	// stepTimeout is a hang guard: a busy browser requests late, not never.
+	for deadline := time.Now().Add(stepTimeout); s.hits.Load() < 2; {
+		if time.Now().After(deadline) {
 			t.Fatalf("the canary heard %d of the 2 self-check requests: it would miss a payload that ran", s.hits.Load())
 		}
 		time.Sleep(50 * time.Millisecond)

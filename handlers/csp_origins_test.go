@@ -82,7 +82,7 @@ func TestThePayStepWalksThroughTheSandboxsSecondOriginAndCSPAllowsEveryHop(t *te
 func walk(t *testing.T, a answer) ([]string, answer) {
 	t.Helper()
 	var hops []string
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+	client := &http.Client{Timeout: 2 * time.Minute, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		hops = append(hops, r.URL.Scheme+"://"+r.URL.Host)
 		return nil
 	}}

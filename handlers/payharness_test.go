@@ -113,7 +113,7 @@ func (p *paySite) order(b *browser, method, amount string) string {
 func (p *paySite) pay(b *browser, no string) answer {
 	p.t.Helper()
 	a := b.get("/recharge/orders/" + no + "/pay")
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Minute}
 	switch {
 	case a.status == http.StatusSeeOther:
 		res, err := plain.Get(a.header.Get("Location"))

@@ -38,7 +38,7 @@ func (f *fixture) started(userID int64, method, amount, key string) Order {
 	}
 	// The person opens the provider's cashier: Alipay and UnionPay know
 	// a payment only from then on (WeChat Pay's QR code is known at once).
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Minute}
 	var res *http.Response
 	switch {
 	case next.RedirectURL != "":

@@ -144,7 +144,7 @@ func (f *fixture) paidAt(method payment.Method, userID int64, amount, key string
 	}
 	// The person opens the provider's page (UnionPay's is a form posted
 	// to it): Alipay and UnionPay know a payment only from then on.
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Minute}
 	var res *http.Response
 	switch {
 	case next.RedirectURL != "":

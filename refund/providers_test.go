@@ -39,7 +39,7 @@ func (f *fixture) paidBy(userID int64, method, amount, key string) recharge.Orde
 	}
 	// The person opens the provider's page: Alipay and UnionPay know a
 	// payment only from then on.
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Minute}
 	var res *http.Response
 	switch {
 	case next.RedirectURL != "":

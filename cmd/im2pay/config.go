@@ -106,7 +106,7 @@ var settings = []struct{ name, def, help string }{
 	{"LOG_FORMAT", "text", "text (key=value lines) or json (one JSON object per line); every line of a request carries its request_id"},
 	{"OPS_ALLOW_CIDRS", "", "comma-separated CIDRs the operations console (/ops) answers to; others get 404; empty: every address"},
 	{"REQUEST_TIMEOUT", "60s", "the longest a request may work (and wait for the database) before it fails; a streamed CSV export instead bounds each database read and each page it writes"},
-	{"SEAL_PERIOD", "1s", "how often the ledger's sealer seals what was committed since (a transaction is sealed within about two periods); 0 turns sealing off, for a benchmark's comparison only, and production refuses it"},
+	{"SEAL_PERIOD", "1s", "how often the ledger's sealer seals what was committed since, from 100ms to 30s (a transaction is sealed within about two periods while postings stay under 20,000 a period); 0 turns sealing off, for a benchmark's comparison only, and production refuses it"},
 	{"OPS_APPROVAL_ABOVE", "500.00", "a console adjustment of more than this (yuan) waits for a second staff member's approval"},
 	{"MINORS_TOPUP_EACH", "50.00", "in minors' mode (青少年模式) the most one top-up may be (yuan)"},
 	{"MINORS_TOPUP_MONTH", "200.00", "in minors' mode the most top-ups may total in a Beijing month (yuan)"},
@@ -211,9 +211,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad(d.name, errors.New("must be a positive duration such as 30s"))
 		}
 	}
+	// A transaction is sealed within about two periods (while postings stay
+	// under the sealer's 20,000 a tick), so 30 s keeps the minute;
+	// under 100 ms the sealer would only spin.
 	switch c.SealPeriod, err = time.ParseDuration(get("SEAL_PERIOD")); {
-	case err != nil || c.SealPeriod < 0:
-		bad("SEAL_PERIOD", errors.New("must be a duration such as 1s, or 0 for no sealing"))
+	case err != nil || (c.SealPeriod != 0 && (c.SealPeriod < 100*time.Millisecond || c.SealPeriod > 30*time.Second)):
+		bad("SEAL_PERIOD", errors.New("must be a duration from 100ms to 30s, or 0 for no sealing"))
 	case c.SealPeriod == 0 && c.Production:
 		bad("SEAL_PERIOD", errors.New("must not be 0 in production: an unsealed ledger can be changed unseen"))
 	}

@@ -42,6 +42,16 @@ func TestEveryBadSettingIsReportedAtOnce(t *testing.T) {
 		"WEBHOOK_URL": "http://im.example/hooks", "WEBHOOK_SECRET": strings.Repeat("k", 32)})); err == nil {
 		t.Error("a plain-http webhook URL accepted in production")
 	}
+	for _, p := range []string{"1ns", "50ms", "31s", "1h", "soon"} {
+		if _, err := loadConfig(envOf(map[string]string{"SEAL_PERIOD": p})); err == nil || !strings.Contains(err.Error(), "SEAL_PERIOD") {
+			t.Errorf("SEAL_PERIOD=%s: %v, want a refusal (a spinning sealer, or one that misses the minute)", p, err)
+		}
+	}
+	for _, p := range []string{"0", "100ms", "1s", "30s"} {
+		if _, err := loadConfig(envOf(map[string]string{"SEAL_PERIOD": p})); err != nil {
+			t.Errorf("SEAL_PERIOD=%s refused: %v", p, err)
+		}
+	}
 	if _, err := loadConfig(envOf(map[string]string{"LISTEN_ADDR": "127.0.0.1:8080", "METRICS_ADDR": "127.0.0.1:8080"})); err == nil {
 		t.Error("metrics on the public listener accepted")
 	}

@@ -90,7 +90,7 @@ func TestTheSandboxServesItsPagesOnTheSecondOrigin(t *testing.T) {
 	api, web := m[1], m[2]
 	get := func(u string) (int, string) {
 		t.Helper()
-		c := &http.Client{Timeout: 5 * time.Second}
+		c := &http.Client{Timeout: 2 * time.Minute}
 		res, err := c.Get(u)
 		if err != nil {
 			t.Fatal(err)

@@ -65,7 +65,7 @@ func startOrder(t *testing.T, pay *recharge.Service, userID int64, method, amoun
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := &http.Client{Timeout: 10 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Minute}
 	var res *http.Response
 	switch {
 	case next.RedirectURL != "":

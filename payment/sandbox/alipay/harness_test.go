@@ -58,7 +58,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	h.sb.Routes(mux)
-	h.browser = &http.Client{Timeout: 5 * time.Second,
+	h.browser = &http.Client{Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return h
 }

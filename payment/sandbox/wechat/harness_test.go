@@ -94,7 +94,7 @@ func (h *harness) get(u string) (int, string) {
 }
 
 var noRedirect = &http.Client{
-	Timeout:       5 * time.Second,
+	Timeout:       2 * time.Minute,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 

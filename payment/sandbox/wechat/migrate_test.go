@@ -96,7 +96,7 @@ func TestAMerchantWithoutThePlatformCertificateRefusesWhatItSigned(t *testing.T)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d refused deliveries after 10s, want the first and a retry", len(bad))
+			t.Fatalf("%d refused deliveries after %v, want the first and a retry", len(bad), hangGuard)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
