@@ -55,7 +55,9 @@ func (s *paySite) topUpByCashier(t *testing.T, p *page, v variant, journey, yuan
 	who.markDocument()
 	who.chooseMethod("alipay")
 	who.choosePreset(yuan)
-	// The quote is on the page before the person goes on.
+	// The quote of this amount is on the page before the person goes on:
+	// the preview may already show the quote of the method's default.
+	who.waitFor("the quote of ¥"+yuan, fmt.Sprintf(`(e => e && e.innerText.trim() === %q)(document.querySelector(%q))`, "¥"+yuan, string(byTestID("quote-pay"))))
 	who.waitPreview("the preview", payLang(v).youReceive)
 	who.pressAndLeave(byTestID("recharge-next"))
 	who.waitCashier("¥"+yuan, false)

@@ -174,9 +174,14 @@ func (p *payPage) scrollToMiddle(sel chromedp.CSS) {
 
 // waitPreview waits for the live preview, updated in place by htmx, to
 // contain want, and checks that the page was neither reloaded nor left.
+//
+// The preview (pay bar and its button included) is swapped whole for each
+// change, so it is waited for with no htmx request in flight: a press on
+// the old bar while a swap is on its way lands on a node about to go, or
+// posts the fingerprint of the terms shown before (seen in CI).
 func (p *payPage) waitPreview(what, want string) {
 	p.t.Helper()
-	p.waitFor(what, fmt.Sprintf(`(e => e && e.innerText.includes(%q))(document.querySelector(%q))`, want, string(byTestID("preview"))))
+	p.waitFor(what, fmt.Sprintf(`(e => e && e.innerText.includes(%q) && !document.querySelector(".htmx-request"))(document.querySelector(%q))`, want, string(byTestID("preview"))))
 	if !p.sameDocument() {
 		p.fail("the preview reloaded the whole page instead of updating in place")
 	}

@@ -44,6 +44,21 @@
     },
     true
   );
+  // A pressed tile or method fires both input and change, and the form's
+  // preview listens to both (input is for typing, after a pause). So each
+  // press asked for two previews, and the second replaced the pay bar a
+  // moment after the first had settled: a press on 立即充值 in between
+  // landed on a button about to go. A choice is previewed on change alone.
+  document.addEventListener(
+    "input",
+    function (e) {
+      var t = e.target;
+      if (t && (t.type === "radio" || t.type === "checkbox") && t.closest("form[data-cashier]")) {
+        e.stopPropagation();
+      }
+    },
+    true
+  );
   // Capture phase: the typed box is emptied before htmx, listening on the
   // form, reads the form for the preview.
   document.addEventListener(
