@@ -97,15 +97,26 @@ func (b *bench) launch(a *app, name string, env ...string) error {
 // startSecond starts a second instance of the app over the same database,
 // as a load balancer would have beside the first.
 func (b *bench) startSecond(ctx context.Context) (*app, error) {
+	a, err := b.startInstance(ctx, "app2")
+	if err != nil {
+		return nil, fmt.Errorf("second instance: %w", err)
+	}
+	b.logf("   second instance serving on %s, pid %d", a.base, a.cmd.Process.Pid)
+	return a, nil
+}
+
+// startInstance starts another instance of the built app, with the main
+// one's token and keys and env added to its environment, and waits until
+// it is healthy.
+func (b *bench) startInstance(ctx context.Context, name string, env ...string) (*app, error) {
 	a := &app{token: b.app.token, alipay: b.app.alipay, keysDir: b.app.keysDir, exited: make(chan struct{})}
-	if err := b.launch(a, "app2"); err != nil {
+	if err := b.launch(a, name, env...); err != nil {
 		return nil, err
 	}
 	if err := a.waitHealthy(ctx); err != nil {
 		a.stop()
-		return nil, fmt.Errorf("second instance: %w (log: %s)", err, filepath.Join(b.dir, "app2.log"))
+		return nil, fmt.Errorf("%w (log: %s)", err, filepath.Join(b.dir, name+".log"))
 	}
-	b.logf("   second instance serving on %s, pid %d", a.base, a.cmd.Process.Pid)
 	return a, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,16 +17,7 @@ func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and the app")
 	}
-	// A hang guard, not a timing: a busy machine makes the run slow, and
-	// the test checks only that every figure appears.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, []string{"-quick"}, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	t.Log(out.String())
-	table := out.String()[strings.LastIndex(out.String(), "\n#  "):]
+	table := quickTable(t, "-quick")
 	for _, id := range []string{"1", "2", "3", "4", "5a", "5b", "6", "7", "8b", "8c"} {
 		row := regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*(met|MISSED)`)
 		if !row.MatchString(table) {
@@ -51,15 +43,7 @@ func TestQuickRunWithTheSealerOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and the app")
 	}
-	// A hang guard, not a timing: a busy machine makes the run slow, and
-	// the test checks only that every figure appears.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, []string{"-quick", "-sealer=off"}, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	table := out.String()[strings.LastIndex(out.String(), "\n#  "):]
+	table := quickTable(t, "-quick", "-sealer=off")
 	for _, id := range []string{"3", "6", "7"} {
 		if !regexp.MustCompile(`(?m)^` + id + ` +\S.*[0-9].*(met|MISSED)`).MatchString(table) {
 			t.Errorf("figure %s missing from the table", id)
@@ -73,7 +57,22 @@ func TestQuickRunWithTheSealerOff(t *testing.T) {
 	if !strings.Contains(table, "sealer was OFF") {
 		t.Errorf("the table does not say the sealer was off:\n%s", table)
 	}
-	if err := run(ctx, []string{"-quick", "-sealer=maybe"}, &out); err == nil || !strings.Contains(err.Error(), "-sealer must be on or off") {
+	if err := run(context.Background(), []string{"-quick", "-sealer=maybe"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-sealer must be on or off") {
 		t.Errorf("-sealer=maybe: %v", err)
 	}
+}
+
+// quickTable runs the bench with args and returns its table. The context's
+// 15 minutes are a hang guard, not a timing: a busy machine makes the run
+// slow, and the tests check only what the table holds.
+func quickTable(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, args, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	return out.String()[strings.LastIndex(out.String(), "\n#  "):]
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -72,14 +71,11 @@ func (b *bench) sealCostPhase(ctx context.Context, client *http.Client, users []
 		period = "SEAL_PERIOD=1s"
 	}
 	name := fmt.Sprintf("sealcost%d-%t", round, on)
-	a := &app{token: b.app.token, alipay: b.app.alipay, keysDir: b.app.keysDir, exited: make(chan struct{})}
-	if err := b.launch(a, name, period); err != nil {
+	a, err := b.startInstance(ctx, name, period)
+	if err != nil {
 		return stats{}, err
 	}
 	defer a.stop()
-	if err := a.waitHealthy(ctx); err != nil {
-		return stats{}, fmt.Errorf("%w (log: %s)", err, filepath.Join(b.dir, name+".log"))
-	}
 	select {
 	case <-ctx.Done():
 		return stats{}, ctx.Err()
